@@ -1,0 +1,1 @@
+"""Concord's model: the event catalogue, the aggregates and their rules, the write side."""

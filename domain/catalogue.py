@@ -1,0 +1,294 @@
+"""The event catalogue: every public event type, its payload, and how a submission is checked.
+
+This module is the one place where the public types and their fields are declared. The
+aggregates, the writer, the HTTP API and its OpenAPI document all read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+)
+
+from domain.codes import check_code, check_iso_date, check_partial_date, check_state_code
+from domain.errors import FieldProblem, InvalidSubmission
+
+_NON_BLANK = r"\S"
+
+Code = Annotated[str, Strict(), AfterValidator(check_code)]
+StateCode = Annotated[str, Strict(), AfterValidator(check_state_code)]
+IsoDate = Annotated[str, Strict(), AfterValidator(check_iso_date)]
+PartialDate = Annotated[str, Strict(), AfterValidator(check_partial_date)]
+Name = Annotated[str, Strict(), Field(min_length=1, max_length=200, pattern=_NON_BLANK)]
+Title = Annotated[str, Strict(), Field(min_length=1, max_length=300, pattern=_NON_BLANK)]
+Text = Annotated[str, Strict(), Field(min_length=1, max_length=2000, pattern=_NON_BLANK)]
+Short = Annotated[str, Strict(), Field(min_length=1, max_length=64, pattern=_NON_BLANK)]
+Source = Annotated[str, Strict(), Field(min_length=1, max_length=500, pattern=_NON_BLANK)]
+Sha256Hex = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{64}$")]
+Position = Annotated[int, Strict(), Field(ge=1)]
+Version = Annotated[int, Strict(), Field(ge=0)]
+
+SOURCE_MAX_CHARS = 500
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    """A named person and the office they held."""
+
+    name: Name
+    title: Title
+
+
+class Speaker(_Strict):
+    """A speaker at a session, with the state they spoke for, if any."""
+
+    name: Name
+    title: Title
+    state: StateCode | None = None
+
+
+class Payload(_Strict):
+    """Base of every event payload: the `data` of a submission and of its envelope."""
+
+
+class NetworkEstablished(Payload):
+    """A network of states is founded under a code of its own."""
+
+    network: Code
+    name: Name
+    acronym: Short | None = None
+    purpose: Text | None = None
+
+
+class StatuteApproved(Payload):
+    """A network's statute (constitutive or amended) is approved, perhaps at a conference."""
+
+    network: Code
+    title: Title
+    conference: Code | None = None
+
+
+class StateRegistered(Payload):
+    """A code is registered for an entity that has no ISO 3166 code."""
+
+    state: StateCode
+    name: Name
+
+
+class StateJoinedNetwork(Payload):
+    """A state joins a network as a member or an observer, or changes role."""
+
+    network: Code
+    state: StateCode
+    role: Literal["member", "observer"]
+
+
+class StateLeftNetwork(Payload):
+    """A state leaves a network."""
+
+    network: Code
+    state: StateCode
+    reason: Text | None = None
+
+
+class ConferenceScheduled(Payload):
+    """A conference is scheduled; its start may be known to the year, month or day."""
+
+    conference: Code
+    title: Title
+    network: Code | None = None
+    edition: Short | None = None
+    host_state: StateCode
+    city: Name | None = None
+    starts_on: PartialDate
+    ends_on: PartialDate | None = None
+
+
+class ConferenceRescheduled(Payload):
+    """A scheduled conference gets new dates."""
+
+    conference: Code
+    starts_on: PartialDate
+    ends_on: PartialDate | None = None
+
+
+class ConferenceCancelled(Payload):
+    """A scheduled conference is called off."""
+
+    conference: Code
+    reason: Text | None = None
+
+
+class ConferenceHeld(Payload):
+    """A scheduled conference took place."""
+
+    conference: Code
+
+
+class DelegationAttended(Payload):
+    """A state's delegation attended a conference as participant or observer."""
+
+    conference: Code
+    state: StateCode
+    role: Literal["participant", "observer"]
+    head: Person | None = None
+
+
+class SessionHeld(Payload):
+    """A session of a conference was held, with its speakers."""
+
+    conference: Code
+    title: Title
+    speakers: Annotated[list[Speaker], Field(max_length=200)] | None = None
+
+
+class DeclarationAdopted(Payload):
+    """A declaration is adopted, perhaps at a conference or by a network."""
+
+    declaration: Code
+    title: Title
+    also_known_as: Annotated[list[Title], Field(max_length=20)] | None = None
+    conference: Code | None = None
+    network: Code | None = None
+    text_sha256: Sha256Hex | None = None
+
+
+class DeclarationSigned(Payload):
+    """A state signs an adopted declaration."""
+
+    declaration: Code
+    state: StateCode
+    signatory: Person | None = None
+
+
+class SignatureWithdrawn(Payload):
+    """A state withdraws its signature from a declaration."""
+
+    declaration: Code
+    state: StateCode
+    reason: Text | None = None
+
+
+class EntryRetracted(Payload):
+    """A wrong entry is retracted; it stays in the log and stops counting from here on."""
+
+    position: Position
+    reason: Text
+
+
+CATALOGUE: dict[str, type[Payload]] = {
+    cls.__name__: cls
+    for cls in (
+        NetworkEstablished,
+        StatuteApproved,
+        StateRegistered,
+        StateJoinedNetwork,
+        StateLeftNetwork,
+        ConferenceScheduled,
+        ConferenceRescheduled,
+        ConferenceCancelled,
+        ConferenceHeld,
+        DelegationAttended,
+        SessionHeld,
+        DeclarationAdopted,
+        DeclarationSigned,
+        SignatureWithdrawn,
+        EntryRetracted,
+    )
+}
+
+
+class _SubmissionFields(_Strict):
+    type: Annotated[str, Strict()]
+    data: dict[str, Any]
+    effective_date: IsoDate | None = None
+    source: Source | None = None
+    expected_version: Version | None = None
+
+
+class Submission(BaseModel):
+    """A checked submission: its public type, its payload and the entry's metadata."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    payload: Payload
+    effective_date: str | None = None
+    source: str | None = None
+    expected_version: int | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload as it is recorded: JSON values, absent optional fields left out."""
+        return self.payload.model_dump(mode="json", exclude_none=True)
+
+    def effective_date_or(self, now: datetime) -> str:
+        """The effective date given, or the UTC date of `now`."""
+        return self.effective_date or now.astimezone(UTC).date().isoformat()
+
+    def fingerprint(self) -> str:
+        """A digest of what was submitted, to tell a retry from a different submission."""
+        body = {
+            "type": self.type,
+            "data": self.data,
+            "effective_date": self.effective_date,
+            "source": self.source,
+            "expected_version": self.expected_version,
+        }
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_submission(raw: object) -> Submission:
+    """Check one submission (a JSON object as Python values); raise InvalidSubmission if bad."""
+    if not isinstance(raw, dict):
+        raise InvalidSubmission([FieldProblem("", "a submission must be a JSON object")])
+    try:
+        fields = _SubmissionFields.model_validate(raw)
+    except ValidationError as e:
+        raise InvalidSubmission(_problems(e, _SubmissionFields)) from None
+    payload_model = CATALOGUE.get(fields.type)
+    if payload_model is None:
+        raise InvalidSubmission(
+            [FieldProblem("type", f"unknown event type {fields.type!r}; known types: "
+                          + ", ".join(CATALOGUE))]
+        )
+    try:
+        payload = payload_model.model_validate(fields.data)
+    except ValidationError as e:
+        raise InvalidSubmission(_problems(e, payload_model)).prefixed("data") from None
+    return Submission(
+        type=fields.type,
+        payload=payload,
+        effective_date=fields.effective_date,
+        source=fields.source,
+        expected_version=fields.expected_version,
+    )
+
+
+def _problems(error: ValidationError, model: type[BaseModel]) -> list[FieldProblem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"])
+        reason = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            reason = "unknown field"
+            if len(item["loc"]) == 1:
+                reason += "; allowed fields: " + ", ".join(model.model_fields)
+        elif item["type"] == "missing":
+            reason = "required"
+        problems.append(FieldProblem(field, reason))
+    return problems

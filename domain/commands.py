@@ -1,0 +1,238 @@
+"""Turns a checked submission into a command on its aggregate, after the rules that span streams."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, Protocol, TypeVar
+
+from eventsourcing.utils import get_topic, resolve_topic
+
+from domain import catalogue as c
+from domain.catalogue import Submission
+from domain.codes import is_iso
+from domain.conference import Conference
+from domain.declaration import Declaration
+from domain.errors import Conflict, NotFound, RuleViolation
+from domain.network import Network
+from domain.registry import RegisteredState
+from domain.stream import Entry, Stream
+
+T = TypeVar("T", bound=Stream)
+
+AGGREGATES: tuple[type[Stream], ...] = (Network, Conference, Declaration, RegisteredState)
+
+
+class Streams(Protocol):
+    """The aggregates as the writer holds them, and the committed log."""
+
+    def get(self, stream_id: str) -> Stream | None:
+        """The stream's aggregate, or None if the stream has no entries."""
+
+    def add(self, stream: Stream) -> None:
+        """Hold a newly created aggregate."""
+
+    def entry_at(self, position: int) -> tuple[str, int, str] | None:
+        """The (stream, version, public type) of the committed entry at `position`."""
+
+
+def execute(submission: Submission, entry: Entry, streams: Streams) -> Stream:
+    """Apply one submission to its aggregate; return the aggregate, holding the new event."""
+    payload = submission.payload
+    if isinstance(payload, c.EntryRetracted):
+        return _retract(submission, payload, entry, streams)
+    kind, code_field, creates, command = _COMMANDS[submission.type]
+    code = getattr(payload, code_field)
+    stream_id = kind.stream_id(code)
+    aggregate = streams.get(stream_id)
+    _check_expected_version(submission, stream_id, aggregate)
+    if creates:
+        if aggregate is not None:
+            raise RuleViolation(
+                f"{kind.kind} code {code} is already in use (stream {stream_id} has "
+                f"{aggregate.version} entries); codes are never reused"
+            )
+        created = command(None, payload, entry, streams)
+        streams.add(created)
+        return created
+    if aggregate is None:
+        raise NotFound(_not_on_record(kind, code))
+    command(aggregate, payload, entry, streams)
+    return aggregate
+
+
+def _check_expected_version(
+    submission: Submission, stream_id: str, aggregate: Stream | None
+) -> None:
+    current = aggregate.version if aggregate is not None else 0
+    if submission.expected_version is not None and submission.expected_version != current:
+        raise Conflict(stream_id, submission.expected_version, current)
+
+
+def _retract(
+    submission: Submission, payload: c.EntryRetracted, entry: Entry, streams: Streams
+) -> Stream:
+    found = streams.entry_at(payload.position)
+    if found is None:
+        raise NotFound(f"there is no entry at position {payload.position}")
+    stream_id, version, _ = found
+    aggregate = streams.get(stream_id)
+    assert aggregate is not None, f"the log has {stream_id} but its aggregate is missing"
+    _check_expected_version(submission, stream_id, aggregate)
+    aggregate.retract(version, payload.position, payload.reason, entry)
+    return aggregate
+
+
+def _not_on_record(kind: type[Stream], code: str) -> str:
+    first = {
+        Network: "NetworkEstablished",
+        Conference: "ConferenceScheduled",
+        Declaration: "DeclarationAdopted",
+        RegisteredState: "StateRegistered",
+    }[kind]
+    return f"{kind.kind} {code} is not on record; record it first with {first}"
+
+
+def require(streams: Streams, kind: type[T], code: str) -> T:
+    """The aggregate of an entity that must be on record."""
+    aggregate = streams.get(kind.stream_id(code))
+    if aggregate is None:
+        raise NotFound(_not_on_record(kind, code))
+    aggregate.require_exists()
+    assert isinstance(aggregate, kind)
+    return aggregate
+
+
+def require_state(streams: Streams, code: str, field: str = "state") -> None:
+    """Refuse a state code that is neither in ISO 3166 nor registered."""
+    if is_iso(code):
+        return
+    registered = streams.get(RegisteredState.stream_id(code))
+    if registered is None or not registered.exists:
+        raise NotFound(
+            f"{field} {code} is neither an ISO 3166-1 alpha-3 code, nor an ISO 3166-3 "
+            "former-state code, nor registered with StateRegistered"
+        )
+
+
+def _network_established(_: None, p: c.NetworkEstablished, e: Entry, s: Streams) -> Stream:
+    return Network.establish(p, e)
+
+
+def _statute_approved(n: Network, p: c.StatuteApproved, e: Entry, s: Streams) -> None:
+    if p.conference is not None:
+        require(s, Conference, p.conference)
+    n.approve_statute(p, e)
+
+
+def _state_registered(_: None, p: c.StateRegistered, e: Entry, s: Streams) -> Stream:
+    return RegisteredState.register(p, e)
+
+
+def _state_joined(n: Network, p: c.StateJoinedNetwork, e: Entry, s: Streams) -> None:
+    n.require_exists()
+    require_state(s, p.state)
+    n.join(p, e)
+
+
+def _state_left(n: Network, p: c.StateLeftNetwork, e: Entry, s: Streams) -> None:
+    n.leave(p, e)
+
+
+def _conference_scheduled(_: None, p: c.ConferenceScheduled, e: Entry, s: Streams) -> Stream:
+    if p.network is not None:
+        require(s, Network, p.network)
+    require_state(s, p.host_state, "host_state")
+    return Conference.schedule(p, e)
+
+
+def _conference_rescheduled(x: Conference, p: c.ConferenceRescheduled, e: Entry,
+                            s: Streams) -> None:
+    x.reschedule(p, e)
+
+
+def _conference_cancelled(x: Conference, p: c.ConferenceCancelled, e: Entry, s: Streams) -> None:
+    x.cancel(p, e)
+
+
+def _conference_held(x: Conference, p: c.ConferenceHeld, e: Entry, s: Streams) -> None:
+    x.hold(p, e)
+
+
+def _delegation_attended(x: Conference, p: c.DelegationAttended, e: Entry, s: Streams) -> None:
+    x.require_exists()
+    require_state(s, p.state)
+    x.attend(p, e)
+
+
+def _session_held(x: Conference, p: c.SessionHeld, e: Entry, s: Streams) -> None:
+    x.require_exists()
+    for i, speaker in enumerate(p.speakers or ()):
+        if speaker.state is not None:
+            require_state(s, speaker.state, f"speakers.{i}.state")
+    x.hold_session(p, e)
+
+
+def _declaration_adopted(_: None, p: c.DeclarationAdopted, e: Entry, s: Streams) -> Stream:
+    if p.conference is not None:
+        require(s, Conference, p.conference)
+    if p.network is not None:
+        require(s, Network, p.network)
+    return Declaration.adopt(p, e)
+
+
+def _declaration_signed(d: Declaration, p: c.DeclarationSigned, e: Entry, s: Streams) -> None:
+    d.require_exists()
+    require_state(s, p.state)
+    d.sign(p, e)
+
+
+def _signature_withdrawn(d: Declaration, p: c.SignatureWithdrawn, e: Entry, s: Streams) -> None:
+    d.withdraw(p, e)
+
+
+Command = Callable[[Any, Any, Entry, Streams], Any]
+
+# type -> (aggregate class, payload field holding its code, creates the stream?, command)
+_COMMANDS: dict[str, tuple[type[Stream], str, bool, Command]] = {
+    "NetworkEstablished": (Network, "network", True, _network_established),
+    "StatuteApproved": (Network, "network", False, _statute_approved),
+    "StateRegistered": (RegisteredState, "state", True, _state_registered),
+    "StateJoinedNetwork": (Network, "network", False, _state_joined),
+    "StateLeftNetwork": (Network, "network", False, _state_left),
+    "ConferenceScheduled": (Conference, "conference", True, _conference_scheduled),
+    "ConferenceRescheduled": (Conference, "conference", False, _conference_rescheduled),
+    "ConferenceCancelled": (Conference, "conference", False, _conference_cancelled),
+    "ConferenceHeld": (Conference, "conference", False, _conference_held),
+    "DelegationAttended": (Conference, "conference", False, _delegation_attended),
+    "SessionHeld": (Conference, "conference", False, _session_held),
+    "DeclarationAdopted": (Declaration, "declaration", True, _declaration_adopted),
+    "DeclarationSigned": (Declaration, "declaration", False, _declaration_signed),
+    "SignatureWithdrawn": (Declaration, "declaration", False, _signature_withdrawn),
+}
+
+
+def _event_classes() -> list[type[Stream.Event]]:
+    classes: list[type[Stream.Event]] = [Stream.EntryRetracted]
+    for aggregate in AGGREGATES:
+        for value in vars(aggregate).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Stream.Event)
+                and value.__name__ in c.CATALOGUE
+            ):
+                classes.append(value)
+    return classes
+
+
+TOPICS_BY_TYPE: dict[str, tuple[str, ...]] = {}
+for _cls in _event_classes():
+    TOPICS_BY_TYPE[_cls.__name__] = (*TOPICS_BY_TYPE.get(_cls.__name__, ()), get_topic(_cls))
+assert set(TOPICS_BY_TYPE) == set(c.CATALOGUE), "every public type needs an event class"
+
+
+@lru_cache(maxsize=256)
+def public_type(topic: str) -> str:
+    """The public type name of a stored event's topic."""
+    name: str = resolve_topic(topic).__name__
+    return name

@@ -1,0 +1,44 @@
+"""The public envelope of an entry: the contract every reader and verifier relies on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+
+class Envelope(TypedDict):
+    """One entry of the log as the public sees it (DESIGN §2)."""
+
+    position: int
+    type: str
+    stream: str
+    version: int
+    effective_date: str
+    recorded_at: str
+    recorded_by: str
+    source: str | None
+    data: dict[str, Any]
+
+
+def make_envelope(
+    position: int, event_type: str, stream: str, version: int, state: Mapping[str, Any]
+) -> Envelope:
+    """The envelope of an entry from its position, identity and stored state."""
+    return {
+        "position": position,
+        "type": event_type,
+        "stream": stream,
+        "version": version,
+        "effective_date": state["effective_date"],
+        "recorded_at": format_timestamp(state["timestamp"]),
+        "recorded_by": state["recorded_by"],
+        "source": state["source"],
+        "data": state["data"],
+    }
+
+
+def format_timestamp(moment: datetime) -> str:
+    """UTC, to the millisecond, with a 'Z': '2026-11-28T10:15:03.120Z'."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

@@ -1,0 +1,165 @@
+"""CoordinationLog: the append-only log of decisions, on eventsourcing's Application."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import EnvType, get_topic
+
+from domain.catalogue import Submission, parse_submission
+from domain.commands import TOPICS_BY_TYPE, public_type
+from domain.envelope import Envelope, make_envelope
+from domain.errors import BatchRefused, FieldProblem, InvalidSubmission
+from domain.storage import PriorResult, SQLiteLogRecorder
+from domain.stream import Stream
+from domain.writer import Writer
+
+MAX_READ = 10_000
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_RECORDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    """The eventsourcing settings for a log in the SQLite file at `path`."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "SQLITE_LOCK_TIMEOUT": "10",
+        "ORIGINATOR_ID_TYPE": "text",
+        "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLogRecorder),
+        "AGGREGATE_CACHE_MAXSIZE": "",
+    }
+
+
+class CoordinationLog(Application[str]):
+    """The coordination log: submit decisions through one group-committing writer, read them."""
+
+    def __init__(self, env: EnvType | None = None, *, max_commit_events: int = 10_000) -> None:
+        super().__init__(env)
+        self.writer = Writer(self, max_commit_events=max_commit_events)
+        self.writer.start()
+
+    @property
+    def log_recorder(self) -> SQLiteLogRecorder:
+        """The recorder, with its idempotency table."""
+        assert isinstance(self.recorder, SQLiteLogRecorder)
+        return self.recorder
+
+    def submit(
+        self,
+        raw: Mapping[str, Any] | Submission,
+        *,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> Envelope:
+        """Append one decision; return its envelope. Raises a ConcordError if it is refused."""
+        submission = raw if isinstance(raw, Submission) else parse_submission(raw)
+        _check_caller(recorded_by, idempotency_key)
+        return self.writer.submit([submission], recorded_by, idempotency_key, batch=False)[0]
+
+    def submit_batch(
+        self,
+        raws: Sequence[Mapping[str, Any] | Submission],
+        *,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> list[Envelope]:
+        """Append all the decisions in one transaction, or none of them."""
+        _check_caller(recorded_by, idempotency_key)
+        if not raws:
+            raise InvalidSubmission([FieldProblem("", "a batch needs at least one submission")])
+        submissions = []
+        for index, raw in enumerate(raws):
+            try:
+                submissions.append(raw if isinstance(raw, Submission) else parse_submission(raw))
+            except InvalidSubmission as e:
+                raise BatchRefused(index, e) from None
+        return self.writer.submit(submissions, recorded_by, idempotency_key, batch=True)
+
+    def read(self, after: int = 0, limit: int = 100, types: Sequence[str] = ()) -> list[Envelope]:
+        """Up to `limit` envelopes after position `after`, in log order, of the given types."""
+        problems = []
+        if after < 0:
+            problems.append(FieldProblem("after", "must be 0 or more"))
+        if not 1 <= limit <= MAX_READ:
+            problems.append(FieldProblem("limit", f"must be from 1 to {MAX_READ}"))
+        unknown = [t for t in types if t not in TOPICS_BY_TYPE]
+        if unknown:
+            problems.append(FieldProblem("type", f"unknown event type(s): {', '.join(unknown)}"))
+        if problems:
+            raise InvalidSubmission(problems)
+        topics = [topic for t in types for topic in TOPICS_BY_TYPE[t]]
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, topics=topics, inclusive_of_start=False
+        )
+        return [self.envelope(n) for n in notifications]
+
+    def envelope(self, notification: Notification) -> Envelope:
+        """The public envelope of a stored notification."""
+        state = self.mapper.transcoder.decode(notification.state)
+        return make_envelope(
+            notification.id,
+            public_type(notification.topic),
+            str(notification.originator_id),
+            notification.originator_version,
+            state,
+        )
+
+    def envelopes_at(self, positions: Sequence[int]) -> list[Envelope]:
+        """The envelopes at the given positions, in that order."""
+        if not positions:
+            return []
+        found = self.recorder.select_notifications(
+            start=min(positions), stop=max(positions), limit=max(positions) - min(positions) + 1
+        )
+        by_position = {n.id: n for n in found}
+        return [self.envelope(by_position[p]) for p in positions]
+
+    def entry_at(self, position: int) -> tuple[str, int, str] | None:
+        """The (stream, version, public type) of the entry at `position`, if there is one."""
+        found = self.recorder.select_notifications(start=position, stop=position, limit=1)
+        if not found:
+            return None
+        n = found[0]
+        return str(n.originator_id), n.originator_version, public_type(n.topic)
+
+    def last_position(self) -> int:
+        """The position of the latest entry (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+    def load(self, stream_id: str) -> Stream | None:
+        """The aggregate rebuilt from its stored events, or None if it has none."""
+        try:
+            aggregate = self.repository.get(stream_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(aggregate, Stream)
+        return aggregate
+
+    def prior_results(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PriorResult]:
+        """Idempotency keys already used, with the digest and positions they were used for."""
+        return self.log_recorder.find_prior_results(keys)
+
+    def close(self) -> None:
+        """Stop the writer (failing what waits for it), then close the store."""
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.stop()
+        super().close()
+
+
+def _check_caller(recorded_by: str, idempotency_key: str | None) -> None:
+    problems = []
+    if not _RECORDER_NAME.fullmatch(recorded_by):
+        problems.append(FieldProblem("recorded_by", "must be 1 to 64 letters, digits, '.', "
+                                     "'_', '@' or '-'"))
+    if idempotency_key is not None and not _KEY.fullmatch(idempotency_key):
+        problems.append(FieldProblem("idempotency_key", "must be 1 to 255 visible ASCII "
+                                     "characters"))
+    if problems:
+        raise InvalidSubmission(problems)

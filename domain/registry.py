@@ -1,0 +1,38 @@
+"""Codes registered for states and other entities that have no ISO 3166 code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain import catalogue as c
+from domain.codes import iso_name
+from domain.errors import RuleViolation
+from domain.stream import Entry, Stream
+
+
+class RegisteredState(Stream):
+    """One registered code, such as 'XKX', and the name it stands for."""
+
+    prefix = "state"
+    kind = "state"
+
+    class Event(Stream.Event):
+        pass
+
+    class StateRegistered(Event, Stream.Created):
+        def apply_fact(self, aggregate: Any) -> None:
+            aggregate.exists = True
+            aggregate.name = self.data["name"]
+
+    def _reset(self) -> None:
+        self.name = ""
+
+    @classmethod
+    def register(cls, p: c.StateRegistered, entry: Entry) -> RegisteredState:
+        """Register a code outside ISO 3166."""
+        if (name := iso_name(p.state)) is not None:
+            raise RuleViolation(
+                f"{p.state} is the ISO 3166 code of {name}; only codes outside ISO 3166 are "
+                "registered"
+            )
+        return cls.start(cls.StateRegistered, p.state, p, entry)

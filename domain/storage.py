@@ -1,0 +1,92 @@
+"""The log's recorder: eventsourcing's, plus idempotency keys committed with their events.
+
+This is the one place in `domain` with SQL of its own: an idempotency key must be stored in
+the same transaction as the events it produced, or a crash between the two could let a retry
+append the same decision twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+IDEMPOTENCY_TABLE = "concord_idempotency"
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """A key, the digest of what it was sent with, and the events (by index) it produced."""
+
+    scope: str
+    key: str
+    fingerprint: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class PriorResult:
+    """What a key was first used for: the digest of the submission and the positions it got."""
+
+    fingerprint: str
+    positions: list[int]
+
+
+class SQLiteLogRecorder(SQLiteApplicationRecorder):
+    """Stores events and, in the same transaction, the idempotency keys they answer."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {IDEMPOTENCY_TABLE} ("
+            "scope TEXT NOT NULL, "
+            "key TEXT NOT NULL, "
+            "fingerprint TEXT NOT NULL, "
+            "positions TEXT NOT NULL, "
+            "PRIMARY KEY (scope, key)) WITHOUT ROWID",
+        ]
+
+    def _insert_events(
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        *,
+        idempotency: Sequence[IdempotencyRecord] = (),
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        if idempotency:
+            assert positions is not None
+            c.executemany(
+                f"INSERT INTO {IDEMPOTENCY_TABLE} VALUES (?,?,?,?)",
+                [
+                    (r.scope, r.key, r.fingerprint, json.dumps(list(positions[r.start:r.stop])))
+                    for r in idempotency
+                ],
+            )
+        return positions
+
+    def find_prior_results(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], PriorResult]:
+        """The keys among `keys` already used, with what they were used for."""
+        found: dict[tuple[str, str], PriorResult] = {}
+        wanted = list(keys)
+        if not wanted:
+            return found
+        with self.datastore.transaction(commit=False) as c:
+            for scope, key in wanted:
+                c.execute(
+                    f"SELECT fingerprint, positions FROM {IDEMPOTENCY_TABLE} "
+                    "WHERE scope=? AND key=?",
+                    (scope, key),
+                )
+                row = c.fetchone()
+                if row is not None:
+                    found[(scope, key)] = PriorResult(row[0], json.loads(row[1]))
+        return found

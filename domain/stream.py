@@ -1,0 +1,175 @@
+"""The base of every aggregate: a stream of entries that can be retracted but never removed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from eventsourcing.domain import (
+    BaseAggregate,
+    CanInitAggregate,
+    CanMutateAggregate,
+    MetaDomainEvent,
+)
+
+from domain.catalogue import EntryRetracted as RetractionPayload
+from domain.catalogue import Payload
+from domain.errors import NotFound, RuleViolation
+
+S = TypeVar("S", bound="Stream")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What every submission carries besides its payload."""
+
+    effective_date: str
+    source: str | None
+    recorded_by: str
+
+
+class Stream(BaseAggregate[str]):
+    """An aggregate whose state is the fold of its entries that have not been retracted.
+
+    A retraction never removes an entry: the aggregate keeps every entry and, when one is
+    retracted, folds the rest again from the start, so its rules then see the corrected record.
+    """
+
+    # Plain assignments, not annotations: annotations would make eventsourcing turn the
+    # aggregate into a dataclass whose generated __init__ hides this one.
+    prefix = ""
+    kind = ""
+
+    class Event(CanMutateAggregate[str], metaclass=MetaDomainEvent):
+        """An entry in a stream; `data` is its public payload, exactly as recorded."""
+
+        originator_id: str
+        originator_version: int
+        timestamp: datetime
+        data: dict[str, Any]
+        effective_date: str
+        source: str | None
+        recorded_by: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._absorb(self)
+
+        def apply_fact(self, aggregate: Any) -> None:
+            """Evolve the aggregate's derived state by this entry's fact."""
+
+    class Created(CanInitAggregate[str], Event):
+        """The first entry of a stream."""
+
+        originator_topic: str
+
+    class EntryRetracted(Event):
+        """Retracts the entry of this stream at `retracted_version` (public: its position)."""
+
+        retracted_version: int
+
+    def __init__(self) -> None:
+        self._history: list[Stream.Event] = []
+        self._retracted: dict[int, int] = {}
+        self.exists = False
+        self._reset()
+
+    @classmethod
+    def stream_id(cls, code: str) -> str:
+        """The stream of the entity with this code, e.g. 'network:RELACOPAZ'."""
+        return f"{cls.prefix}:{code}"
+
+    @property
+    def code(self) -> str:
+        """The entity's code, without the stream prefix."""
+        return self.id.partition(":")[2]
+
+    def _reset(self) -> None:
+        """Put the derived state back to what it is before the first entry."""
+
+    def _absorb(self, event: Stream.Event) -> None:
+        self._history.append(event)
+        if isinstance(event, Stream.EntryRetracted):
+            self._retracted[event.retracted_version] = event.originator_version
+            self._refold()
+        else:
+            event.apply_fact(self)
+
+    def _refold(self) -> None:
+        self.exists = False
+        self._reset()
+        for event in self._history:
+            if (
+                not isinstance(event, Stream.EntryRetracted)
+                and event.originator_version not in self._retracted
+            ):
+                event.apply_fact(self)
+
+    def rollback_to(self, version: int) -> None:
+        """Forget the entries after `version` (they were never saved) and fold again."""
+        self._history = [e for e in self._history if e.originator_version <= version]
+        self._retracted = {
+            e.retracted_version: e.originator_version
+            for e in self._history
+            if isinstance(e, Stream.EntryRetracted)
+        }
+        self.pending_events.clear()
+        self.version = version
+        self._refold()
+
+    def state(self) -> dict[str, Any]:
+        """The derived state, for comparing two copies of the same aggregate."""
+        return {
+            k: v for k, v in vars(self).items() if k not in ("_modified_on", "_pending_events")
+        }
+
+    def record(self, event_class: type[Stream.Event], payload: Payload, entry: Entry,
+               **extra: Any) -> None:
+        """Trigger `event_class` with the payload and the entry's metadata."""
+        self.trigger_event(
+            event_class,
+            data=payload.model_dump(mode="json", exclude_none=True),
+            effective_date=entry.effective_date,
+            source=entry.source,
+            recorded_by=entry.recorded_by,
+            **extra,
+        )
+
+    @classmethod
+    def start(cls: type[S], event_class: type[Stream.Created], code: str, payload: Payload,
+              entry: Entry) -> S:
+        """Create the stream of a new entity with its first entry."""
+        return cls._create(
+            event_class,
+            id=cls.stream_id(code),
+            data=payload.model_dump(mode="json", exclude_none=True),
+            effective_date=entry.effective_date,
+            source=entry.source,
+            recorded_by=entry.recorded_by,
+        )
+
+    def require_exists(self) -> None:
+        """Refuse when the entity's founding entry has been retracted."""
+        if not self.exists:
+            raise NotFound(
+                f"{self.kind} {self.code} is not on record: the entry that created it was "
+                "retracted, and codes are never reused"
+            )
+
+    def retract(self, version: int, position: int, reason: str, entry: Entry) -> None:
+        """Retract this stream's entry at `version`, which the log holds at `position`."""
+        target = next((e for e in self._history if e.originator_version == version), None)
+        if target is None:
+            raise NotFound(f"position {position} is not an entry of {self.id}")
+        if isinstance(target, Stream.EntryRetracted):
+            raise RuleViolation(
+                f"position {position} is itself a retraction; a retraction cannot be retracted"
+            )
+        if version in self._retracted:
+            raise RuleViolation(f"position {position} has already been retracted")
+        self.record(
+            Stream.EntryRetracted,
+            RetractionPayload(position=position, reason=reason),
+            entry,
+            retracted_version=version,
+        )
