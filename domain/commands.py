@@ -61,6 +61,29 @@ def execute(submission: Submission, entry: Entry, streams: Streams) -> Stream:
     return aggregate
 
 
+_REFERENCE_FIELDS: dict[str, type[Stream]] = {
+    "network": Network,
+    "conference": Conference,
+    "declaration": Declaration,
+}
+
+
+def referenced_streams(submission: Submission) -> list[str]:
+    """The streams a submission may read or write (but not the one a retraction targets)."""
+    payload = submission.payload
+    fields = type(payload).model_fields
+    streams = [
+        kind.stream_id(code)
+        for name, kind in _REFERENCE_FIELDS.items()
+        if name in fields and (code := getattr(payload, name)) is not None
+    ]
+    states = [getattr(payload, name) for name in ("state", "host_state") if name in fields]
+    if "speakers" in fields:
+        states += [s.state for s in payload.speakers or ()]
+    streams += [RegisteredState.stream_id(s) for s in states if s is not None and not is_iso(s)]
+    return streams
+
+
 def _check_expected_version(
     submission: Submission, stream_id: str, aggregate: Stream | None
 ) -> None:

@@ -40,5 +40,4 @@ def make_envelope(
 
 def format_timestamp(moment: datetime) -> str:
     """UTC, to the millisecond, with a 'Z': '2026-11-28T10:15:03.120Z'."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"

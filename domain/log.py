@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, Transcoder
 from eventsourcing.utils import EnvType, get_topic
 
 from domain.catalogue import Submission, parse_submission
@@ -17,6 +17,7 @@ from domain.envelope import Envelope, make_envelope
 from domain.errors import BatchRefused, FieldProblem, InvalidSubmission
 from domain.storage import PriorResult, SQLiteLogRecorder
 from domain.stream import Stream
+from domain.transcoder import EventStateTranscoder
 from domain.writer import Writer
 
 MAX_READ = 10_000
@@ -43,6 +44,9 @@ class CoordinationLog(Application[str]):
         super().__init__(env)
         self.writer = Writer(self, max_commit_events=max_commit_events)
         self.writer.start()
+
+    def construct_transcoder(self) -> Transcoder:
+        return EventStateTranscoder()
 
     @property
     def log_recorder(self) -> SQLiteLogRecorder:
@@ -140,6 +144,18 @@ class CoordinationLog(Application[str]):
             return None
         assert isinstance(aggregate, Stream)
         return aggregate
+
+    def load_many(self, stream_ids: Sequence[str]) -> dict[str, Stream]:
+        """The aggregates of those of `stream_ids` that have events, read in one query."""
+        aggregates: dict[str, Stream] = {}
+        for stored in self.log_recorder.select_streams(stream_ids):
+            event = self.mapper.to_domain_event(stored)
+            assert isinstance(event, Stream.Event)
+            aggregate = aggregates.get(event.originator_id)
+            mutated = event.mutate(aggregate)
+            assert isinstance(mutated, Stream)
+            aggregates[event.originator_id] = mutated
+        return aggregates
 
     def prior_results(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PriorResult]:
         """Idempotency keys already used, with the digest and positions they were used for."""

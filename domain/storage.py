@@ -59,17 +59,42 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
         idempotency: Sequence[IdempotencyRecord] = (),
         **kwargs: Any,
     ) -> Sequence[int] | None:
-        positions = super()._insert_events(c, stored_events, **kwargs)
+        # One executemany instead of eventsourcing's execute per row. The transaction holds
+        # SQLite's write lock from the first insert, and rowids without AUTOINCREMENT are
+        # assigned as max + 1, so the new rows are exactly the last len(stored_events) rowids.
+        c.executemany(
+            self.insert_events_statement,
+            [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
+        )
+        last = self._max_notification_id(c)
+        positions = list(range(last - len(stored_events) + 1, last + 1))
         if idempotency:
-            assert positions is not None
             c.executemany(
                 f"INSERT INTO {IDEMPOTENCY_TABLE} VALUES (?,?,?,?)",
                 [
-                    (r.scope, r.key, r.fingerprint, json.dumps(list(positions[r.start:r.stop])))
+                    (r.scope, r.key, r.fingerprint, json.dumps(positions[r.start:r.stop]))
                     for r in idempotency
                 ],
             )
         return positions
+
+    def select_streams(self, stream_ids: Sequence[str]) -> list[StoredEvent]:
+        """Every stored event of the given streams, ordered by stream and version."""
+        events: list[StoredEvent] = []
+        for i in range(0, len(stream_ids), 500):
+            chunk = stream_ids[i:i + 500]
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    "SELECT originator_id, originator_version, topic, state "
+                    f"FROM {self.events_table_name} "
+                    f"WHERE originator_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY originator_id, originator_version",
+                    list(chunk),
+                )
+                events.extend(
+                    StoredEvent(row[0], row[1], row[2], row[3]) for row in c.fetchall()
+                )
+        return events
 
     def find_prior_results(
         self, keys: Iterable[tuple[str, str]]

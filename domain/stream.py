@@ -12,6 +12,7 @@ from eventsourcing.domain import (
     CanMutateAggregate,
     MetaDomainEvent,
 )
+from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.catalogue import EntryRetracted as RetractionPayload
 from domain.catalogue import Payload
@@ -62,6 +63,17 @@ class Stream(BaseAggregate[str]):
         """The first entry of a stream."""
 
         originator_topic: str
+
+        def mutate(self, aggregate: Any) -> Any:
+            # The library's version inspects __init__'s signature on every call; ours takes
+            # no arguments, so build the aggregate directly.
+            assert aggregate is None
+            aggregate_class = resolve_topic(self.originator_topic)
+            created = aggregate_class.__new__(aggregate_class)
+            created.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+            created.__init__()
+            self.apply(created)
+            return created
 
     class EntryRetracted(Event):
         """Retracts the entry of this stream at `retracted_version` (public: its position)."""
@@ -139,14 +151,19 @@ class Stream(BaseAggregate[str]):
     def start(cls: type[S], event_class: type[Stream.Created], code: str, payload: Payload,
               entry: Entry) -> S:
         """Create the stream of a new entity with its first entry."""
-        return cls._create(
-            event_class,
-            id=cls.stream_id(code),
+        event = event_class(
+            originator_topic=get_topic(cls),
+            originator_id=cls.stream_id(code),
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=event_class.create_timestamp(),
             data=payload.model_dump(mode="json", exclude_none=True),
             effective_date=entry.effective_date,
             source=entry.source,
             recorded_by=entry.recorded_by,
         )
+        aggregate: S = event.mutate(None)
+        aggregate.pending_events.append(event)
+        return aggregate
 
     def require_exists(self) -> None:
         """Refuse when the entity's founding entry has been retracted."""
