@@ -52,7 +52,7 @@ def execute(submission: Submission, entry: Entry, streams: Streams) -> Stream:
                 f"{kind.kind} code {code} is already in use (stream {stream_id} has "
                 f"{aggregate.version} entries); codes are never reused"
             )
-        created = command(None, payload, entry, streams)
+        created: Stream = command(None, payload, entry, streams)
         streams.add(created)
         return created
     if aggregate is None:
@@ -78,7 +78,7 @@ def referenced_streams(submission: Submission) -> list[str]:
         if name in fields and (code := getattr(payload, name)) is not None
     ]
     states = [getattr(payload, name) for name in ("state", "host_state") if name in fields]
-    if "speakers" in fields:
+    if isinstance(payload, c.SessionHeld):
         states += [s.state for s in payload.speakers or ()]
     streams += [RegisteredState.stream_id(s) for s in states if s is not None and not is_iso(s)]
     return streams

@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Notification, Transcoder
-from eventsourcing.utils import EnvType, get_topic
+from eventsourcing.utils import Environment, EnvType, get_topic
 
 from domain.catalogue import Submission, parse_submission
 from domain.commands import TOPICS_BY_TYPE, public_type
@@ -44,6 +44,11 @@ class CoordinationLog(Application[str]):
         super().__init__(env)
         self.writer = Writer(self, max_commit_events=max_commit_events)
         self.writer.start()
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Only what Concord passes: eventsourcing would otherwise also read the process
+        # environment, where an unrelated variable could change how the log is stored.
+        return Environment(name, dict(env or {}))
 
     def construct_transcoder(self) -> Transcoder:
         return EventStateTranscoder()
@@ -139,7 +144,7 @@ class CoordinationLog(Application[str]):
     def load(self, stream_id: str) -> Stream | None:
         """The aggregate rebuilt from its stored events, or None if it has none."""
         try:
-            aggregate = self.repository.get(stream_id)
+            aggregate: object = self.repository.get(stream_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(aggregate, Stream)
@@ -151,7 +156,7 @@ class CoordinationLog(Application[str]):
         for stored in self.log_recorder.select_streams(stream_ids):
             event = self.mapper.to_domain_event(stored)
             assert isinstance(event, Stream.Event)
-            aggregate = aggregates.get(event.originator_id)
+            aggregate: Stream | None = aggregates.get(event.originator_id)
             mutated = event.mutate(aggregate)
             assert isinstance(mutated, Stream)
             aggregates[event.originator_id] = mutated

@@ -42,6 +42,7 @@ class Stream(BaseAggregate[str]):
     prefix = ""
     kind = ""
 
+    @dataclass(frozen=True)
     class Event(CanMutateAggregate[str], metaclass=MetaDomainEvent):
         """An entry in a stream; `data` is its public payload, exactly as recorded."""
 
@@ -59,6 +60,7 @@ class Stream(BaseAggregate[str]):
         def apply_fact(self, aggregate: Any) -> None:
             """Evolve the aggregate's derived state by this entry's fact."""
 
+    @dataclass(frozen=True)
     class Created(CanInitAggregate[str], Event):
         """The first entry of a stream."""
 
@@ -75,6 +77,7 @@ class Stream(BaseAggregate[str]):
             self.apply(created)
             return created
 
+    @dataclass(frozen=True)
     class EntryRetracted(Event):
         """Retracts the entry of this stream at `retracted_version` (public: its position)."""
 

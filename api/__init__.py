@@ -1,0 +1,1 @@
+"""Concord's edges: settings, wiring, the command line (and, later, HTTP)."""
