@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from domain.errors import BatchRefused, ConcordError
-from domain.log import CoordinationLog
 from rich.console import Console
 
 from api.render import log_table
 from api.scenario import Scenario, ScenarioError, founding_scenario, load_scenario
 from api.settings import Settings
 from api.wiring import open_log
+from domain.errors import BatchRefused, ConcordError
+from domain.log import CoordinationLog
 
 app = typer.Typer(help="Concord: an auditable coordination log for networks of states.",
                   no_args_is_help=True, add_completion=False)
@@ -22,7 +22,9 @@ errors = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $CONCORD_DATA_DIR or ./concord-data)."),
+    typer.Option(
+        "--data-dir", help="Data directory (default: $CONCORD_DATA_DIR or ./concord-data)."
+    ),
 ]
 
 
@@ -76,11 +78,13 @@ def demo(data_dir: DataDir = None) -> None:
 
 @app.command()
 def record(
-    file: Annotated[Path, typer.Argument(help="JSON Lines of submissions ('comment' lines allowed).")],
+    file: Annotated[
+        Path, typer.Argument(help="JSON Lines of submissions ('comment' lines allowed).")
+    ],
     recorded_by: Annotated[str, typer.Option("--recorded-by", help="Name recorded on each entry.")],
     data_dir: DataDir = None,
 ) -> None:
-    """Record a file of submissions as one atomic batch; recording the same file again adds nothing."""
+    """Record a file of submissions as one atomic batch; the same file again adds nothing."""
     try:
         scenario = load_scenario(file)
     except (OSError, ScenarioError) as e:
@@ -93,7 +97,8 @@ def record(
                         f"refused: {e.cause}") from None
         except ConcordError as e:
             raise _fail(f"nothing was recorded: {e}") from None
-    console.print(f"{'Recorded' if new else 'Already recorded, nothing appended:'} {count} entries.")
+    done = "Recorded" if new else "Already recorded, nothing appended:"
+    console.print(f"{done} {count} entries.")
 
 
 @app.command("log")
@@ -101,7 +106,9 @@ def show_log(
     data_dir: DataDir = None,
     after: Annotated[int, typer.Option(help="Show entries after this position.")] = 0,
     limit: Annotated[int, typer.Option(help="Show at most this many entries.")] = 100,
-    type_: Annotated[list[str] | None, typer.Option("--type", help="Only entries of this type.")] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="Only entries of this type.")
+    ] = None,
 ) -> None:
     """Print the log as a table."""
     with open_log(_settings(data_dir)) as log:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.table import Table
+
 from domain.codes import iso_name
 from domain.envelope import Envelope
-from rich.table import Table
 
 
 def state_name(code: str) -> str:

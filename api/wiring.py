@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from domain.log import CoordinationLog, sqlite_env
-
 from api.settings import Settings
+from domain.log import CoordinationLog, sqlite_env
 
 
 def open_log(settings: Settings) -> CoordinationLog:
