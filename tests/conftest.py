@@ -1,0 +1,62 @@
+"""Shared fixtures: a real SQLite log in a temporary directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from domain.envelope import Envelope
+from domain.log import CoordinationLog, sqlite_env
+
+RECORDER = "test-secretariat"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where the test's SQLite log lives."""
+    return tmp_path / "concord.db"
+
+
+@pytest.fixture
+def open_log(db_path: Path) -> Iterator[Callable[[], CoordinationLog]]:
+    """Opens the test's log file (again); every log opened is closed at the end."""
+    opened: list[CoordinationLog] = []
+
+    def _open() -> CoordinationLog:
+        log = CoordinationLog(sqlite_env(db_path))
+        opened.append(log)
+        return log
+
+    yield _open
+    for log in opened:
+        log.close()
+
+
+@pytest.fixture
+def log(open_log: Callable[[], CoordinationLog]) -> CoordinationLog:
+    """A fresh, empty log."""
+    return open_log()
+
+
+def submit(log: CoordinationLog, type_: str, effective_date: str | None = None,
+           **data: Any) -> Envelope:
+    """Submit one event of `type_` with `data`, as the test secretariat."""
+    raw: dict[str, Any] = {"type": type_, "data": data}
+    if effective_date is not None:
+        raw["effective_date"] = effective_date
+    return log.submit(raw, recorded_by=RECORDER)
+
+
+@pytest.fixture
+def relacopaz(log: CoordinationLog) -> CoordinationLog:
+    """A log where RELACOPAZ was established on 2023-09-12 and ALCONU-II held that day."""
+    submit(log, "NetworkEstablished", "2023-09-12", network="RELACOPAZ",
+           name="Latin American and Caribbean Network for Peacekeeping Cooperation")
+    submit(log, "ConferenceScheduled", "2023-09-01", conference="ALCONU-II",
+           title="II ALCONU", host_state="ARG", starts_on="2023-09-12")
+    submit(log, "ConferenceHeld", "2023-09-12", conference="ALCONU-II")
+    submit(log, "DeclarationAdopted", "2023-09-12", declaration="BUENOS-AIRES-2023",
+           title="Buenos Aires Declaration", conference="ALCONU-II")
+    return log
