@@ -65,22 +65,28 @@ _REFERENCE_FIELDS: dict[str, type[Stream]] = {
     "network": Network,
     "conference": Conference,
     "declaration": Declaration,
+    "state": RegisteredState,
+    "host_state": RegisteredState,
 }
+
+
+@lru_cache(maxsize=64)
+def _references(payload_type: type[c.Payload]) -> tuple[tuple[str, type[Stream]], ...]:
+    return tuple((f, k) for f, k in _REFERENCE_FIELDS.items() if f in payload_type.model_fields)
 
 
 def referenced_streams(submission: Submission) -> list[str]:
     """The streams a submission may read or write (but not the one a retraction targets)."""
     payload = submission.payload
-    fields = type(payload).model_fields
-    streams = [
-        kind.stream_id(code)
-        for name, kind in _REFERENCE_FIELDS.items()
-        if name in fields and (code := getattr(payload, name)) is not None
-    ]
-    states = [getattr(payload, name) for name in ("state", "host_state") if name in fields]
+    values = payload.__dict__
+    streams = []
+    for name, kind in _references(type(payload)):
+        code = values[name]
+        if code is not None and (kind is not RegisteredState or not is_iso(code)):
+            streams.append(kind.stream_id(code))
     if isinstance(payload, c.SessionHeld):
-        states += [s.state for s in payload.speakers or ()]
-    streams += [RegisteredState.stream_id(s) for s in states if s is not None and not is_iso(s)]
+        streams += [RegisteredState.stream_id(s.state) for s in payload.speakers or ()
+                    if s.state is not None and not is_iso(s.state)]
     return streams
 
 

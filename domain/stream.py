@@ -141,14 +141,20 @@ class Stream(BaseAggregate[str]):
     def record(self, event_class: type[Stream.Event], payload: Payload, entry: Entry,
                **extra: Any) -> None:
         """Trigger `event_class` with the payload and the entry's metadata."""
-        self.trigger_event(
-            event_class,
+        # What trigger_event does, without its generic keyword-argument handling (this is
+        # the writer's hot path).
+        event = event_class(
+            originator_id=self.id,
+            originator_version=self.version + 1,
+            timestamp=event_class.create_timestamp(),
             data=payload.model_dump(mode="json", exclude_none=True),
             effective_date=entry.effective_date,
             source=entry.source,
             recorded_by=entry.recorded_by,
             **extra,
         )
+        event.mutate(self)
+        self.pending_events.append(event)
 
     @classmethod
     def start(cls: type[S], event_class: type[Stream.Created], code: str, payload: Payload,
