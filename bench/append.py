@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pycountry
-from domain.log import CoordinationLog, sqlite_env
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
+
+from domain.log import CoordinationLog, sqlite_env
 
 RECORDER = "bench"
 THREADS = 32

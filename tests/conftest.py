@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from domain.envelope import Envelope
 from domain.log import CoordinationLog, sqlite_env
 

@@ -9,11 +9,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from api.cli import app
 from api.scenario import founding_scenario
 from api.settings import Settings
 from api.wiring import open_log
-from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from domain.catalogue import CATALOGUE, parse_submission
 from domain.errors import BatchRefused, InvalidSubmission
 from domain.log import CoordinationLog
-
 from tests.conftest import RECORDER
 
 JOIN = {"network": "RELACOPAZ", "state": "ARG", "role": "member"}

@@ -7,7 +7,6 @@ import re
 from datetime import UTC, datetime
 
 from domain.log import CoordinationLog
-
 from tests.conftest import RECORDER
 
 SHAPE = {

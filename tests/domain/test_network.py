@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from domain.errors import NotFound, RuleViolation
 from domain.log import CoordinationLog
-
 from tests.conftest import submit
 
 

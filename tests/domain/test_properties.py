@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from domain.errors import ConcordError
-from domain.log import CoordinationLog, sqlite_env
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from domain.errors import ConcordError
+from domain.log import CoordinationLog, sqlite_env
 from tests.conftest import RECORDER
 
 NETWORKS = st.sampled_from(["N1", "N1", "N1", "N2"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from domain.errors import RuleViolation
 from domain.log import CoordinationLog
-
 from tests.conftest import submit
 from tests.domain.test_network import refused
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from domain.envelope import Envelope
 from domain.errors import (
     BatchRefused,
@@ -19,7 +20,6 @@ from domain.errors import (
     RuleViolation,
 )
 from domain.log import CoordinationLog
-
 from tests.conftest import RECORDER, submit
 
 THREADS = 32
