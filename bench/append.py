@@ -106,20 +106,27 @@ def bench_baseline(path: Path, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--single", type=int, default=2_000)
-    parser.add_argument("--per-thread", type=int, default=500)
-    parser.add_argument("--batches", type=int, default=30)
+    parser.add_argument("--per-thread", type=int, default=300)
+    parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each measurement; the median is reported")
     args = parser.parse_args()
 
     concurrent_count = THREADS * args.per_thread
     batch_count = args.batches * args.batch_size
-    needed = args.single + concurrent_count + batch_count
-    declarations = needed // 249 + 1
-    work = signatures(declarations)
-    single_work = work[:args.single]
-    concurrent_work = work[args.single:args.single + concurrent_count]
-    batch_work = work[args.single + concurrent_count:needed]
+    per_run = args.single + concurrent_count + batch_count
+    declarations = per_run * args.repeat // 249 + 1
+    work = iter(signatures(declarations))
 
+    def take(count: int) -> list[dict[str, Any]]:
+        return [next(work) for _ in range(count)]
+
+    figures: dict[str, list[float]] = {"single": [], "concurrent": [], "batch": [],
+                                       "baseline": []}
+    p50s: list[float] = []
+    p99s: list[float] = []
+    per_commit: list[float] = []
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as directory:
         log = CoordinationLog(sqlite_env(Path(directory) / "concord.db"))
         try:
@@ -129,38 +136,44 @@ def main() -> None:
                   "effective_date": "2024-01-01"} for d in range(declarations)],
                 recorded_by=RECORDER,
             )
-            single = bench_single(log, single_work)
-            print(f"(a) single submitter:      {single:>9,.0f} events/s "
-                  f"({args.single:,} events, one commit each)")
-
-            commits = log.writer.commits
-            concurrent, latencies = bench_concurrent(log, concurrent_work)
-            rounds = log.writer.commits - commits
-            quantiles = statistics.quantiles(latencies, n=100)
-            print(f"(b) {THREADS} concurrent:         {concurrent:>9,.0f} events/s "
-                  f"({concurrent_count:,} events in {rounds:,} commits, "
-                  f"{concurrent_count / rounds:.1f} per commit; latency p50 "
-                  f"{quantiles[49] * 1000:.2f} ms, p99 {quantiles[98] * 1000:.2f} ms)")
-
-            batch = bench_batches(log, batch_work, args.batch_size)
-            print(f"(c) batches of {args.batch_size:,}:      {batch:>9,.0f} events/s "
-                  f"({args.batches} batches)")
+            for run in range(1, args.repeat + 1):
+                figures["single"].append(bench_single(log, take(args.single)))
+                commits = log.writer.commits
+                concurrent, latencies = bench_concurrent(log, take(concurrent_count))
+                figures["concurrent"].append(concurrent)
+                per_commit.append(concurrent_count / (log.writer.commits - commits))
+                quantiles = statistics.quantiles(latencies, n=100)
+                p50s.append(quantiles[49] * 1000)
+                p99s.append(quantiles[98] * 1000)
+                figures["batch"].append(bench_batches(log, take(batch_count), args.batch_size))
+                figures["baseline"].append(
+                    bench_baseline(Path(directory) / f"baseline-{run}.db", args.single))
+                print(f"run {run}: single {figures['single'][-1]:,.0f}, concurrent "
+                      f"{concurrent:,.0f}, batch {figures['batch'][-1]:,.0f}, baseline "
+                      f"{figures['baseline'][-1]:,.0f} events/s")
             total = log.last_position()
         finally:
             log.close()
 
-        baseline = bench_baseline(Path(directory) / "baseline.db", args.single)
-        print(f"(d) Application.save:      {baseline:>9,.0f} events/s "
-              f"({args.single:,} new aggregates, one save each)")
-
+    median = {name: statistics.median(values) for name, values in figures.items()}
+    print(f"(a) single submitter:  {median['single']:>9,.0f} events/s "
+          f"({args.single:,} events a run, one commit each)")
+    print(f"(b) {THREADS} concurrent:     {median['concurrent']:>9,.0f} events/s "
+          f"({concurrent_count:,} events a run, {statistics.median(per_commit):.1f} per commit; "
+          f"latency p50 {statistics.median(p50s):.2f} ms, p99 {statistics.median(p99s):.2f} ms)")
+    print(f"(c) batches of {args.batch_size:,}:  {median['batch']:>9,.0f} events/s "
+          f"({args.batches} batches a run)")
+    print(f"(d) Application.save:  {median['baseline']:>9,.0f} events/s "
+          f"({args.single:,} new aggregates a run, one save each)")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"log size {total:,} events; peak RSS {rss_mb:.0f} MB; {os.cpu_count()} cores; "
-          f"concurrent/baseline {concurrent / baseline:.1f}x")
+    print(f"medians of {args.repeat} runs; log size {total:,} events; peak RSS {rss_mb:.0f} MB; "
+          f"{os.cpu_count()} cores; concurrent/baseline "
+          f"{median['concurrent'] / median['baseline']:.1f}x")
     print(json.dumps({
-        "single_per_s": round(single),
-        "concurrent_per_s": round(concurrent),
-        "batch_per_s": round(batch),
-        "baseline_save_per_s": round(baseline),
+        "single_per_s": round(median["single"]),
+        "concurrent_per_s": round(median["concurrent"]),
+        "batch_per_s": round(median["batch"]),
+        "baseline_save_per_s": round(median["baseline"]),
     }))
 
 

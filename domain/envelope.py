@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
+
+_ZERO = timedelta(0)
 
 
 class Envelope(TypedDict):
@@ -40,4 +42,6 @@ def make_envelope(
 
 def format_timestamp(moment: datetime) -> str:
     """UTC, to the millisecond, with a 'Z': '2026-11-28T10:15:03.120Z'."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    if moment.utcoffset() != _ZERO:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 COMMIT_ATTEMPTS = 3
 GATHER_LIMIT = 0.002
+# Rounds this large read the streams they miss in one query; smaller ones read each miss
+# on its own, which costs less than finding every stream a round refers to.
+PREFETCH_FROM = 64
 
 
 class _Done:
@@ -266,7 +269,8 @@ class Writer:
         records: list[IdempotencyRecord] = []
         accepted: list[_Job] = []
         now = datetime.now(UTC)
-        self._prefetch(jobs)
+        if sum(len(job.submissions) for job in jobs) >= PREFETCH_FROM:
+            self._prefetch(jobs)
 
         for job in jobs:
             scoped = (job.recorded_by, job.key) if job.key is not None else None
