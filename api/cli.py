@@ -77,6 +77,45 @@ def demo(data_dir: DataDir = None) -> None:
 
 
 @app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")]
+    = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
+    data_dir: DataDir = None,
+    demo_data: Annotated[bool, typer.Option(
+        "--demo", help="First record the RELACOPAZ founding example (into a fresh log).")]
+    = False,
+) -> None:
+    """Serve the HTTP API (docs at /docs) with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.observe import configure_logging
+
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if demo_data:
+        with open_log(settings) as log:
+            try:
+                count, new = record_scenario(log, founding_scenario(), "concord-demo")
+            except ConcordError as e:
+                raise _fail(str(e)) from None
+        errors.print(f"{'Recorded' if new else 'Already recorded:'} the founding example, "
+                     f"{count} entries, in {settings.sqlite_path}", highlight=False)
+    configure_logging(settings.log_level)
+    errors.print(f"Concord serving {settings.sqlite_path} on http://{settings.host}:"
+                 f"{settings.port} (API docs at /docs)", highlight=False)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_config=None, access_log=False, timeout_graceful_shutdown=5)
+
+
+@app.command()
 def record(
     file: Annotated[
         Path, typer.Argument(help="JSON Lines of submissions ('comment' lines allowed).")

@@ -15,14 +15,28 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default=Path("concord-data"),
-        description="Directory holding the SQLite log (concord.db) and, later, the log's keys.",
+        description="Directory holding the SQLite log (concord.db).",
     )
     max_commit_events: int = Field(
-        default=10_000,
-        ge=1,
-        le=100_000,
+        default=10_000, ge=1, le=100_000,
         description="Most events the writer saves in one transaction (group commit).",
     )
+    host: str = Field(default="127.0.0.1", description="Address `concord serve` listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `concord serve` uses.")
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    max_batch: int = Field(
+        default=10_000, ge=1, le=100_000, description="Most submissions in one batch (413 above)."
+    )
+    stream_buffer: int = Field(
+        default=10_000, ge=10,
+        description="Entries a live-stream client may fall behind before it is told to resume.",
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="Seconds between heartbeats on an idle live stream."
+    )
+    log_level: str = Field(default="INFO", description="Level of Concord's JSON logs.")
 
     @property
     def sqlite_path(self) -> Path:

@@ -25,18 +25,33 @@ from domain.errors import FieldProblem, InvalidSubmission
 
 _NON_BLANK = r"\S"
 
-Code = Annotated[str, Strict(), AfterValidator(check_code)]
-StateCode = Annotated[str, Strict(), AfterValidator(check_state_code)]
-IsoDate = Annotated[str, Strict(), AfterValidator(check_iso_date)]
-PartialDate = Annotated[str, Strict(), AfterValidator(check_partial_date)]
+# The patterns are published in the JSON schema; the validators check them (and more) with
+# messages that say how to put the value right.
+Code = Annotated[
+    str, Strict(), AfterValidator(check_code),
+    Field(json_schema_extra={"pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"}),
+]
+StateCode = Annotated[
+    str, Strict(), AfterValidator(check_state_code),
+    Field(json_schema_extra={"pattern": "^[A-Z][A-Z0-9]{1,15}$"}),
+]
+IsoDate = Annotated[
+    str, Strict(), AfterValidator(check_iso_date),
+    Field(json_schema_extra={"format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
+]
+PartialDate = Annotated[
+    str, Strict(), AfterValidator(check_partial_date),
+    Field(json_schema_extra={"pattern": "^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"}),
+]
 Name = Annotated[str, Strict(), Field(min_length=1, max_length=200, pattern=_NON_BLANK)]
 Title = Annotated[str, Strict(), Field(min_length=1, max_length=300, pattern=_NON_BLANK)]
 Text = Annotated[str, Strict(), Field(min_length=1, max_length=2000, pattern=_NON_BLANK)]
 Short = Annotated[str, Strict(), Field(min_length=1, max_length=64, pattern=_NON_BLANK)]
 Source = Annotated[str, Strict(), Field(min_length=1, max_length=500, pattern=_NON_BLANK)]
 Sha256Hex = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{64}$")]
-Position = Annotated[int, Strict(), Field(ge=1)]
-Version = Annotated[int, Strict(), Field(ge=0)]
+MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
+Position = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
+Version = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
 
 SOURCE_MAX_CHARS = 500
 

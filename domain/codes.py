@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date
 from functools import lru_cache
@@ -10,8 +11,8 @@ import pycountry
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 STATE_CODE_PATTERN = re.compile(r"[A-Z][A-Z0-9]{1,15}")
-_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_PARTIAL_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PARTIAL_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 
 
 def check_code(value: str) -> str:
@@ -114,6 +115,5 @@ def latest_day(value: str) -> str:
         return value + "-12-31"
     if len(value) == 7:
         year, month = int(value[:4]), int(value[5:])
-        following = date(year + month // 12, month % 12 + 1, 1)
-        return date.fromordinal(following.toordinal() - 1).isoformat()
+        return f"{value}-{calendar.monthrange(year, month)[1]:02d}"
     return value

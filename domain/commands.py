@@ -106,7 +106,9 @@ def _retract(
         raise NotFound(f"there is no entry at position {payload.position}")
     stream_id, version, _ = found
     aggregate = streams.get(stream_id)
-    assert aggregate is not None, f"the log has {stream_id} but its aggregate is missing"
+    if aggregate is None:
+        raise NotFound(f"position {payload.position} belongs to {stream_id}, which this "
+                       "writer cannot load; retry")
     _check_expected_version(submission, stream_id, aggregate)
     aggregate.retract(version, payload.position, payload.reason, entry)
     return aggregate

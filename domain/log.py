@@ -11,7 +11,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Notification, Transcoder
 from eventsourcing.utils import Environment, EnvType, get_topic
 
-from domain.catalogue import Submission, parse_submission
+from domain.catalogue import MAX_INT, Submission, parse_submission
 from domain.commands import TOPICS_BY_TYPE, public_type
 from domain.envelope import Envelope, make_envelope
 from domain.errors import BatchRefused, FieldProblem, InvalidSubmission
@@ -93,8 +93,8 @@ class CoordinationLog(Application[str]):
     def read(self, after: int = 0, limit: int = 100, types: Sequence[str] = ()) -> list[Envelope]:
         """Up to `limit` envelopes after position `after`, in log order, of the given types."""
         problems = []
-        if after < 0:
-            problems.append(FieldProblem("after", "must be 0 or more"))
+        if not 0 <= after <= MAX_INT:
+            problems.append(FieldProblem("after", f"must be from 0 to {MAX_INT}"))
         if not 1 <= limit <= MAX_READ:
             problems.append(FieldProblem("limit", f"must be from 1 to {MAX_READ}"))
         unknown = [t for t in types if t not in TOPICS_BY_TYPE]

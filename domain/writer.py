@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -126,9 +126,12 @@ class Writer:
         self._condition = threading.Condition()
         self._stopping = False
         self._expected = 0
+        self._saved = False  # whether the round under way has been committed
+        self._last_position: int | None = None  # the log's end as this writer last saw it
         self._thread = threading.Thread(target=self._run, name="concord-writer", daemon=True)
         self.commits = 0
         self.committed_events = 0
+        self._listeners: list[Callable[[list[Envelope]], None]] = []
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -182,8 +185,8 @@ class Writer:
         if key is not None:
             job.fingerprint = _fingerprint(submissions, batch)
         with self._condition:
-            if self._stopping:
-                raise LogUnavailable("the log is closing; nothing was appended")
+            if self._stopping or not self._thread.is_alive():
+                raise LogUnavailable("the log's writer is not running; nothing was appended")
             self._queue.append(job)
             # Wake the writer when it is idle or has gathered what it waits for, not at
             # every arrival: each needless wake-up costs the writer a turn at the GIL.
@@ -196,6 +199,16 @@ class Writer:
         return job.result
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            # However the loop ends, nobody may be left waiting for it.
+            with self._condition:
+                self._stopping = True
+                jobs, self._queue = self._queue, []
+            self._fail(jobs, "the log's writer has stopped; nothing was appended")
+
+    def _loop(self) -> None:
         # Submitters released by one round usually submit again at once. Waiting briefly for
         # them (never longer than a commit takes, at most GATHER_LIMIT) merges the groups
         # that would otherwise alternate, each paying for a commit of its own.
@@ -247,8 +260,13 @@ class Writer:
                 continue
             except Exception:
                 self.cache.clear()
-                logger.exception("the log could not commit %d submissions", len(jobs))
-                self._fail(jobs, "the log could not store the submission; nothing was appended")
+                logger.exception("the writer failed on a round of %d submissions", len(jobs))
+                if self._saved:
+                    self._fail(jobs, "the log failed after storing the round: the submission "
+                                     "may have been appended; read the log before retrying")
+                else:
+                    self._fail(jobs, "the log could not store the submission; nothing was "
+                                     "appended")
                 return
             for job in jobs:
                 job.done.set()
@@ -262,6 +280,13 @@ class Writer:
             job.done.set()
 
     def _attempt(self, jobs: list[_Job]) -> None:
+        self._saved = False
+        # Another process (a second server, the command line) may have appended since this
+        # writer last looked: then the cached aggregates may be stale, so start afresh.
+        end = self.log.last_position()
+        if end != self._last_position:
+            self.cache.clear()
+            self._last_position = end
         keyed = {(job.recorded_by, job.key) for job in jobs if job.key is not None}
         prior = self.log.prior_results(sorted(keyed)) if keyed else {}
         leaders: dict[tuple[str, str], _Job] = {}
@@ -301,13 +326,23 @@ class Writer:
                 job.error = e
                 continue
             except Exception:
+                # A fault of ours, not of the submission: refuse this one alone.
+                logger.exception("the writer failed to apply a submission")
                 streams.undo()
-                raise
+                del events[start:]
+                job.error = LogUnavailable("the log failed to apply this submission (an "
+                                           "internal error, logged); nothing was appended")
+                continue
             job.span = (start, len(events))
             accepted.append(job)
             if scoped is not None:
                 leaders[scoped] = job
                 records.append(IdempotencyRecord(*scoped, job.fingerprint, start, len(events)))
+
+        # Read what retries answer before saving: once the round is saved, nothing may fail.
+        for job in jobs:
+            if job.replay is not None:
+                job.result = self.log.envelopes_at(job.replay)
 
         if events:
             try:
@@ -315,6 +350,8 @@ class Writer:
             except Exception:
                 self.cache.clear()
                 raise
+            self._saved = True
+            self._last_position = recordings[-1].notification.id
             envelopes = [
                 make_envelope(
                     r.notification.id,
@@ -329,17 +366,35 @@ class Writer:
             self.committed_events += len(events)
             for job in accepted:
                 job.result = envelopes[job.span[0]:job.span[1]]
+            self._announce(envelopes)
 
         for job in jobs:
-            if job.replay is not None:
-                job.result = self.log.envelopes_at(job.replay)
-            elif job.leader is not None:
+            if job.leader is not None:
                 if job.leader.fingerprint != job.fingerprint:
                     job.error = _reused(job.key)
                 elif job.leader.error is not None:
                     job.error = job.leader.error
                 else:
                     job.result = job.leader.result
+
+    def add_listener(self, listener: Callable[[list[Envelope]], None]) -> None:
+        """Call `listener` with the envelopes of each commit, in order, on the writer thread.
+
+        A listener must return at once (hand the envelopes on, never wait): the writer
+        waits for it.
+        """
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[list[Envelope]], None]) -> None:
+        """Stop calling `listener`."""
+        self._listeners.remove(listener)
+
+    def _announce(self, envelopes: list[Envelope]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(envelopes)
+            except Exception:
+                logger.exception("a commit listener failed; the commit stands")
 
     def _trim_cache(self) -> None:
         excess = len(self.cache) - self.cache_size

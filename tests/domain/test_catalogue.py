@@ -152,3 +152,29 @@ def test_optional_fields_left_out_or_null_are_not_recorded() -> None:
                                 "data": {"network": "R", "state": "ARG"}})
     assert with_null.data == without.data == {"network": "R", "state": "ARG"}
     assert with_null.fingerprint() == without.fingerprint()
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ({"type": "EntryRetracted", "data": {"position": 2**63, "reason": "r"}}, "data.position"),
+    ({"type": "StateJoinedNetwork", "data": JOIN, "expected_version": 2**63},
+     "expected_version"),
+    ({"type": "ConferenceScheduled", "data": {"conference": "C", "title": "T",
+      "host_state": "PRY", "starts_on": "٢٠٢٥"}}, "data.starts_on"),
+    ({"type": "StateJoinedNetwork", "data": JOIN, "effective_date": "٢٠٢٣-٠٩-١٢"},
+     "effective_date"),
+], ids=["position-beyond-64-bits", "version-beyond-64-bits", "arabic-indic-year",
+        "arabic-indic-date"])
+def test_numbers_beyond_storage_and_non_ascii_digits_are_refused(
+    log: CoordinationLog, raw: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidSubmission) as refused:
+        log.submit(raw, recorded_by=RECORDER)
+    assert field in {p.field for p in refused.value.problems}
+    assert log.last_position() == 0
+
+
+def test_a_conference_may_end_in_the_last_month_of_the_calendar(log: CoordinationLog) -> None:
+    envelope = log.submit({"type": "ConferenceScheduled", "data": {
+        "conference": "C", "title": "T", "host_state": "PRY", "starts_on": "9999-12-01",
+        "ends_on": "9999-12"}}, recorded_by=RECORDER)
+    assert envelope["data"]["ends_on"] == "9999-12"

@@ -235,7 +235,7 @@ def test_a_malformed_idempotency_key_is_refused(log: CoordinationLog, key: str) 
 
 def test_a_closed_log_refuses_submissions(log: CoordinationLog) -> None:
     log.writer.stop()
-    with pytest.raises(LogUnavailable, match="closing"):
+    with pytest.raises(LogUnavailable, match="not running"):
         log.submit(adoption("D"), recorded_by=RECORDER)
 
 
@@ -254,3 +254,56 @@ def test_another_process_writing_to_the_same_file_is_not_lost(
     assert (third["position"], third["version"]) == (4, 4)
     with pytest.raises(RuleViolation, match="BRA is already a member"):
         submit(log, "StateJoinedNetwork", network="RELACOPAZ", state="BRA", role="member")
+
+
+def test_a_submission_the_writer_fails_on_is_refused_alone(
+    log: CoordinationLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.declaration import Declaration
+
+    original = Declaration.sign
+
+    def faulty(self: Declaration, p: Any, entry: Any) -> None:
+        if p.state == "CHL":
+            raise RuntimeError("a fault in the writer, not in the submission")
+        original(self, p, entry)
+
+    submit(log, "DeclarationAdopted", "2020-01-01", declaration="D", title="D")
+    monkeypatch.setattr(Declaration, "sign", faulty)
+    outcomes: dict[str, Envelope | ConcordError] = {}
+    start = threading.Barrier(8)
+
+    def submitter(state: str) -> None:
+        start.wait()
+        try:
+            outcomes[state] = log.submit({"type": "DeclarationSigned", "data": {
+                "declaration": "D", "state": state}}, recorded_by=RECORDER)
+        except ConcordError as e:
+            outcomes[state] = e
+
+    states = ["ARG", "BRA", "CHL", "URY", "PRY", "PER", "BOL", "ECU"]
+    threads = [threading.Thread(target=submitter, args=(s,)) for s in states]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(outcomes.pop("CHL"), LogUnavailable)
+    assert all(isinstance(o, dict) for o in outcomes.values())
+    assert log.last_position() == 8
+
+
+def test_entries_appended_by_another_writer_are_seen_across_streams(
+    log: CoordinationLog, open_log: Callable[[], CoordinationLog]
+) -> None:
+    submit(log, "NetworkEstablished", "2023-09-12", network="N", name="N")
+    with pytest.raises(RuleViolation, match="XKX is neither"):
+        submit(log, "StateJoinedNetwork", network="N", state="XKX", role="observer")
+    other = open_log()
+    registration = submit(other, "StateRegistered", state="XKX", name="Kosovo")
+    # Check the first writer sees the registration it did not make...
+    submit(log, "StateJoinedNetwork", network="N", state="XKX", role="observer")
+    # ...and the retraction of it, made by the other writer, too.
+    submit(other, "EntryRetracted", position=registration["position"], reason="test")
+    submit(log, "DeclarationAdopted", declaration="D", title="D")
+    with pytest.raises(RuleViolation, match="XKX is neither"):
+        submit(log, "DeclarationSigned", declaration="D", state="XKX")

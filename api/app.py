@@ -1,0 +1,78 @@
+"""The composition root: create_app(settings) builds the HTTP service and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import install_error_handlers
+from api.feed import LiveFeed
+from api.observe import Metrics, ObserveMiddleware
+from api.routes import events, health, stream
+from api.settings import Settings
+from api.wiring import open_log
+
+DESCRIPTION = """\
+Concord records the decisions of a network of states (a state joins, a conference is held,
+a declaration is signed) as entries in an append-only log. Entries are never edited: a wrong
+one is corrected by a later `EntryRetracted`, and both stay on record.
+
+Submit entries with `POST /v1/events` (or `/v1/events/batch`, all or none); read the log in
+order with `GET /v1/events`, or live with `GET /v1/events/stream`. Every error is an
+RFC 9457 problem (`application/problem+json`) naming the field at fault.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("concord")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The Concord HTTP service over the log in `settings.data_dir`."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log = await run_in_threadpool(open_log, settings)
+        feed = LiveFeed(log, asyncio.get_running_loop(), settings.stream_buffer)
+        log.writer.add_listener(metrics.on_commit)
+        app.state.log = log
+        app.state.feed = feed
+        try:
+            yield
+        finally:
+            feed.close()
+            log.writer.remove_listener(metrics.on_commit)
+            await run_in_threadpool(log.close)
+
+    app = FastAPI(title="Concord", version=_version(), description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    app.include_router(health.router)
+    app.include_router(stream.router)  # before events: /v1/events/stream is not a position
+    app.include_router(events.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                events.BODY_COMPONENTS)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

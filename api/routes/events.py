@@ -1,0 +1,141 @@
+"""The log: submit entries, read them in order."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import TypeAdapter
+
+from api.deps import JsonBody, LogDep, SettingsDep
+from api.errors import ProblemError
+from api.schemas import (
+    BatchRequest,
+    BatchResponse,
+    EnvelopeModel,
+    EventPage,
+    Submission,
+    problem_responses,
+)
+from domain.catalogue import CATALOGUE
+from domain.envelope import Envelope
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+# Until access control exists, every entry submitted over HTTP is recorded as this.
+UNAUTHENTICATED = "unauthenticated"
+MAX_PAGE = 1_000
+MAX_POSITION = 2**63 - 1
+_IF_MATCH = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
+
+EventType = Literal[tuple(CATALOGUE)]  # type: ignore[valid-type]
+
+
+# Schemas the request bodies refer to, for the OpenAPI document's components.
+BODY_COMPONENTS: dict[str, Any] = {}
+
+
+def _schema_body(model: Any) -> dict[str, Any]:
+    schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+    BODY_COMPONENTS.update(schema.pop("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": schema}}}}
+
+
+def _expected_version(raw: Any, if_match: str | None) -> Any:
+    """Fold an If-Match header into the submission's expected_version."""
+    if if_match is None:
+        return raw
+    match = _IF_MATCH.fullmatch(if_match)
+    if match is None:
+        raise ProblemError(422, "invalid-request", "Invalid request",
+                           'If-Match: must be the stream version as an entity tag, e.g. "7"',
+                           errors=[{"field": "If-Match", "reason": "not a version"}])
+    version = int(match.group(1))
+    if isinstance(raw, dict):
+        given = raw.get("expected_version")
+        if given is not None and given != version:
+            raise ProblemError(422, "invalid-request", "Invalid request",
+                               f"If-Match ({version}) and expected_version ({given}) disagree",
+                               errors=[{"field": "If-Match", "reason": "disagrees with "
+                                        "expected_version"}])
+        raw = {**raw, "expected_version": version}
+    return raw
+
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", description="Retry-safe key: a retry returns the original result.")]
+IfMatch = Annotated[str | None, Header(
+    alias="If-Match", description='Expected stream version as an entity tag, e.g. "7".')]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=EnvelopeModel,
+    responses=problem_responses(400, 409, 413, 415, 422, 503),
+    openapi_extra=_schema_body(Submission),
+)
+def submit_event(
+    body: JsonBody, log: LogDep, response: Response,
+    idempotency_key: IdempotencyKey = None, if_match: IfMatch = None,
+) -> Envelope:
+    """Append one entry; answers with its envelope once it is durable."""
+    raw = _expected_version(body, if_match)
+    envelope = log.submit(raw, recorded_by=UNAUTHENTICATED, idempotency_key=idempotency_key)
+    response.headers["Location"] = f"/v1/events/{envelope['position']}"
+    response.headers["ETag"] = f'"{envelope["version"]}"'
+    return envelope
+
+
+@router.post(
+    "/batch",
+    status_code=201,
+    response_model=BatchResponse,
+    responses=problem_responses(400, 409, 413, 415, 422, 503),
+    openapi_extra=_schema_body(BatchRequest),
+)
+def submit_batch(
+    body: JsonBody, log: LogDep, settings: SettingsDep, idempotency_key: IdempotencyKey = None,
+) -> dict[str, list[Envelope]]:
+    """Append a list of entries in one transaction: all of them, or none."""
+    if not isinstance(body, dict) or set(body) != {"events"} or not isinstance(
+            body["events"], list):
+        raise ProblemError(422, "invalid-request", "Invalid request",
+                           'events: the body must be {"events": [submission, ...]}',
+                           errors=[{"field": "events", "reason": "required list"}])
+    events = body["events"]
+    if len(events) > settings.max_batch:
+        raise ProblemError(413, "batch-too-large", "Batch too large",
+                           f"events: {len(events):,} submissions; a batch holds at most "
+                           f"{settings.max_batch:,}")
+    return {"events": log.submit_batch(events, recorded_by=UNAUTHENTICATED,
+                                       idempotency_key=idempotency_key)}
+
+
+@router.get("", response_model=EventPage, responses=problem_responses(422))
+def read_events(
+    log: LogDep,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Entries after this "
+                                "position.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most entries to return.")] = 100,
+    type_: Annotated[list[EventType] | None, Query(alias="type", description=(  # type: ignore[valid-type]
+        "Only entries of these types."))] = None,
+) -> dict[str, Any]:
+    """The log in order, a page at a time; pass `next_after` as `after` for the next page."""
+    events = log.read(after=after, limit=limit, types=type_ or ())
+    return {"events": events, "next_after": events[-1]["position"] if events else after}
+
+
+@router.get("/{position}", response_model=EnvelopeModel, responses=problem_responses(404, 422))
+def read_event(
+    log: LogDep, position: Annotated[int, Path(ge=1, le=MAX_POSITION)],
+) -> Envelope:
+    """One entry by its position."""
+    found = log.read(after=position - 1, limit=1)
+    if not found or found[0]["position"] != position:
+        raise ProblemError(404, "no-such-entry", "No such entry",
+                           f"there is no entry at position {position}; the log holds "
+                           f"{log.last_position()}")
+    return found[0]

@@ -1,0 +1,42 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.deps import LogDep, MetricsDep
+from api.schemas import Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health, response_model_exclude_none=True)
+async def healthz() -> dict[str, str]:
+    """The process is alive (it answers without touching the log)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+def readyz(log: LogDep) -> JSONResponse:
+    """The log is open and its writer running: the service can take submissions."""
+    writer = "running" if log.writer.running else "stopped"
+    try:
+        position = log.last_position()
+        state = "open"
+    except Exception:
+        position, state = None, "unavailable"
+    ready = writer == "running" and state == "open"
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "log": state, "writer": writer,
+         "position": position},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}}})
+def metrics(metrics: MetricsDep) -> Response:
+    """Prometheus metrics: requests by route and status, latencies, appends, commit sizes."""
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

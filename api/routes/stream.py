@@ -1,0 +1,94 @@
+"""The live stream: Server-Sent Events of envelopes as they are committed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import FeedDep, LogDep, MetricsDep, SettingsDep
+from api.errors import ProblemError
+from api.feed import FellBehind, LiveFeed
+from api.observe import Metrics
+from api.routes.events import MAX_POSITION
+from api.schemas import problem_responses
+from domain.log import CoordinationLog
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+REPLAY_PAGE = 500
+
+
+@router.get(
+    "/stream",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": (
+        "Each entry as an event whose id is its position and whose data is its envelope; "
+        "a final `resume` event if the client fell too far behind.")},
+        **problem_responses(422)},
+)
+async def stream_events(
+    request: Request, log: LogDep, feed: FeedDep, settings: SettingsDep, metrics: MetricsDep,
+    after: Annotated[int | None, Query(ge=0, le=MAX_POSITION, description=(
+        "Start after this position (default: Last-Event-ID, else 0)."))] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    """Entries from `after` on, then live as they are committed; resumable with Last-Event-ID."""
+    start = after
+    if start is None and last_event_id is not None:
+        if not last_event_id.strip().isdigit() or int(last_event_id) > MAX_POSITION:
+            raise ProblemError(422, "invalid-request", "Invalid request",
+                               "Last-Event-ID: must be a position",
+                               errors=[{"field": "Last-Event-ID", "reason": "not a position"}])
+        start = int(last_event_id)
+    return EventSourceResponse(
+        _entries(log, feed, metrics, start or 0),
+        ping=settings.stream_heartbeat_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _entries(
+    log: CoordinationLog, feed: LiveFeed, metrics: Metrics, after: int
+) -> AsyncIterator[ServerSentEvent]:
+    last = after
+    metrics.stream_clients.inc()
+    try:
+        while True:
+            # Subscribe before reading the log, so nothing committed in between is missed;
+            # what arrives twice is skipped by position.
+            subscription = feed.subscribe()
+            try:
+                while True:
+                    page = await run_in_threadpool(log.read, last, REPLAY_PAGE)
+                    for envelope in page:
+                        last = envelope["position"]
+                        yield _event(envelope)
+                    if len(page) < REPLAY_PAGE:
+                        break
+                try:
+                    while True:
+                        for envelope in await subscription.next_batch():
+                            if envelope["position"] > last:
+                                last = envelope["position"]
+                                yield _event(envelope)
+                except FellBehind:
+                    yield ServerSentEvent(
+                        event="resume", id=str(last),
+                        data=json.dumps({"after": last, "detail": (
+                            "this client fell too far behind the log; reconnect with "
+                            f"Last-Event-ID: {last} (or ?after={last}) to resume")}))
+                    return
+            finally:
+                feed.unsubscribe(subscription)
+    finally:
+        metrics.stream_clients.dec()
+
+
+def _event(envelope: Any) -> ServerSentEvent:
+    return ServerSentEvent(id=str(envelope["position"]),
+                           data=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")))

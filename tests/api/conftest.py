@@ -1,0 +1,107 @@
+"""Fixtures for the HTTP API: the app in-process, and a real uvicorn server process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The app on a real SQLite log, called in-process."""
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A `concord serve` process and an HTTP client for it."""
+
+    url: str
+    process: subprocess.Popen[str]
+    http: httpx.Client
+    log_path: Path
+
+    def logs(self) -> str:
+        return self.log_path.read_text()
+
+
+def concord_command() -> str:
+    concord = Path(sys.executable).parent / "concord"
+    assert concord.exists(), "install the project (pip install -e .) to get the concord script"
+    return str(concord)
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Starts `concord serve` on a free port (extra CLI args and env allowed); stops it after."""
+    started: list[Server] = []
+
+    def _start(*args: str, env: dict[str, str] | None = None,
+               data_dir: Path | None = None) -> Server:
+        port = free_port()
+        data = data_dir or tmp_path / f"data-{len(started)}"
+        log_path = tmp_path / f"server-{len(started)}.log"
+        with log_path.open("w") as out:
+            process = subprocess.Popen(
+                [concord_command(), "serve", "--port", str(port), "--data-dir", str(data), *args],
+                stdout=out, stderr=subprocess.STDOUT, text=True,
+                env={**os.environ, **(env or {})},
+            )
+        url = f"http://127.0.0.1:{port}"
+        server = Server(url, process, httpx.Client(base_url=url, timeout=30), log_path)
+        started.append(server)
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"server exited: {server.logs()}")
+            try:
+                if server.http.get("/readyz").status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server not ready: {server.logs()}")
+            time.sleep(0.05)
+
+    yield _start
+    for server in started:
+        server.http.close()
+        if server.process.poll() is None:
+            server.process.terminate()
+            try:
+                server.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+
+
+@pytest.fixture
+def server(start_server: Callable[..., Server]) -> Server:
+    """A fresh server on an empty log."""
+    return start_server()
