@@ -1,0 +1,70 @@
+"""Property-based tests of the API against its own OpenAPI document, on a real server:
+no answer is a 5xx, and every answer conforms to the document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import checks
+from schemathesis.specs.openapi import checks as openapi_checks
+
+from api.app import create_app
+from api.settings import Settings
+from tests.api.conftest import Server, concord_command, free_port
+
+CHECKS = [
+    checks.not_a_server_error,
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_schema_conformance,
+]
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    import subprocess
+    import time
+
+    import httpx2 as httpx
+
+    directory: Path = tmp_path_factory.mktemp("schemathesis")
+    port = free_port()
+    log_path = directory / "server.log"
+    with log_path.open("w") as out:
+        process = subprocess.Popen(
+            [concord_command(), "serve", "--demo", "--port", str(port), "--data-dir",
+             str(directory / "data")], stdout=out, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    server = Server(url, process, httpx.Client(base_url=url, timeout=30), log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if server.http.get("/readyz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, server.logs()
+        time.sleep(0.05)
+    yield server
+    server.http.close()
+    process.terminate()
+    process.wait(timeout=15)
+
+
+# The document the app publishes (building the app opens nothing); the live stream never
+# ends, and has tests of its own.
+schema = schemathesis.openapi.from_dict(
+    create_app(Settings(data_dir=Path("unused"))).openapi()
+).exclude(path="/v1/events/stream")
+
+
+@schema.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_keeps_to_its_openapi_document(
+    case: schemathesis.Case, demo_server: Server
+) -> None:
+    case.call_and_validate(base_url=demo_server.url, checks=CHECKS)
