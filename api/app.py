@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
 from api.feed import LiveFeed
-from api.observe import Metrics, ObserveMiddleware
+from api.observe import AccessLog, Metrics, ObserveMiddleware
 from api.routes import events, health, stream
 from api.settings import Settings
 from api.wiring import open_log
@@ -40,6 +41,7 @@ def _version() -> str:
 def create_app(settings: Settings) -> FastAPI:
     """The Concord HTTP service over the log in `settings.data_dir`."""
     metrics = Metrics()
+    access = AccessLog()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,9 +50,13 @@ def create_app(settings: Settings) -> FastAPI:
         log.writer.add_listener(metrics.on_commit)
         app.state.log = log
         app.state.feed = feed
+        flusher = asyncio.create_task(access.run())
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
             feed.close()
             log.writer.remove_listener(metrics.on_commit)
             await run_in_threadpool(log.close)
@@ -60,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
-    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    app.add_middleware(ObserveMiddleware, metrics=metrics, access=access)
     app.include_router(health.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)

@@ -91,6 +91,7 @@ def serve(
 
     from api.app import create_app
     from api.observe import configure_logging
+    from api.runtime import tune_runtime
 
     overrides: dict[str, object] = {}
     if host is not None:
@@ -111,8 +112,10 @@ def serve(
     configure_logging(settings.log_level)
     errors.print(f"Concord serving {settings.sqlite_path} on http://{settings.host}:"
                  f"{settings.port} (API docs at /docs)", highlight=False)
+    tune_runtime()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, access_log=False, timeout_graceful_shutdown=5)
+                log_config=None, access_log=False, proxy_headers=False,
+                timeout_graceful_shutdown=5)
 
 
 @app.command()

@@ -1,4 +1,8 @@
-"""Dependencies of the routes, as Annotated aliases."""
+"""Dependencies of the routes, as Annotated aliases.
+
+They are `async def` because they never block: FastAPI would run a plain `def` dependency in
+its thread pool, a thread hop per request for reading an attribute.
+"""
 
 from __future__ import annotations
 
@@ -14,25 +18,25 @@ from api.settings import Settings
 from domain.log import CoordinationLog
 
 
-def get_log(request: Request) -> CoordinationLog:
+async def get_log(request: Request) -> CoordinationLog:
     """The application's log."""
     log: CoordinationLog = request.app.state.log
     return log
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The application's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_feed(request: Request) -> LiveFeed:
+async def get_feed(request: Request) -> LiveFeed:
     """The live feed of commits."""
     feed: LiveFeed = request.app.state.feed
     return feed
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """The application's metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics
@@ -44,7 +48,7 @@ async def json_body(request: Request) -> Any:
     Read here, on the event loop, with the limit enforced while reading, so that an
     oversized body is refused without being held in memory.
     """
-    limit = get_settings(request).max_body_bytes
+    limit = request.app.state.settings.max_body_bytes
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise ProblemError(415, "unsupported-media-type", "Unsupported media type",

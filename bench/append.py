@@ -26,6 +26,7 @@ import pycountry
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
+from api.runtime import tune_runtime
 from domain.log import CoordinationLog, sqlite_env
 
 RECORDER = "bench"
@@ -112,6 +113,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each measurement; the median is reported")
     args = parser.parse_args()
+    tune_runtime()  # as `concord serve` does
 
     concurrent_count = THREADS * args.per_thread
     batch_count = args.batches * args.batch_size

@@ -71,6 +71,32 @@ class CoordinationLog(Application[str]):
         _check_caller(recorded_by, idempotency_key)
         return self.writer.submit([submission], recorded_by, idempotency_key, batch=False)[0]
 
+    async def submit_async(
+        self,
+        raw: Mapping[str, Any] | Submission,
+        *,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> Envelope:
+        """`submit`, awaited on the running event loop instead of blocking a thread."""
+        submission = raw if isinstance(raw, Submission) else parse_submission(raw)
+        _check_caller(recorded_by, idempotency_key)
+        envelopes = await self.writer.submit_async(
+            [submission], recorded_by, idempotency_key, batch=False)
+        return envelopes[0]
+
+    async def submit_batch_async(
+        self,
+        raws: Sequence[Mapping[str, Any] | Submission],
+        *,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> list[Envelope]:
+        """`submit_batch`, awaited on the running event loop instead of blocking a thread."""
+        submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+        return await self.writer.submit_async(submissions, recorded_by, idempotency_key,
+                                              batch=True)
+
     def submit_batch(
         self,
         raws: Sequence[Mapping[str, Any] | Submission],
@@ -79,6 +105,14 @@ class CoordinationLog(Application[str]):
         idempotency_key: str | None = None,
     ) -> list[Envelope]:
         """Append all the decisions in one transaction, or none of them."""
+        submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+        return self.writer.submit(submissions, recorded_by, idempotency_key, batch=True)
+
+    @staticmethod
+    def _checked_batch(
+        raws: Sequence[Mapping[str, Any] | Submission], recorded_by: str,
+        idempotency_key: str | None,
+    ) -> list[Submission]:
         _check_caller(recorded_by, idempotency_key)
         if not raws:
             raise InvalidSubmission([FieldProblem("", "a batch needs at least one submission")])
@@ -88,7 +122,7 @@ class CoordinationLog(Application[str]):
                 submissions.append(raw if isinstance(raw, Submission) else parse_submission(raw))
             except InvalidSubmission as e:
                 raise BatchRefused(index, e) from None
-        return self.writer.submit(submissions, recorded_by, idempotency_key, batch=True)
+        return submissions
 
     def read(self, after: int = 0, limit: int = 100, types: Sequence[str] = ()) -> list[Envelope]:
         """Up to `limit` envelopes after position `after`, in log order, of the given types."""

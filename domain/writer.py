@@ -9,6 +9,7 @@ at one commit per request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -59,6 +60,24 @@ class _Done:
         self._lock.acquire()
 
 
+class _AsyncDone:
+    """The same signal for a submitter awaiting on an asyncio event loop."""
+
+    __slots__ = ("_future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._future: asyncio.Future[None] = loop.create_future()
+
+    def resolve(self) -> None:
+        """On the loop: wake the awaiting submitter."""
+        if not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self) -> None:
+        await self._future
+
+
 @dataclass(eq=False)
 class _Job:
     submissions: Sequence[Submission]
@@ -67,7 +86,7 @@ class _Job:
     batch: bool
     fingerprint: str = ""
     # Held until the writer has answered: a bare lock wakes its waiter faster than an Event.
-    done: _Done = field(default_factory=lambda: _Done())
+    done: _Done | _AsyncDone = field(default_factory=lambda: _Done())
     result: list[Envelope] | None = None
     error: ConcordError | None = None
     span: tuple[int, int] = (0, 0)
@@ -77,6 +96,13 @@ class _Job:
     def reset(self) -> None:
         self.result = self.error = self.replay = self.leader = None
         self.span = (0, 0)
+
+    def outcome(self) -> list[Envelope]:
+        """The envelopes, or the error raised."""
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
 
 
 class _RoundStreams:
@@ -181,9 +207,28 @@ class Writer:
         batch: bool,
     ) -> list[Envelope]:
         """Queue the submissions as one unit and wait for the writer's answer."""
-        job = _Job(submissions, recorded_by, key, batch)
-        if key is not None:
-            job.fingerprint = _fingerprint(submissions, batch)
+        job = self._enqueue(_Job(submissions, recorded_by, key, batch))
+        assert isinstance(job.done, _Done)
+        job.done.wait()
+        return job.outcome()
+
+    async def submit_async(
+        self,
+        submissions: Sequence[Submission],
+        recorded_by: str,
+        key: str | None,
+        *,
+        batch: bool,
+    ) -> list[Envelope]:
+        """The same, awaited on the running event loop instead of blocking a thread."""
+        done = _AsyncDone(asyncio.get_running_loop())
+        job = self._enqueue(_Job(submissions, recorded_by, key, batch, done=done))
+        await done.wait()
+        return job.outcome()
+
+    def _enqueue(self, job: _Job) -> _Job:
+        if job.key is not None:
+            job.fingerprint = _fingerprint(job.submissions, job.batch)
         with self._condition:
             if self._stopping or not self._thread.is_alive():
                 raise LogUnavailable("the log's writer is not running; nothing was appended")
@@ -192,11 +237,7 @@ class Writer:
             # every arrival: each needless wake-up costs the writer a turn at the GIL.
             if len(self._queue) == 1 or len(self._queue) >= self._expected:
                 self._condition.notify()
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
+        return job
 
     def _run(self) -> None:
         try:
@@ -225,9 +266,7 @@ class Writer:
                     self._condition.wait(remaining)
                 if self._stopping:
                     jobs, self._queue = self._queue, []
-                    for job in jobs:
-                        job.error = LogUnavailable("the log is closing; nothing was appended")
-                        job.done.set()
+                    self._fail(jobs, "the log is closing; nothing was appended")
                     return
                 jobs = self._take()
             started = time.monotonic()
@@ -268,8 +307,7 @@ class Writer:
                     self._fail(jobs, "the log could not store the submission; nothing was "
                                      "appended")
                 return
-            for job in jobs:
-                job.done.set()
+            _answer(jobs)
             return
         self._fail(jobs, "the log kept conflicting with another writer; nothing was appended")
 
@@ -277,7 +315,7 @@ class Writer:
     def _fail(jobs: list[_Job], reason: str) -> None:
         for job in jobs:
             job.error = LogUnavailable(reason)
-            job.done.set()
+        _answer(jobs)
 
     def _attempt(self, jobs: list[_Job]) -> None:
         self._saved = False
@@ -401,6 +439,27 @@ class Writer:
         if excess > 0:
             for stream_id in list(self.cache)[:excess]:
                 del self.cache[stream_id]
+
+
+def _answer(jobs: list[_Job]) -> None:
+    """Wake every job's submitter: threads one by one, each event loop once for all its jobs
+    (every wake-up of a loop from another thread costs a system call)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_AsyncDone]] = {}
+    for job in jobs:
+        if isinstance(job.done, _AsyncDone):
+            by_loop.setdefault(job.done.loop, []).append(job.done)
+        else:
+            job.done.set()
+    for loop, dones in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_all, dones)
+        except RuntimeError:
+            logger.warning("a submitter's event loop closed before its answer")
+
+
+def _resolve_all(dones: list[_AsyncDone]) -> None:
+    for done in dones:
+        done.resolve()
 
 
 def _reused(key: str | None) -> IdempotencyKeyReused:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx2 as httpx
 import pytest
@@ -29,6 +30,20 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The app on a real SQLite log, called in-process."""
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+T = TypeVar("T")
+
+
+def wait_for(produce: Callable[[], T], timeout: float = 10.0) -> T:
+    """The first truthy value `produce` returns, polling until `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = produce()
+        if value or time.monotonic() > deadline:
+            assert value, "timed out waiting"
+            return value
+        time.sleep(0.05)
 
 
 def free_port() -> int:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 from api.scenario import founding_scenario
-from tests.api.conftest import Server
+from tests.api.conftest import Server, wait_for
 
 NETWORK = {"type": "NetworkEstablished", "effective_date": "2023-09-12",
            "data": {"network": "RELACOPAZ", "name": "Red"}}
@@ -95,9 +95,14 @@ def test_serve_with_demo_records_the_founding_example(
     page = server.http.get("/v1/events", params={"limit": 1000}).json()
     assert len(page["events"]) == len(founding_scenario().submissions)
     assert page["events"][0]["recorded_by"] == "concord-demo"
-    lines = [json.loads(line) for line in server.logs().splitlines() if line.startswith("{")]
-    access = [line for line in lines if line.get("logger") == "concord.access"]
-    assert any(line["path"] == "/v1/events" and line["status"] == 200 for line in access)
+
+    def access_lines() -> list[dict]:
+        lines = [json.loads(ln) for ln in server.logs().splitlines() if ln.startswith("{")]
+        return [line for line in lines if line.get("logger") == "concord.access"]
+
+    # Request lines are written in batches, a fraction of a second apart.
+    access = wait_for(lambda: [line for line in access_lines()
+                               if line["path"] == "/v1/events" and line["status"] == 200])
     assert all({"method", "path", "status", "duration_ms", "request_id"} <= set(line)
                for line in access)
 
