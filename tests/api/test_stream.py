@@ -126,3 +126,17 @@ def test_a_client_that_falls_behind_is_told_to_resume_and_the_writer_goes_on(
         assert "Last-Event-ID" in tail
     finally:
         slow.close()
+
+
+def test_an_idle_stream_sends_heartbeats(start_server: Callable[..., Server]) -> None:
+    server = start_server(env={"CONCORD_STREAM_HEARTBEAT_SECONDS": "0.2"})
+    with httpx.Client(base_url=server.url, timeout=30) as reader, reader.stream(
+            "GET", "/v1/events/stream") as response:
+        lines = response.iter_lines()
+        heartbeats = 0
+        for line in lines:
+            if line.startswith(":"):
+                heartbeats += 1
+                if heartbeats == 2:
+                    break
+        assert heartbeats == 2

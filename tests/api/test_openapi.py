@@ -1,0 +1,47 @@
+"""The OpenAPI document describes every event type, with its fields and an example."""
+
+from __future__ import annotations
+
+from domain.catalogue import CATALOGUE
+from starlette.testclient import TestClient
+
+
+def test_every_event_type_is_documented_with_its_fields_and_an_example(
+    client: TestClient,
+) -> None:
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    body = document["paths"]["/v1/events"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    assert body["discriminator"]["propertyName"] == "type"
+    assert len(body["oneOf"]) == len(CATALOGUE)
+    for type_, payload in CATALOGUE.items():
+        submission = schemas[f"{type_}Submission"]
+        assert submission["properties"]["type"]["const"] == type_
+        example = submission["examples"][0]
+        assert example["type"] == type_
+        assert set(example["data"]) <= set(payload.model_fields)
+        assert set(schemas[type_]["properties"]) == set(payload.model_fields)
+    assert document["paths"]["/v1/events/batch"]["post"]["requestBody"]["required"] is True
+    headers = {p["name"] for p in document["paths"]["/v1/events"]["post"]["parameters"]}
+    assert headers == {"Idempotency-Key", "If-Match"}
+
+
+def test_the_documented_examples_are_accepted(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    order = ["NetworkEstablished", "StatuteApproved", "StateRegistered", "StateJoinedNetwork",
+             "StateLeftNetwork", "ConferenceScheduled", "ConferenceRescheduled",
+             "ConferenceHeld", "DelegationAttended", "SessionHeld", "DeclarationAdopted",
+             "DeclarationSigned", "SignatureWithdrawn"]
+    setup = [
+        {"type": "ConferenceScheduled", "data": {"conference": "ALCONU-II", "title": "II",
+         "host_state": "ARG", "starts_on": "2023-09-12"}, "effective_date": "2023-09-01"},
+        {"type": "ConferenceHeld", "data": {"conference": "ALCONU-II"},
+         "effective_date": "2023-09-12"},
+    ]
+    assert client.post("/v1/events/batch", json={"events": setup}).status_code == 201
+    for type_ in order:
+        example = schemas[f"{type_}Submission"]["examples"][0]
+        answer = client.post("/v1/events", json=example)
+        assert answer.status_code == 201, (type_, answer.json())
