@@ -54,12 +54,14 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-            feed.close()
-            log.writer.remove_listener(metrics.on_commit)
-            await run_in_threadpool(log.close)
+            try:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+            finally:
+                feed.close()
+                log.writer.remove_listener(metrics.on_commit)
+                await run_in_threadpool(log.close)
 
     app = FastAPI(title="Concord", version=_version(), description=DESCRIPTION,
                   lifespan=lifespan)

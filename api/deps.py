@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
+from starlette.requests import ClientDisconnect
 
 from api.errors import ProblemError
 from api.feed import LiveFeed
@@ -57,10 +58,14 @@ async def json_body(request: Request) -> Any:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(limit)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise _too_large(limit)
+    except ClientDisconnect:
+        raise ProblemError(400, "client-disconnected", "Client disconnected",
+                           "the client went away before sending the whole body") from None
     try:
         return orjson.loads(bytes(body))
     except orjson.JSONDecodeError as e:

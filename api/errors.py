@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -69,7 +70,8 @@ def concord_problem(request: Request, error: ConcordError, index_prefix: str = "
         prefix = f"events.{error.index}"
         inner = concord_problem(request, cause, prefix)
         body = _body(inner)
-        body["detail"] = f"{prefix}: {body['detail']}"
+        if not body["detail"].startswith(prefix):
+            body["detail"] = f"{prefix}: {body['detail']}"
         body["index"] = error.index
         return JSONResponse(body, status_code=inner.status_code, media_type=PROBLEM_JSON)
     if isinstance(error, InvalidSubmission):
@@ -94,8 +96,6 @@ def concord_problem(request: Request, error: ConcordError, index_prefix: str = "
 
 
 def _body(response: JSONResponse) -> dict[str, Any]:
-    import orjson
-
     loaded: dict[str, Any] = orjson.loads(bytes(response.body))
     return loaded
 
@@ -145,5 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error answering %s %s", request.method, request.url.path)
+        request_id = request.scope.get("concord.request_id")
         return problem_response(request, 500, "internal", "Internal error",
-                                "the server failed to answer; nothing was appended by it")
+                                "the server failed to answer this request; its log says why",
+                                headers={"X-Request-ID": request_id} if request_id else None)

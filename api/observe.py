@@ -20,6 +20,7 @@ from domain.envelope import Envelope
 
 access_log = logging.getLogger("concord.access")
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -91,26 +92,35 @@ class AccessLog:
         self.stream = stream
         self.interval = interval
         self.lines: list[bytes] = []
+        self.dropped = 0
 
     @property
     def enabled(self) -> bool:
         """Whether request lines are wanted (the concord.access logger at INFO)."""
         return access_log.isEnabledFor(logging.INFO)
 
+    MAX_LINES = 100_000
+
     def add(self, fields: dict[str, Any]) -> None:
-        """Queue one request's line."""
+        """Queue one request's line (dropped, and counted, if the buffer is full)."""
+        if len(self.lines) >= self.MAX_LINES:
+            self.dropped += 1
+            return
         line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "level": "info", "logger": access_log.name,
                 "message": f"{fields['method']} {fields['path']} {fields['status']}", **fields}
         self.lines.append(orjson.dumps(line) + b"\n")
 
     def flush(self) -> None:
-        """Write what has accumulated."""
+        """Write what has accumulated; lines that cannot be written are dropped, counted."""
         if self.lines:
-            data, self.lines = b"".join(self.lines), []
+            lines, self.lines = self.lines, []
             stream = self.stream or sys.stderr.buffer
-            stream.write(data)
-            stream.flush()
+            try:
+                stream.write(b"".join(lines))
+                stream.flush()
+            except (OSError, ValueError):
+                self.dropped += len(lines)
 
     async def run(self) -> None:
         """Flush every `interval` seconds until cancelled, then once more."""
@@ -141,6 +151,7 @@ class ObserveMiddleware:
         started = time.perf_counter()
         given = _header(scope, b"x-request-id")
         request_id = given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope["concord.request_id"] = request_id  # for the 500 handler, outside this one
         status = 500
 
         async def send_with_id(message: Message) -> None:
@@ -158,7 +169,7 @@ class ObserveMiddleware:
             duration = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(duration)
             if self.access.enabled:

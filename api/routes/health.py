@@ -35,6 +35,18 @@ def readyz(log: LogDep) -> JSONResponse:
     )
 
 
+@router.head("/healthz", include_in_schema=False)
+async def healthz_head() -> Response:
+    """HEAD of /healthz, for load balancers that probe with it."""
+    return Response()
+
+
+@router.head("/readyz", include_in_schema=False)
+def readyz_head(log: LogDep) -> Response:
+    """HEAD of /readyz."""
+    return Response(status_code=readyz(log).status_code)
+
+
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {"text/plain": {}}}})
 def metrics(metrics: MetricsDep) -> Response:

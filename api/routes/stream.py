@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -16,11 +18,14 @@ from api.feed import FellBehind, LiveFeed
 from api.observe import Metrics
 from api.routes.events import MAX_POSITION
 from api.schemas import problem_responses
+from domain.envelope import Envelope
 from domain.log import CoordinationLog
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 REPLAY_PAGE = 500
+POLL_SECONDS = 1.0
+_POSITION = re.compile(r"[0-9]{1,19}")
 
 
 @router.get(
@@ -40,7 +45,7 @@ async def stream_events(
     """Entries from `after` on, then live as they are committed; resumable with Last-Event-ID."""
     start = after
     if start is None and last_event_id is not None:
-        if not last_event_id.strip().isdigit() or int(last_event_id) > MAX_POSITION:
+        if not _POSITION.fullmatch(last_event_id.strip()) or int(last_event_id) > MAX_POSITION:
             raise ProblemError(422, "invalid-request", "Invalid request",
                                "Last-Event-ID: must be a position",
                                errors=[{"field": "Last-Event-ID", "reason": "not a position"}])
@@ -55,38 +60,56 @@ async def stream_events(
 async def _entries(
     log: CoordinationLog, feed: LiveFeed, metrics: Metrics, after: int
 ) -> AsyncIterator[ServerSentEvent]:
+    """The entries after `after`: replayed from the log, then live.
+
+    Live entries come from this process's writer. Positions have no gaps, so a live batch
+    that starts further on than the next position means others wrote in between (another
+    server, the command line): those are read from the log first. An idle stream also looks
+    at the log every POLL_SECONDS for the same reason.
+    """
     last = after
     metrics.stream_clients.inc()
+    # Subscribe before reading the log, so nothing committed in between is missed; what
+    # arrives both ways is skipped by position.
+    subscription = feed.subscribe()
     try:
+        async for envelope in _replay(log, last):
+            last = envelope["position"]
+            yield _event(envelope)
         while True:
-            # Subscribe before reading the log, so nothing committed in between is missed;
-            # what arrives twice is skipped by position.
-            subscription = feed.subscribe()
             try:
-                while True:
-                    page = await run_in_threadpool(log.read, last, REPLAY_PAGE)
-                    for envelope in page:
-                        last = envelope["position"]
-                        yield _event(envelope)
-                    if len(page) < REPLAY_PAGE:
-                        break
-                try:
-                    while True:
-                        for envelope in await subscription.next_batch():
-                            if envelope["position"] > last:
-                                last = envelope["position"]
-                                yield _event(envelope)
-                except FellBehind:
-                    yield ServerSentEvent(
-                        event="resume", id=str(last),
-                        data=json.dumps({"after": last, "detail": (
-                            "this client fell too far behind the log; reconnect with "
-                            f"Last-Event-ID: {last} (or ?after={last}) to resume")}))
-                    return
-            finally:
-                feed.unsubscribe(subscription)
+                batch = await asyncio.wait_for(subscription.next_batch(), POLL_SECONDS)
+            except TimeoutError:
+                batch = []
+            except FellBehind:
+                yield ServerSentEvent(
+                    event="resume", id=str(last),
+                    data=json.dumps({"after": last, "detail": (
+                        "this client fell too far behind the log; reconnect with "
+                        f"Last-Event-ID: {last} (or ?after={last}) to resume")}))
+                return
+            if not batch or batch[0]["position"] > last + 1:
+                async for envelope in _replay(log, last):
+                    last = envelope["position"]
+                    yield _event(envelope)
+            for envelope in batch:
+                if envelope["position"] > last:
+                    last = envelope["position"]
+                    yield _event(envelope)
     finally:
+        feed.unsubscribe(subscription)
         metrics.stream_clients.dec()
+
+
+async def _replay(log: CoordinationLog, after: int) -> AsyncIterator[Envelope]:
+    """The log's entries after `after`, to its end, a page at a time."""
+    while True:
+        page = await run_in_threadpool(log.read, after, REPLAY_PAGE)
+        for envelope in page:
+            yield envelope
+        if len(page) < REPLAY_PAGE:
+            return
+        after = page[-1]["position"]
 
 
 def _event(envelope: Any) -> ServerSentEvent:

@@ -59,6 +59,8 @@ CASES = [
     ("POST", "/v1/events/batch", body([GOOD]), 422, "events"),
     ("POST", "/v1/events/batch", body({"events": GOOD}), 422, "events"),
     ("POST", "/v1/events/batch", body({"events": []}), 422, "at least one"),
+    ("POST", "/v1/events/batch", body({"events": [GOOD, 5]}), 422,
+     "events.1: a submission must be a JSON object"),
     ("POST", "/v1/events/batch", body({"events": [GOOD, with_data(state="arg")]}), 422,
      "events.1.data.state"),
     ("POST", "/v1/events/batch", body({"events": [{}] * 10_001}), 413, "at most 10,000"),
@@ -107,4 +109,5 @@ def test_bad_input_is_refused_with_a_problem_and_changes_nothing(
     assert problem["status"] == status
     assert problem["title"] and problem["type"]
     assert detail in problem["detail"], problem
+    assert "events.1: events.1" not in problem["detail"]
     assert client.get("/v1/events").json()["next_after"] == 1

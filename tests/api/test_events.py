@@ -124,3 +124,24 @@ def test_health_readiness_and_metrics(server: Server) -> None:
 def test_a_request_id_is_kept_when_given(server: Server) -> None:
     answered = server.http.get("/healthz", headers={"X-Request-ID": "audit-42"})
     assert answered.headers["x-request-id"] == "audit-42"
+
+
+def test_a_client_that_leaves_mid_body_is_not_a_server_error(server: Server) -> None:
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as raw:
+        raw.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 100\r\n\r\n{\"type\":")
+    def metrics_once_answered() -> str:
+        text = server.http.get("/metrics").text
+        return text if 'route="/v1/events",status="400"' in text else ""
+
+    metrics = wait_for(metrics_once_answered)
+    assert 'status="500"' not in metrics
+    assert server.http.get("/v1/events").json()["events"] == []
+
+
+def test_head_answers_on_health_checks(server: Server) -> None:
+    assert server.http.head("/healthz").status_code == 200
+    assert server.http.head("/readyz").status_code == 200

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from domain.catalogue import CATALOGUE
 from starlette.testclient import TestClient
+
+from domain.catalogue import CATALOGUE
 
 
 def test_every_event_type_is_documented_with_its_fields_and_an_example(

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import httpx2 as httpx
+import pytest
 
 from tests.api.conftest import Server
 
@@ -140,3 +141,38 @@ def test_an_idle_stream_sends_heartbeats(start_server: Callable[..., Server]) ->
                 if heartbeats == 2:
                     break
         assert heartbeats == 2
+
+
+def test_the_stream_carries_entries_another_process_records(
+    start_server: Callable[..., Server], tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import subprocess
+
+    from tests.api.conftest import concord_command
+
+    data = tmp_path_factory.mktemp("shared")
+    server = start_server(data_dir=data)
+    server.http.post("/v1/events", json=adoption("HTTP-A"))
+    entries = tmp_path_factory.mktemp("cli") / "entries.jsonl"
+    entries.write_text("\n".join(json.dumps(adoption(c)) for c in ("CLI-A", "CLI-B")) + "\n")
+    with httpx.Client(base_url=server.url, timeout=30) as reader, reader.stream(
+            "GET", "/v1/events/stream") as response:
+        events = sse_events(response.iter_lines())
+        assert [e["id"] for e in read_until(events, 1)] == ["1"]
+        recorded = subprocess.run(
+            [concord_command(), "record", str(entries), "--recorded-by", "clerk",
+             "--data-dir", str(data)], capture_output=True, text=True, timeout=60)
+        assert recorded.returncode == 0, recorded.stderr
+        # Check entries written elsewhere reach an idle stream...
+        assert [e["id"] for e in read_until(events, 3)] == ["2", "3"]
+        # ...and are not skipped when this server's next commit arrives.
+        server.http.post("/v1/events", json=adoption("HTTP-B"))
+        last = read_until(events, 4)
+        assert [e["id"] for e in last] == ["4"]
+        assert json.loads(last[0]["data"])["data"]["declaration"] == "HTTP-B"
+
+
+def test_a_last_event_id_that_is_not_ascii_digits_is_refused(server: Server) -> None:
+    answer = server.http.get("/v1/events/stream", headers={"Last-Event-ID": b"\xb2"})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
