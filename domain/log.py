@@ -67,8 +67,7 @@ class CoordinationLog(Application[str]):
         idempotency_key: str | None = None,
     ) -> Envelope:
         """Append one decision; return its envelope. Raises a ConcordError if it is refused."""
-        submission = raw if isinstance(raw, Submission) else parse_submission(raw)
-        _check_caller(recorded_by, idempotency_key)
+        submission = _checked(raw, recorded_by, idempotency_key)
         return self.writer.submit([submission], recorded_by, idempotency_key, batch=False)[0]
 
     async def submit_async(
@@ -79,8 +78,7 @@ class CoordinationLog(Application[str]):
         idempotency_key: str | None = None,
     ) -> Envelope:
         """`submit`, awaited on the running event loop instead of blocking a thread."""
-        submission = raw if isinstance(raw, Submission) else parse_submission(raw)
-        _check_caller(recorded_by, idempotency_key)
+        submission = _checked(raw, recorded_by, idempotency_key)
         envelopes = await self.writer.submit_async(
             [submission], recorded_by, idempotency_key, batch=False)
         return envelopes[0]
@@ -206,6 +204,14 @@ class CoordinationLog(Application[str]):
         if writer is not None:
             writer.stop()
         super().close()
+
+
+def _checked(
+    raw: Mapping[str, Any] | Submission, recorded_by: str, idempotency_key: str | None
+) -> Submission:
+    submission = raw if isinstance(raw, Submission) else parse_submission(raw)
+    _check_caller(recorded_by, idempotency_key)
+    return submission
 
 
 def _check_caller(recorded_by: str, idempotency_key: str | None) -> None:
