@@ -13,10 +13,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import OPEN_PATHS, AuthMiddleware, required_role
 from api.errors import install_error_handlers
 from api.feed import LiveFeed
+from api.keys import KeyStore, Role
 from api.observe import AccessLog, Metrics, ObserveMiddleware
-from api.routes import events, health, stream
+from api.routes import events, health, keys, stream
+from api.schemas import problem_responses
 from api.settings import Settings
 from api.wiring import open_log
 
@@ -38,6 +41,33 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _declare_security(schema: dict[str, Any], public_read: bool, rate_limited: bool) -> None:
+    """Mark each operation with the bearer key it needs, from the access policy itself."""
+    schema["components"]["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "An API key: `concord keys create`, or POST /v1/keys."}}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path in OPEN_PATHS:
+                continue
+            role = required_role(method.upper(), path, public_read)
+            responses = operation.setdefault("responses", {})
+            problems = problem_responses(401) if role is None else problem_responses(401, 403)
+            if role is Role.recorder and rate_limited:
+                problems.update(problem_responses(429))
+            for status, answer in problems.items():
+                content = {"application/problem+json": {"schema": {
+                    "$ref": "#/components/schemas/Problem"}}}
+                responses.setdefault(str(status), {"description": answer["description"],
+                                                   "content": content})
+            if role is None:
+                operation["security"] = [{}, {"bearer": []}]
+            else:
+                operation["security"] = [{"bearer": []}]
+                operation["description"] = (operation.get("description", "") + f"\n\nNeeds "
+                                             f"an API key with the role {role.name} or higher.")
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The Concord HTTP service over the log in `settings.data_dir`."""
     metrics = Metrics()
@@ -46,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log = await run_in_threadpool(open_log, settings)
+        app.state.keys = KeyStore(settings.sqlite_path)
         feed = LiveFeed(log, asyncio.get_running_loop(), settings.stream_buffer)
         log.writer.add_listener(metrics.on_commit)
         app.state.log = log
@@ -61,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 feed.close()
                 log.writer.remove_listener(metrics.on_commit)
+                app.state.keys.close()
                 await run_in_threadpool(log.close)
 
     app = FastAPI(title="Concord", version=_version(), description=DESCRIPTION,
@@ -68,8 +100,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
+    # Added last is outermost: requests are observed (logged, counted) even when refused.
+    app.add_middleware(AuthMiddleware, keys=lambda: app.state.keys,
+                       public_read=settings.public_read, write_rate=settings.write_rate)
     app.add_middleware(ObserveMiddleware, metrics=metrics, access=access)
     app.include_router(health.router)
+    app.include_router(keys.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)
 
@@ -79,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
                                  description=app.description, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
                 events.BODY_COMPONENTS)
+            _declare_security(schema, settings.public_read, settings.write_rate is not None)
             app.openapi_schema = schema
         return app.openapi_schema
 

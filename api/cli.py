@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from api.keys import KeyError_, KeyStore, Role
 from api.render import log_table
 from api.scenario import Scenario, ScenarioError, founding_scenario, load_scenario
 from api.settings import Settings
@@ -101,14 +105,25 @@ def serve(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    if demo_data:
-        with open_log(settings) as log:
+    url = f"http://{settings.host}:{settings.port}"
+    with open_log(settings) as log:
+        if demo_data:
             try:
                 count, new = record_scenario(log, founding_scenario(), "concord-demo")
             except ConcordError as e:
                 raise _fail(str(e)) from None
-        errors.print(f"{'Recorded' if new else 'Already recorded:'} the founding example, "
-                     f"{count} entries, in {settings.sqlite_path}", highlight=False)
+            errors.print(f"{'Recorded' if new else 'Already recorded:'} the founding example, "
+                         f"{count} entries, in {settings.sqlite_path}", highlight=False)
+        store = KeyStore(settings.sqlite_path)
+        try:
+            if not store.has_admin():
+                _first_key(store, "admin", Role.admin, url,
+                           "Created the first admin key (none existed)")
+            if demo_data and not any(k.name == "demo-recorder" for k in store.list()):
+                _first_key(store, "demo-recorder", Role.recorder, url,
+                           "Created a recorder key for the demo")
+        finally:
+            store.close()
     configure_logging(settings.log_level)
     errors.print(f"Concord serving {settings.sqlite_path} on http://{settings.host}:"
                  f"{settings.port} (API docs at /docs)", highlight=False)
@@ -116,6 +131,78 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_config=None, access_log=False, proxy_headers=False,
                 timeout_graceful_shutdown=5)
+
+
+def _first_key(store: KeyStore, name: str, role: Role, url: str, why: str) -> None:
+    taken = {k.name for k in store.list()}
+    unique = next(n for n in (name, *(f"{name}-{i}" for i in range(2, 1000))) if n not in taken)
+    key, token = store.create(unique, role)
+    errors.print(
+        f"{why}. Its token is shown this once and stored only as a hash:\n"
+        f"  name {key.name}, role {key.role.name}\n"
+        f"  token {token}\n"
+        f"Use it as: curl -H 'Authorization: Bearer {token}' {url}/v1/keys",
+        highlight=False, soft_wrap=True,
+    )
+
+
+keys_app = typer.Typer(help="Manage API keys (they live in the log's database).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Recorded as recorded_by; never reused.")],
+    role: Annotated[str, typer.Option(help="reader, recorder or admin.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Create a key and print its token (shown only this once)."""
+    if role not in Role.__members__:
+        raise _fail(f"role: {role!r} is not one of reader, recorder, admin")
+    with _key_store(data_dir) as store:
+        try:
+            key, token = store.create(name, Role[role])
+        except KeyError_ as e:
+            raise _fail(str(e)) from None
+    console.print(f"Created key {key.name} ({key.role.name}). Its token, shown only this once:",
+                  highlight=False)
+    print(token)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """List the keys, revoked ones too (never their tokens)."""
+    with _key_store(data_dir) as store:
+        table = Table(title="API keys", title_justify="left")
+        for column in ("name", "role", "created", "revoked"):
+            table.add_column(column)
+        for key in store.list():
+            table.add_row(key.name, key.role.name, key.created_at, key.revoked_at or "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")],
+                data_dir: DataDir = None) -> None:
+    """Revoke a key; it stops working with its next request."""
+    with _key_store(data_dir) as store:
+        try:
+            key = store.revoke(name)
+        except (LookupError, KeyError_) as e:
+            raise _fail(str(e)) from None
+    console.print(f"Revoked key {key.name} at {key.revoked_at}.", highlight=False)
+
+
+@contextmanager
+def _key_store(data_dir: Path | None) -> Iterator[KeyStore]:
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = KeyStore(settings.sqlite_path)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @app.command()

@@ -143,6 +143,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 _DESCRIPTIONS = {
     400: "Malformed JSON.",
+    401: "No API key, or an unknown or revoked one (see WWW-Authenticate).",
+    403: "The API key's role is not enough.",
+    429: "The key wrote faster than allowed; retry after Retry-After seconds.",
     404: "Not found.",
     409: "A rule of the log refuses the entry, or the stream's version is not the expected one.",
     413: "Body or batch too large.",

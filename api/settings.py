@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     stream_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="Seconds between heartbeats on an idle live stream."
     )
+    public_read: bool = Field(
+        default=True, description="Whether reads need no key (false: a reader key or higher)."
+    )
+    write_rate: float | None = Field(
+        default=None, gt=0,
+        description="Writes a second allowed to each key (429 above); default: no limit.",
+    )
     log_level: str = Field(default="INFO", description="Level of Concord's JSON logs.")
 
     @property

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pycountry
 
+from api.keys import KeyStore, Role
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -56,9 +58,9 @@ class Connection:
         return status
 
 
-def post(path: str, body: bytes) -> bytes:
+def post(path: str, body: bytes, auth: str) -> bytes:
     return (f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            f"{auth}Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 async def drive(port: int, clients: int, seconds: float | None, total: int | None,
@@ -108,6 +110,10 @@ def main() -> None:
     concord = Path(sys.executable).parent / "concord"
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="concord-http-bench-") as directory:
+        store = KeyStore(Path(directory) / "concord.db")
+        token = store.create("bench", Role.recorder)[1]
+        store.close()
+        auth = f"Authorization: Bearer {token}\r\n"
         env = dict(os.environ)
         server = subprocess.Popen(
             [str(concord), "serve", "--port", str(port), "--data-dir", directory],
@@ -129,7 +135,8 @@ def main() -> None:
                 request = urllib.request.Request(
                     f"{base}/v1/events/batch", method="POST",
                     data=json.dumps({"events": adoptions[i:i + 1_000]}).encode(),
-                    headers={"Content-Type": "application/json"})
+                    headers={"Content-Type": "application/json",
+                             "Authorization": f"Bearer {token}"})
                 urllib.request.urlopen(request).close()
 
             healthz = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
@@ -141,7 +148,7 @@ def main() -> None:
 
             done, elapsed, latencies = asyncio.run(drive(
                 port, args.clients, args.seconds, None,
-                lambda: post("/v1/events", next(signatures)), 201))
+                lambda: post("/v1/events", next(signatures), auth), 201))
             append_per_s = done / elapsed
             quantiles = statistics.quantiles(latencies, n=100)
             p50, p99 = quantiles[49] * 1000, quantiles[98] * 1000
@@ -150,7 +157,7 @@ def main() -> None:
 
             def batch() -> bytes:
                 events = ",".join(next(signatures).decode() for _ in range(1_000))
-                return post("/v1/events/batch", f'{{"events":[{events}]}}'.encode())
+                return post("/v1/events/batch", f'{{"events":[{events}]}}'.encode(), auth)
 
             done, elapsed, _ = asyncio.run(drive(
                 port, args.clients, None, args.batches, batch, 201))

@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import TypeAdapter
 
+from api.auth import current_key
 from api.deps import JsonBody, LogDep, SettingsDep, json_body
 from api.errors import ProblemError
 from api.schemas import (
@@ -25,8 +26,6 @@ from domain.log import CoordinationLog
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
-# Until access control exists, every entry submitted over HTTP is recorded as this.
-UNAUTHENTICATED = "unauthenticated"
 MAX_PAGE = 1_000
 MAX_POSITION = 2**63 - 1
 _IF_MATCH = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
@@ -94,7 +93,7 @@ async def submit_event(request: Request) -> Response:
     body = await json_body(request)
     raw = _expected_version(body, request.headers.get("if-match"))
     log: CoordinationLog = request.app.state.log
-    envelope = await log.submit_async(raw, recorded_by=UNAUTHENTICATED,
+    envelope = await log.submit_async(raw, recorded_by=current_key(request.scope).name,
                                       idempotency_key=request.headers.get("idempotency-key"))
     return Response(orjson.dumps(envelope), status_code=201, media_type="application/json",
                     headers={"Location": f"/v1/events/{envelope['position']}",
@@ -109,7 +108,8 @@ async def submit_event(request: Request) -> Response:
     openapi_extra=_schema_body(BatchRequest),
 )
 async def submit_batch(
-    body: JsonBody, log: LogDep, settings: SettingsDep, idempotency_key: IdempotencyKey = None,
+    request: Request, body: JsonBody, log: LogDep, settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Append a list of entries in one transaction: all of them, or none."""
     if not isinstance(body, dict) or set(body) != {"events"} or not isinstance(
@@ -122,7 +122,7 @@ async def submit_batch(
         raise ProblemError(413, "batch-too-large", "Batch too large",
                            f"events: {len(events):,} submissions; a batch holds at most "
                            f"{settings.max_batch:,}")
-    envelopes = await log.submit_batch_async(events, recorded_by=UNAUTHENTICATED,
+    envelopes = await log.submit_batch_async(events, recorded_by=current_key(request.scope).name,
                                              idempotency_key=idempotency_key)
     return Response(orjson.dumps({"events": envelopes}), status_code=201,
                     media_type="application/json")

@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.keys import KeyStore, Role
 from api.settings import Settings
 
 
@@ -25,10 +26,36 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
 
 
+RECORDER = "secretariat"
+ADMIN = "operator"
+
+
+def make_keys(data_dir: Path) -> dict[str, str]:
+    """A recorder, an admin and a reader key in the data directory: name -> token."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = KeyStore(data_dir / "concord.db")
+    try:
+        return {name: store.create(name, role)[1] for name, role in (
+            (RECORDER, Role.recorder), (ADMIN, Role.admin), ("auditor", Role.reader))}
+    finally:
+        store.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The app on a real SQLite log, called in-process."""
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+def tokens(settings: Settings) -> dict[str, str]:
+    """Keys of the in-process app's log."""
+    return make_keys(settings.data_dir)
+
+
+@pytest.fixture
+def client(settings: Settings, tokens: dict[str, str]) -> Iterator[TestClient]:
+    """The app on a real SQLite log, called in-process, sending the recorder's key."""
+    with TestClient(create_app(settings), raise_server_exceptions=False,
+                    headers=bearer(tokens[RECORDER])) as test_client:
         yield test_client
 
 
@@ -61,6 +88,8 @@ class Server:
     process: subprocess.Popen[str]
     http: httpx.Client
     log_path: Path
+    tokens: dict[str, str]
+    data_dir: Path
 
     def logs(self) -> str:
         return self.log_path.read_text()
@@ -78,9 +107,10 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
     def _start(*args: str, env: dict[str, str] | None = None,
-               data_dir: Path | None = None) -> Server:
+               data_dir: Path | None = None, keys: bool = True) -> Server:
         port = free_port()
         data = data_dir or tmp_path / f"data-{len(started)}"
+        tokens = make_keys(data) if keys and not (data / "concord.db").exists() else {}
         log_path = tmp_path / f"server-{len(started)}.log"
         with log_path.open("w") as out:
             process = subprocess.Popen(
@@ -89,7 +119,9 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
                 env={**os.environ, **(env or {})},
             )
         url = f"http://127.0.0.1:{port}"
-        server = Server(url, process, httpx.Client(base_url=url, timeout=30), log_path)
+        headers = bearer(tokens[RECORDER]) if tokens else {}
+        server = Server(url, process, httpx.Client(base_url=url, timeout=30, headers=headers),
+                        log_path, tokens, data)
         started.append(server)
         deadline = time.monotonic() + 60
         while True:

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from tests.api.conftest import RECORDER, bearer, make_keys
 
 GOOD = {"type": "DeclarationAdopted", "data": {"declaration": "D", "title": "T"}}
 JOIN = {"type": "StateJoinedNetwork", "data": {"network": "N", "state": "ARG", "role": "member"}}
@@ -91,7 +92,9 @@ CASES = [
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = Settings(data_dir=tmp_path_factory.mktemp("bad-input"))
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    tokens = make_keys(settings.data_dir)
+    with TestClient(create_app(settings), raise_server_exceptions=False,
+                    headers=bearer(tokens[RECORDER])) as test_client:
         assert test_client.post("/v1/events", json=GOOD).status_code == 201
         yield test_client
 

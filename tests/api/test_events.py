@@ -25,7 +25,7 @@ def test_an_entry_is_submitted_and_read_back(server: Server) -> None:
     assert created.headers["etag"] == '"1"'
     assert created.headers["x-request-id"]
     assert envelope["position"] == 1 and envelope["stream"] == "network:RELACOPAZ"
-    assert envelope["recorded_by"] == "unauthenticated"
+    assert envelope["recorded_by"] == "secretariat"
     assert server.http.get("/v1/events/1").json() == envelope
     assert server.http.get("/v1/events").json() == {"events": [envelope], "next_after": 1}
 
@@ -131,8 +131,10 @@ def test_a_client_that_leaves_mid_body_is_not_a_server_error(server: Server) -> 
 
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as raw:
+        token = server.tokens["secretariat"]
         raw.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: 100\r\n\r\n{\"type\":")
+                    + f"Authorization: Bearer {token}\r\n".encode()
+                    + b"Content-Length: 100\r\n\r\n{\"type\":")
     def metrics_once_answered() -> str:
         text = server.http.get("/metrics").text
         return text if 'route="/v1/events",status="400"' in text else ""

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from api.app import create_app
 from api.settings import Settings
-from tests.api.conftest import Server, concord_command, free_port
+from tests.api.conftest import ADMIN, Server, bearer, concord_command, free_port, make_keys
 
 CHECKS = [
     checks.not_a_server_error,
@@ -32,6 +32,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import httpx2 as httpx
 
     directory: Path = tmp_path_factory.mktemp("schemathesis")
+    tokens = make_keys(directory / "data")
     port = free_port()
     log_path = directory / "server.log"
     with log_path.open("w") as out:
@@ -39,7 +40,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             [concord_command(), "serve", "--demo", "--port", str(port), "--data-dir",
              str(directory / "data")], stdout=out, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    server = Server(url, process, httpx.Client(base_url=url, timeout=30), log_path)
+    server = Server(url, process, httpx.Client(base_url=url, timeout=30), log_path, tokens,
+                    directory / "data")
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -67,4 +69,5 @@ schema = schemathesis.openapi.from_dict(
 def test_the_api_keeps_to_its_openapi_document(
     case: schemathesis.Case, demo_server: Server
 ) -> None:
-    case.call_and_validate(base_url=demo_server.url, checks=CHECKS)
+    case.call_and_validate(base_url=demo_server.url, checks=CHECKS,
+                           headers=bearer(demo_server.tokens[ADMIN]))

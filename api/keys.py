@@ -1,0 +1,145 @@
+"""API keys: random bearer tokens, stored only as hashes, in a table of the log's database."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+from pathlib import Path
+
+KEYS_TABLE = "concord_api_keys"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+_TOKEN = re.compile(r"cnc_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+
+
+class Role(IntEnum):
+    """What a key may do; each role may do everything the lower ones may."""
+
+    reader = 1
+    recorder = 2
+    admin = 3
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key as stored: never its token."""
+
+    name: str
+    role: Role
+    created_at: str
+    revoked_at: str | None
+
+    def public(self) -> dict[str, str | None]:
+        """The key as shown to administrators."""
+        return {"name": self.name, "role": self.role.name, "created_at": self.created_at,
+                "revoked_at": self.revoked_at}
+
+
+class KeyError_(ValueError):
+    """A key operation that cannot be done, with the reason."""
+
+
+class KeyStore:
+    """API keys in the SQLite file of the log.
+
+    A token is `cnc_<key id>_<secret>`: the key id finds the row, and the SHA-256 of the
+    whole token is compared with the stored one in constant time. The token itself is shown
+    once, at creation, and stored nowhere. Every authentication reads the row, so a
+    revocation, even by another process, applies to the next request.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                           timeout=10)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} ("
+                "name TEXT PRIMARY KEY, key_id TEXT NOT NULL UNIQUE, role TEXT NOT NULL, "
+                "token_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"
+            )
+
+    def close(self) -> None:
+        """Close the store's connection."""
+        with self._lock:
+            self._connection.close()
+
+    def create(self, name: str, role: Role) -> tuple[ApiKey, str]:
+        """A new key and its token (shown once). Names are never reused, even when revoked."""
+        if not NAME_PATTERN.fullmatch(name):
+            raise KeyError_("name: 1 to 64 letters, digits, '.', '_', '@' or '-', starting "
+                            "with a letter or digit")
+        key_id = secrets.token_hex(8)
+        token = f"cnc_{key_id}_{secrets.token_urlsafe(32)}"
+        created_at = _now()
+        with self._lock:
+            try:
+                self._connection.execute(
+                    f"INSERT INTO {KEYS_TABLE} VALUES (?, ?, ?, ?, ?, NULL)",
+                    (name, key_id, role.name, _digest(token), created_at))
+            except sqlite3.IntegrityError:
+                raise KeyError_(f"name: a key named {name!r} exists or existed; names are "
+                                "never reused, so that recorded_by stays unambiguous") from None
+        return ApiKey(name, role, created_at, None), token
+
+    def list(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first."""
+        with self._lock:
+            rows = self._connection.execute(
+                f"SELECT name, role, created_at, revoked_at FROM {KEYS_TABLE} "
+                "ORDER BY created_at, name").fetchall()
+        return [ApiKey(r[0], Role[r[1]], r[2], r[3]) for r in rows]
+
+    def revoke(self, name: str) -> ApiKey:
+        """Revoke a key; refuse to revoke the last active admin key."""
+        with self._lock:
+            row = self._connection.execute(
+                f"SELECT role, revoked_at FROM {KEYS_TABLE} WHERE name=?", (name,)).fetchone()
+            if row is None:
+                raise LookupError(f"there is no key named {name!r}")
+            if row[1] is None:
+                if row[0] == Role.admin.name and self._active_admins() == 1:
+                    raise KeyError_(f"{name!r} is the last active admin key; create another "
+                                    "admin key before revoking it")
+                self._connection.execute(
+                    f"UPDATE {KEYS_TABLE} SET revoked_at=? WHERE name=?", (_now(), name))
+        return next(k for k in self.list() if k.name == name)
+
+    def has_admin(self) -> bool:
+        """Whether an active admin key exists."""
+        with self._lock:
+            return self._active_admins() > 0
+
+    def _active_admins(self) -> int:
+        count: int = self._connection.execute(
+            f"SELECT COUNT(*) FROM {KEYS_TABLE} WHERE role='admin' AND revoked_at IS NULL"
+        ).fetchone()[0]
+        return count
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        """The active key whose token this is, or None."""
+        match = _TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        with self._lock:
+            row = self._connection.execute(
+                f"SELECT name, role, token_sha256, created_at, revoked_at FROM {KEYS_TABLE} "
+                "WHERE key_id=?", (match.group(1),)).fetchone()
+        if row is None or not hmac.compare_digest(row[2], _digest(token)) or row[4] is not None:
+            return None
+        return ApiKey(row[0], Role[row[1]], row[3], None)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
