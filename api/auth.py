@@ -35,18 +35,20 @@ def required_role(method: str, path: str, public_read: bool) -> Role | None:
 
 
 class RateLimiter:
-    """A token bucket per key: `rate` writes a second, in bursts of up to `rate`."""
+    """A token bucket per key: `rate` write requests a second (a batch is one), in bursts of
+    up to `rate` (at least one)."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
+        self.capacity = max(rate, 1.0)
         self.clock = clock
         self.buckets: dict[str, tuple[float, float]] = {}
 
     def wait_for(self, name: str) -> float:
         """0 if `name` may write now (and count it), else the seconds until it may."""
         now = self.clock()
-        tokens, then = self.buckets.get(name, (self.rate, now))
-        tokens = min(self.rate, tokens + (now - then) * self.rate)
+        tokens, then = self.buckets.get(name, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - then) * self.rate)
         if tokens >= 1:
             self.buckets[name] = (tokens - 1, now)
             return 0.0
@@ -65,10 +67,12 @@ class AuthMiddleware:
         self.limiter = RateLimiter(write_rate) if write_rate else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        # The path as the router will match it: without any root path or mount prefix.
+        path = route_path(scope) if scope["type"] == "http" else ""
+        if scope["type"] != "http" or path in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        method, path = scope["method"], scope["path"]
+        method = scope["method"]
         required = required_role(method, path, self.public_read)
         key: ApiKey | None = None
         header = _authorization(scope)
@@ -125,6 +129,16 @@ def current_key(scope: MutableMapping[str, Any]) -> ApiKey:
     key = scope.get(SCOPE_KEY)
     assert isinstance(key, ApiKey), "this route needs the auth middleware's key"
     return key
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: the request's path without its root path (the prefix
+    of a mount or of `--root-path`), as Starlette's router strips it."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root):]
+    return path
 
 
 def _authorization(scope: Scope) -> str | None:

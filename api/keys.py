@@ -8,6 +8,8 @@ import re
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -79,14 +81,16 @@ class KeyStore:
         key_id = secrets.token_hex(8)
         token = f"cnc_{key_id}_{secrets.token_urlsafe(32)}"
         created_at = _now()
-        with self._lock:
-            try:
-                self._connection.execute(
-                    f"INSERT INTO {KEYS_TABLE} VALUES (?, ?, ?, ?, ?, NULL)",
-                    (name, key_id, role.name, _digest(token), created_at))
-            except sqlite3.IntegrityError:
-                raise KeyError_(f"name: a key named {name!r} exists or existed; names are "
-                                "never reused, so that recorded_by stays unambiguous") from None
+        with self._lock, self._immediate():
+            taken = self._connection.execute(
+                f"SELECT name FROM {KEYS_TABLE} WHERE lower(name)=lower(?)", (name,)).fetchone()
+            if taken is not None:
+                raise KeyError_(f"name: a key named {taken[0]!r} exists or existed; names are "
+                                "never reused (nor changed only in case), so that recorded_by "
+                                "stays unambiguous")
+            self._connection.execute(
+                f"INSERT INTO {KEYS_TABLE} VALUES (?, ?, ?, ?, ?, NULL)",
+                (name, key_id, role.name, _digest(token), created_at))
         return ApiKey(name, role, created_at, None), token
 
     def list(self) -> list[ApiKey]:
@@ -99,7 +103,9 @@ class KeyStore:
 
     def revoke(self, name: str) -> ApiKey:
         """Revoke a key; refuse to revoke the last active admin key."""
-        with self._lock:
+        # One write transaction from the count to the update, so that two processes cannot
+        # each revoke one of the last two admin keys.
+        with self._lock, self._immediate():
             row = self._connection.execute(
                 f"SELECT role, revoked_at FROM {KEYS_TABLE} WHERE name=?", (name,)).fetchone()
             if row is None:
@@ -111,6 +117,23 @@ class KeyStore:
                 self._connection.execute(
                     f"UPDATE {KEYS_TABLE} SET revoked_at=? WHERE name=?", (_now(), name))
         return next(k for k in self.list() if k.name == name)
+
+    def is_active(self, name: str) -> bool:
+        """Whether the key named `name` exists and is not revoked."""
+        with self._lock:
+            row = self._connection.execute(
+                f"SELECT revoked_at FROM {KEYS_TABLE} WHERE name=?", (name,)).fetchone()
+        return row is not None and row[0] is None
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
 
     def has_admin(self) -> bool:
         """Whether an active admin key exists."""

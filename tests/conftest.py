@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from domain.envelope import Envelope
 from domain.log import CoordinationLog, sqlite_env
@@ -61,3 +63,10 @@ def relacopaz(log: CoordinationLog) -> CoordinationLog:
     submit(log, "DeclarationAdopted", "2023-09-12", declaration="BUENOS-AIRES-2023",
            title="Buenos Aires Declaration", conference="ALCONU-II")
     return log
+
+
+# In CI, property tests draw the same examples every run: a failure there is reproducible,
+# never a matter of luck. Locally they explore new examples each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

@@ -50,7 +50,7 @@ def list_keys(request: Request) -> list[dict[str, str | None]]:
 
 
 @router.post("", status_code=201, response_model=CreatedKey,
-             responses=problem_responses(401, 403, 409, 422))
+             responses=problem_responses(400, 401, 403, 409, 422))
 def create_key(request: Request, creation: KeyCreation) -> dict[str, str | None]:
     """Create a key; its token is in this answer and nowhere else."""
     try:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import SCOPE_KEY
 from api.deps import FeedDep, LogDep, MetricsDep, SettingsDep
 from api.errors import ProblemError
 from api.feed import FellBehind, LiveFeed
@@ -50,24 +52,32 @@ async def stream_events(
                                "Last-Event-ID: must be a position",
                                errors=[{"field": "Last-Event-ID", "reason": "not a position"}])
         start = int(last_event_id)
+    key = request.scope.get(SCOPE_KEY)
+    store = request.app.state.keys
+    # Where reads need a key, a stream ends soon after its key is revoked.
+    allowed = None if settings.public_read or key is None else (
+        lambda: bool(store.is_active(key.name)))
     return EventSourceResponse(
-        _entries(log, feed, metrics, start or 0),
+        _entries(log, feed, metrics, start or 0, allowed),
         ping=settings.stream_heartbeat_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _entries(
-    log: CoordinationLog, feed: LiveFeed, metrics: Metrics, after: int
+    log: CoordinationLog, feed: LiveFeed, metrics: Metrics, after: int,
+    allowed: Callable[[], bool] | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """The entries after `after`: replayed from the log, then live.
 
     Live entries come from this process's writer. Positions have no gaps, so a live batch
     that starts further on than the next position means others wrote in between (another
     server, the command line): those are read from the log first. An idle stream also looks
-    at the log every POLL_SECONDS for the same reason.
+    at the log every POLL_SECONDS for the same reason, and, if `allowed` is given, whether
+    the client's key still is.
     """
     last = after
+    checked = time.monotonic()
     metrics.stream_clients.inc()
     # Subscribe before reading the log, so nothing committed in between is missed; what
     # arrives both ways is skipped by position.
@@ -88,6 +98,12 @@ async def _entries(
                         "this client fell too far behind the log; reconnect with "
                         f"Last-Event-ID: {last} (or ?after={last}) to resume")}))
                 return
+            if allowed is not None and time.monotonic() - checked >= POLL_SECONDS:
+                checked = time.monotonic()
+                if not await run_in_threadpool(allowed):
+                    yield ServerSentEvent(event="revoked", data=json.dumps({
+                        "detail": "the API key of this stream was revoked"}))
+                    return
             if not batch or batch[0]["position"] > last + 1:
                 async for envelope in _replay(log, last):
                     last = envelope["position"]

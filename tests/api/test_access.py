@@ -245,3 +245,63 @@ def test_the_openapi_document_declares_the_bearer_scheme(client: TestClient) -> 
     assert "401" in document["paths"]["/v1/events"]["post"]["responses"]
     assert "403" in document["paths"]["/v1/keys"]["get"]["responses"]
     assert document["paths"]["/v1/events"]["get"]["security"] == [{}, {"bearer": []}]
+
+
+def test_the_policy_holds_under_a_path_prefix(
+    settings: Settings, tokens: dict[str, str],
+) -> None:
+    # As behind a proxy that serves the app under /concord (uvicorn --root-path).
+    with TestClient(create_app(settings), raise_server_exceptions=False,
+                    root_path="/concord") as client:
+        recorder = bearer(tokens[RECORDER])
+        assert client.get("/concord/v1/keys", headers=recorder).status_code == 403
+        assert client.get("/concord/v1/keys").status_code == 401
+        made = client.post("/concord/v1/keys", headers=recorder,
+                           json={"name": "evil", "role": "admin"})
+        assert made.status_code == 403
+        assert client.post("/concord/v1/events", json=adoption()).status_code == 401
+        assert client.post("/concord/v1/events", json=adoption(),
+                           headers=recorder).status_code == 201
+        assert client.get("/concord/healthz").status_code == 200
+
+
+def test_a_rate_below_one_a_second_still_lets_writes_through() -> None:
+    from api.auth import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(0.5, clock=lambda: now[0])
+    assert limiter.wait_for("k") == 0
+    assert limiter.wait_for("k") == pytest.approx(2.0)
+    now[0] = 2.0
+    assert limiter.wait_for("k") == 0
+
+
+def test_key_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
+    from api.keys import KeyError_
+
+    store = KeyStore(tmp_path / "keys.db")
+    try:
+        store.create("Secretariat", Role.recorder)
+        with pytest.raises(KeyError_, match="never reused"):
+            store.create("secretariat", Role.admin)
+    finally:
+        store.close()
+
+
+def test_a_private_stream_ends_when_its_key_is_revoked(
+    start_server: Callable[..., Server],
+) -> None:
+    import httpx2 as httpx
+
+    from tests.api.test_stream import read_until, sse_events
+
+    server = start_server(env={"CONCORD_PUBLIC_READ": "false"})
+    server.http.post("/v1/events", json=adoption())
+    admin = bearer(server.tokens[ADMIN])
+    with httpx.Client(base_url=server.url, timeout=30) as reader, reader.stream(
+            "GET", "/v1/events/stream", headers=bearer(server.tokens[READER])) as response:
+        events = sse_events(response.iter_lines())
+        assert [e["id"] for e in read_until(events, 1)] == ["1"]
+        assert server.http.delete(f"/v1/keys/{READER}", headers=admin).status_code == 200
+        rest = list(events)
+        assert rest and rest[-1].get("event") == "revoked"
