@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
 from api.auth import current_key
@@ -78,18 +80,23 @@ _HEADERS = [
 ]
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=EnvelopeModel,
-    responses=problem_responses(400, 409, 413, 415, 422, 503),
-    openapi_extra={**_schema_body(Submission), "parameters": _HEADERS},
-)
+class BareRoute(APIRoute):
+    """A route documented like any other, but whose endpoint takes the bare Request and
+    returns its own Response: no parameter parsing or response validation on the way.
+
+    For the append path alone: in alternating runs of bench/http_append.py here it served
+    about 8% more appends a second than the same endpoint as a regular route.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return endpoint
+
+
 async def submit_event(request: Request) -> Response:
     """Append one entry; answers with its envelope once it is durable."""
-    # The hot path: it takes the bare request (FastAPI's per-parameter machinery costs more
-    # than the append itself) and awaits the writer on the event loop, since checking a
-    # submission never blocks and a thread per waiting request would only add switching.
+    # Awaits the writer on the event loop: checking a submission never blocks, and a
+    # thread per waiting request would only add switching.
     body = await json_body(request)
     raw = _expected_version(body, request.headers.get("if-match"))
     log: CoordinationLog = request.app.state.log
@@ -98,6 +105,15 @@ async def submit_event(request: Request) -> Response:
     return Response(orjson.dumps(envelope), status_code=201, media_type="application/json",
                     headers={"Location": f"/v1/events/{envelope['position']}",
                              "ETag": f'"{envelope["version"]}"'})
+
+
+router.add_api_route(
+    "", submit_event, methods=["POST"], route_class_override=BareRoute,
+    status_code=201,
+    response_model=EnvelopeModel,
+    responses=problem_responses(400, 409, 413, 415, 422, 503),
+    openapi_extra={**_schema_body(Submission), "parameters": _HEADERS},
+)
 
 
 @router.post(
