@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -40,6 +39,12 @@ class ProblemError(Exception):
         self.title = title
         self.detail = detail
         self.extensions = extensions
+        self.headers: dict[str, str] = {}
+
+    def response(self, request: Request | None) -> JSONResponse:
+        """The problem as a response."""
+        return problem_response(request, self.status, self.slug, self.title, self.detail,
+                                headers=self.headers or None, **self.extensions)
 
 
 def problem_response(
@@ -63,41 +68,40 @@ def _fields(problems: list[FieldProblem]) -> list[dict[str, str]]:
     return [{"field": p.field, "reason": p.reason} for p in problems]
 
 
-def concord_problem(request: Request, error: ConcordError, index_prefix: str = "") -> JSONResponse:
+def concord_problem(request: Request, error: ConcordError) -> JSONResponse:
     """The problem response for an error of the write side."""
     if isinstance(error, BatchRefused):
-        cause = error.cause
         prefix = f"events.{error.index}"
-        inner = concord_problem(request, cause, prefix)
-        body = _body(inner)
-        if not body["detail"].startswith(prefix):
-            body["detail"] = f"{prefix}: {body['detail']}"
-        body["index"] = error.index
-        return JSONResponse(body, status_code=inner.status_code, media_type=PROBLEM_JSON)
+        problem = _describe(error.cause, prefix)
+        if not problem.detail.startswith(prefix):
+            problem.detail = f"{prefix}: {problem.detail}"
+        problem.extensions["index"] = error.index
+    else:
+        problem = _describe(error)
+    return problem.response(request)
+
+
+def _describe(error: ConcordError, prefix: str = "") -> ProblemError:
+    """The problem an error of the write side is; field names placed under `prefix`."""
     if isinstance(error, InvalidSubmission):
-        problems = error.prefixed(index_prefix).problems if index_prefix else error.problems
-        return problem_response(request, 422, "invalid-submission", "Invalid submission",
-                                "; ".join(str(p) for p in problems), errors=_fields(problems))
+        problems = error.prefixed(prefix).problems if prefix else error.problems
+        return ProblemError(422, "invalid-submission", "Invalid submission",
+                            "; ".join(str(p) for p in problems), errors=_fields(problems))
     if isinstance(error, Conflict):
-        return problem_response(request, 409, "version-conflict", "Version conflict", str(error),
-                                stream=error.stream, expected_version=error.expected,
-                                current_version=error.current)
+        return ProblemError(409, "version-conflict", "Version conflict", str(error),
+                            stream=error.stream, expected_version=error.expected,
+                            current_version=error.current)
     if isinstance(error, NotFound):
-        return problem_response(request, 409, "not-on-record", "Not on record", str(error))
+        return ProblemError(409, "not-on-record", "Not on record", str(error))
     if isinstance(error, RuleViolation):
-        return problem_response(request, 409, "rule-violation", "Rule violation", str(error))
+        return ProblemError(409, "rule-violation", "Rule violation", str(error))
     if isinstance(error, IdempotencyKeyReused):
-        return problem_response(request, 422, "idempotency-key-reused",
-                                "Idempotency key reused", str(error))
+        return ProblemError(422, "idempotency-key-reused", "Idempotency key reused", str(error))
     if isinstance(error, LogUnavailable):
-        return problem_response(request, 503, "log-unavailable", "Log unavailable", str(error),
-                                headers={"Retry-After": "1"})
-    return problem_response(request, 500, "internal", "Internal error", str(error))
-
-
-def _body(response: JSONResponse) -> dict[str, Any]:
-    loaded: dict[str, Any] = orjson.loads(bytes(response.body))
-    return loaded
+        problem = ProblemError(503, "log-unavailable", "Log unavailable", str(error))
+        problem.headers["Retry-After"] = "1"
+        return problem
+    return ProblemError(500, "internal", "Internal error", str(error))
 
 
 _HTTP_TITLES = {
@@ -113,8 +117,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, error: ProblemError) -> JSONResponse:
-        return problem_response(request, error.status, error.slug, error.title, error.detail,
-                                **error.extensions)
+        return error.response(request)
 
     @app.exception_handler(ConcordError)
     async def _concord(request: Request, error: ConcordError) -> JSONResponse:
