@@ -35,6 +35,12 @@ class Streams(Protocol):
     def entry_at(self, position: int) -> tuple[str, int, str] | None:
         """The (stream, version, public type) of the committed entry at `position`."""
 
+    def events_of(self, stream_id: str) -> list[Stream.Event]:
+        """Every event of a stream so far: committed, then pending."""
+
+    def replace(self, stream: Stream) -> None:
+        """Hold `stream` in place of the aggregate held for its stream."""
+
 
 def execute(submission: Submission, entry: Entry, streams: Streams) -> Stream:
     """Apply one submission to its aggregate; return the aggregate, holding the new event."""
@@ -110,8 +116,10 @@ def _retract(
         raise NotFound(f"position {payload.position} belongs to {stream_id}, which this "
                        "writer cannot load; retry")
     _check_expected_version(submission, stream_id, aggregate)
-    aggregate.retract(version, payload.position, payload.reason, entry)
-    return aggregate
+    folded = aggregate.retract(streams.events_of(stream_id), version, payload.position,
+                               payload.reason, entry)
+    streams.replace(folded)
+    return folded
 
 
 def _not_on_record(kind: type[Stream], code: str) -> str:

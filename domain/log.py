@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Transcoder
 from eventsourcing.utils import Environment, EnvType, get_topic
 
@@ -173,26 +173,27 @@ class CoordinationLog(Application[str]):
         """The position of the latest entry (0 for an empty log)."""
         return self.recorder.max_notification_id() or 0
 
+    def events_of(self, stream_id: str) -> list[Stream.Event]:
+        """Every stored event of a stream, in order."""
+        events: list[Stream.Event] = []
+        for event in self.events.get(stream_id):
+            assert isinstance(event, Stream.Event)
+            events.append(event)
+        return events
+
     def load(self, stream_id: str) -> Stream | None:
-        """The aggregate rebuilt from its stored events, or None if it has none."""
-        try:
-            aggregate: object = self.repository.get(stream_id)
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(aggregate, Stream)
-        return aggregate
+        """The aggregate folded from its stored events, or None if it has none."""
+        events = self.events_of(stream_id)
+        return Stream.fold(events) if events else None
 
     def load_many(self, stream_ids: Sequence[str]) -> dict[str, Stream]:
         """The aggregates of those of `stream_ids` that have events, read in one query."""
-        aggregates: dict[str, Stream] = {}
+        by_stream: dict[str, list[Stream.Event]] = {}
         for stored in self.log_recorder.select_streams(stream_ids):
             event = self.mapper.to_domain_event(stored)
             assert isinstance(event, Stream.Event)
-            aggregate: Stream | None = aggregates.get(event.originator_id)
-            mutated = event.mutate(aggregate)
-            assert isinstance(mutated, Stream)
-            aggregates[event.originator_id] = mutated
-        return aggregates
+            by_stream.setdefault(event.originator_id, []).append(event)
+        return {stream_id: Stream.fold(events) for stream_id, events in by_stream.items()}
 
     def prior_results(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PriorResult]:
         """Idempotency keys already used, with the digest and positions they were used for."""

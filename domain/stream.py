@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -84,8 +85,10 @@ class Stream(BaseAggregate[str]):
         retracted_version: int
 
     def __init__(self) -> None:
-        self._history: list[Stream.Event] = []
-        self._retracted: dict[int, int] = {}
+        # Versions of entries that no longer count (retracted). Only the derived state is
+        # kept, never the entries themselves: an aggregate stays small however long its
+        # stream grows.
+        self.retracted: set[int] = set()
         self.exists = False
         self._reset()
 
@@ -103,34 +106,27 @@ class Stream(BaseAggregate[str]):
         """Put the derived state back to what it is before the first entry."""
 
     def _absorb(self, event: Stream.Event) -> None:
-        self._history.append(event)
         if isinstance(event, Stream.EntryRetracted):
-            self._retracted[event.retracted_version] = event.originator_version
-            self._refold()
-        else:
+            # The fact it retracts was already folded in: only a fold of the whole stream
+            # (`fold`) can take it out. Whoever triggers or replays a retraction folds.
+            self.retracted.add(event.retracted_version)
+        elif event.originator_version not in self.retracted:
             event.apply_fact(self)
 
-    def _refold(self) -> None:
-        self.exists = False
-        self._reset()
-        for event in self._history:
-            if (
-                not isinstance(event, Stream.EntryRetracted)
-                and event.originator_version not in self._retracted
-            ):
-                event.apply_fact(self)
-
-    def rollback_to(self, version: int) -> None:
-        """Forget the entries after `version` (they were never saved) and fold again."""
-        self._history = [e for e in self._history if e.originator_version <= version]
-        self._retracted = {
-            e.retracted_version: e.originator_version
-            for e in self._history
-            if isinstance(e, Stream.EntryRetracted)
-        }
-        self.pending_events.clear()
-        self.version = version
-        self._refold()
+    @staticmethod
+    def fold(events: Sequence[Stream.Event]) -> Stream:
+        """The aggregate of a whole stream, its retracted entries not counted."""
+        retracted = {e.retracted_version for e in events if isinstance(e, Stream.EntryRetracted)}
+        aggregate = events[0].mutate(None)
+        assert isinstance(aggregate, Stream)
+        if retracted:
+            aggregate.retracted = retracted
+            if events[0].originator_version in retracted:
+                aggregate.exists = False
+                aggregate._reset()
+        for event in events[1:]:
+            event.mutate(aggregate)
+        return aggregate
 
     def state(self) -> dict[str, Any]:
         """The derived state, for comparing two copies of the same aggregate."""
@@ -182,16 +178,19 @@ class Stream(BaseAggregate[str]):
                 "retracted, and codes are never reused"
             )
 
-    def retract(self, version: int, position: int, reason: str, entry: Entry) -> None:
-        """Retract this stream's entry at `version`, which the log holds at `position`."""
-        target = next((e for e in self._history if e.originator_version == version), None)
+    def retract(self, events: Sequence[Stream.Event], version: int, position: int, reason: str,
+                entry: Entry) -> Stream:
+        """Retract this stream's entry at `version` (at `position` in the log), given all the
+        stream's `events`; return the aggregate folded again without it, the retraction
+        pending on it."""
+        target = next((e for e in events if e.originator_version == version), None)
         if target is None:
             raise NotFound(f"position {position} is not an entry of {self.id}")
         if isinstance(target, Stream.EntryRetracted):
             raise RuleViolation(
                 f"position {position} is itself a retraction; a retraction cannot be retracted"
             )
-        if version in self._retracted:
+        if version in self.retracted:
             raise RuleViolation(f"position {position} has already been retracted")
         self.record(
             Stream.EntryRetracted,
@@ -199,3 +198,7 @@ class Stream(BaseAggregate[str]):
             entry,
             retracted_version=version,
         )
+        pending = [e for e in self.pending_events if isinstance(e, Stream.Event)]
+        folded = Stream.fold([*events, *pending])
+        folded.pending_events.extend(self.collect_events())
+        return folded

@@ -10,6 +10,7 @@ at one commit per request.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import threading
 import time
@@ -106,35 +107,58 @@ class _Job:
 
 
 class _RoundStreams:
-    """The writer's cache seen by one job: remembers each touched aggregate's prior version."""
+    """The writer's cache as one job sees it, able to put back what the job changed.
 
-    def __init__(self, writer: Writer) -> None:
+    Rules are checked before an entry is triggered, so a refused single submission changes
+    nothing. A batch may be refused after some of its entries changed aggregates, so for a
+    batch each aggregate is copied when the job first touches it, and the copies are put
+    back if the batch is refused. (Aggregates hold only derived state, so copies are small.)
+    """
+
+    def __init__(self, writer: Writer, round_events: list[Stream.Event], batch: bool) -> None:
         self.writer = writer
-        self.touched: dict[str, int] = {}
+        self.round_events = round_events
+        self.batch = batch
+        self.before: dict[str, tuple[int, Stream | None]] = {}
+
+    def _remember(self, stream_id: str, aggregate: Stream | None) -> None:
+        if stream_id not in self.before:
+            version = aggregate.version if aggregate is not None else 0
+            kept = copy.deepcopy(aggregate) if self.batch and aggregate is not None else None
+            self.before[stream_id] = (version, kept)
 
     def get(self, stream_id: str) -> Stream | None:
         aggregate = self.writer.cached(stream_id)
-        if aggregate is not None:
-            self.touched.setdefault(stream_id, aggregate.version)
+        self._remember(stream_id, aggregate)
         return aggregate
 
     def add(self, stream: Stream) -> None:
-        self.touched.setdefault(stream.id, 0)
+        self._remember(stream.id, None)
+        self.writer.cache[stream.id] = stream
+
+    def replace(self, stream: Stream) -> None:
+        self._remember(stream.id, self.writer.cache.get(stream.id))
         self.writer.cache[stream.id] = stream
 
     def entry_at(self, position: int) -> tuple[str, int, str] | None:
         return self.writer.log.entry_at(position)
 
+    def events_of(self, stream_id: str) -> list[Stream.Event]:
+        committed = self.writer.log.events_of(stream_id)
+        return committed + [e for e in self.round_events if e.originator_id == stream_id]
+
     def undo(self) -> None:
-        """Put every aggregate this job touched back as it was before the job."""
-        for stream_id, version in self.touched.items():
-            aggregate = self.writer.cache.get(stream_id)
-            if aggregate is None:
-                continue
+        """Put every aggregate this job changed back as it was before the job."""
+        cache = self.writer.cache
+        for stream_id, (version, kept) in self.before.items():
+            current = cache.get(stream_id)
             if version == 0:
-                self.writer.cache[stream_id] = None
-            elif aggregate.version != version:
-                aggregate.rollback_to(version)
+                cache[stream_id] = None
+            elif kept is not None:
+                cache[stream_id] = kept
+            elif current is None or current.version != version:
+                # Changed by a fault, not by a rule: forget it, to be read again.
+                cache.pop(stream_id, None)
 
 
 class Writer:
@@ -348,7 +372,7 @@ class Writer:
                     job.leader = leaders[scoped]
                     continue
             start = len(events)
-            streams = _RoundStreams(self)
+            streams = _RoundStreams(self, events, job.batch)
             try:
                 for index, submission in enumerate(job.submissions):
                     entry = Entry(submission.effective_date_or(now), submission.source,
