@@ -307,3 +307,26 @@ def test_entries_appended_by_another_writer_are_seen_across_streams(
     submit(log, "DeclarationAdopted", declaration="D", title="D")
     with pytest.raises(RuleViolation, match="XKX is neither"):
         submit(log, "DeclarationSigned", declaration="D", state="XKX")
+
+
+def test_a_refused_batch_with_a_retraction_leaves_the_writer_as_the_store_is(
+    log: CoordinationLog, open_log: Callable[[], CoordinationLog]
+) -> None:
+    submit(log, "NetworkEstablished", "2023-09-12", network="N", name="N")
+    joined = submit(log, "StateJoinedNetwork", "2023-09-12", network="N", state="ARG",
+                    role="member")
+    with pytest.raises(BatchRefused) as refused:
+        log.submit_batch([
+            {"type": "EntryRetracted", "data": {"position": joined["position"], "reason": "r"}},
+            {"type": "StateJoinedNetwork", "data": {"network": "N", "state": "ARG",
+                                                    "role": "observer"}},
+            {"type": "StateLeftNetwork", "data": {"network": "N", "state": "BRA"}},
+        ], recorded_by=RECORDER)
+    assert refused.value.index == 2
+    held = log.writer.cache["network:N"]
+    assert held is not None
+    fresh = open_log().load("network:N")
+    assert fresh is not None and held.state() == fresh.state()
+    # Check the writer still holds ARG as a member: the retraction was undone with the batch.
+    with pytest.raises(RuleViolation, match="ARG is already a member"):
+        submit(log, "StateJoinedNetwork", network="N", state="ARG", role="member")
