@@ -1,0 +1,60 @@
+"""The base of a projection: handlers by event type, applied many events per transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from domain.envelope import Envelope
+from projections.store import POSITIONS_TABLE
+
+Handler = Callable[[Any, sqlite3.Cursor, Envelope], None]
+
+
+def handles(*types: str) -> Callable[[Handler], Handler]:
+    """Mark a method as the projection's handler of entries of these types."""
+
+    def mark(method: Handler) -> Handler:
+        method.handles = types  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+class Projection:
+    """A read model: tables derived from the log, and the position they reflect."""
+
+    name: ClassVar[str] = ""
+    _handlers: ClassVar[dict[str, Handler]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = {
+            type_: method
+            for method in vars(cls).values()
+            for type_ in getattr(method, "handles", ())
+        }
+
+    def __init__(self, suffix: str = "") -> None:
+        # A suffix names a copy of the tables, built beside the live ones.
+        self.suffix = suffix
+        self.tracking_name = self.name + suffix
+
+    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+        """Create the projection's tables and indexes if they do not exist."""
+
+    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+        """Drop the projection's tables (of this suffix)."""
+
+    def apply(self, cursor: sqlite3.Cursor, envelopes: Sequence[Envelope]) -> None:
+        """Apply entries in order and record the last position, in the caller's transaction."""
+        for envelope in envelopes:
+            handler = self._handlers.get(envelope["type"])
+            if handler is not None:
+                handler(self, cursor, envelope)
+        if envelopes:
+            cursor.execute(
+                f"INSERT INTO {POSITIONS_TABLE} VALUES (?, ?) ON CONFLICT(name) "
+                "DO UPDATE SET position=excluded.position",
+                (self.tracking_name, envelopes[-1]["position"]))

@@ -1,0 +1,113 @@
+"""The projection runner: keeps every projection up with the log, in a thread of its own."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from domain.envelope import Envelope
+from domain.log import CoordinationLog
+from projections.projection import Projection
+from projections.store import ProjectionStore
+
+logger = logging.getLogger(__name__)
+
+PAGE = 2_000
+POLL_SECONDS = 1.0
+RETRY_SECONDS = 5.0
+
+
+@dataclass
+class Status:
+    """Where a projection stands."""
+
+    name: str
+    position: int
+    failure: str | None = None
+    failed_at: float = 0.0
+
+
+class ProjectionRunner:
+    """Applies new entries to each projection, many per transaction, each projection with
+    its own position. It starts from the stored positions (no replay on boot), is woken by
+    the writer after each commit, and polls as a fallback for entries written by other
+    processes. A projection that fails is reported and retried later; the log and the other
+    projections go on."""
+
+    def __init__(self, log: CoordinationLog, store: ProjectionStore,
+                 projections: Sequence[Projection]) -> None:
+        self.log = log
+        self.store = store
+        self.projections = list(projections)
+        with store.transaction() as cursor:
+            for projection in self.projections:
+                projection.create_tables(cursor)
+        self.status = {p.name: Status(p.name, store.position(p.tracking_name))
+                       for p in self.projections}
+        self._wake = threading.Event()
+        self._caught_up = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="concord-projections",
+                                        daemon=True)
+
+    def start(self) -> None:
+        """Start following the log."""
+        self.log.writer.add_listener(self._on_commit)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the batch under way."""
+        self._stopping = True
+        self._wake.set()
+        self.log.writer.remove_listener(self._on_commit)
+        if self._thread.is_alive():
+            self._thread.join(30)
+
+    def _on_commit(self, envelopes: list[Envelope]) -> None:
+        self._wake.set()
+
+    def wait_for(self, name: str, position: int, timeout: float) -> bool:
+        """Wait until projection `name` has reached `position`; False if it has not in time."""
+        deadline = time.monotonic() + timeout
+        with self._caught_up:
+            while self.status[name].position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._wake.set()
+                self._caught_up.wait(remaining)
+        return True
+
+    def _run(self) -> None:
+        while not self._stopping:
+            busy = False
+            for projection in self.projections:
+                busy |= self._advance(projection)
+            if not busy:
+                self._wake.wait(POLL_SECONDS)
+                self._wake.clear()
+
+    def _advance(self, projection: Projection) -> bool:
+        """Apply one page of new entries to a projection; whether there were any."""
+        status = self.status[projection.name]
+        if status.failure is not None and time.monotonic() - status.failed_at < RETRY_SECONDS:
+            return False
+        try:
+            envelopes = self.log.read(after=status.position, limit=PAGE)
+            if not envelopes:
+                return False
+            with self.store.transaction() as cursor:
+                projection.apply(cursor, envelopes)
+        except Exception as e:
+            logger.exception("projection %s failed after position %d", projection.name,
+                             status.position)
+            status.failure, status.failed_at = f"{type(e).__name__}: {e}", time.monotonic()
+            return False
+        with self._caught_up:
+            status.position = envelopes[-1]["position"]
+            status.failure = None
+            self._caught_up.notify_all()
+        return True

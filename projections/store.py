@@ -1,0 +1,60 @@
+"""Where projections keep their rows and positions: tables of the log's SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+POSITIONS_TABLE = "concord_projection_positions"
+
+
+class ProjectionStore:
+    """One connection for the projections' writes and one lock for it; reads use their own
+    short-lived connections, so a long catch-up never blocks a query (SQLite WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                           timeout=30)
+        self._lock = threading.Lock()
+        self._readers = threading.local()
+        with self._lock:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {POSITIONS_TABLE} "
+                "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction: everything in it commits together, or nothing does."""
+        with self._lock:
+            cursor = self._connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection."""
+        connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._readers.connection = connection
+        return connection
+
+    def position(self, name: str) -> int:
+        """The last position the projection `name` has processed (0 if none)."""
+        row = self.reader().execute(
+            f"SELECT position FROM {POSITIONS_TABLE} WHERE name=?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Close the write connection."""
+        with self._lock:
+            self._connection.close()

@@ -1,0 +1,94 @@
+"""Properties of the membership projection over random sequences of submissions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.envelope import Envelope
+from domain.errors import ConcordError
+from domain.log import CoordinationLog, sqlite_env
+from projections.membership import Membership, members
+from projections.store import ProjectionStore
+from tests.conftest import RECORDER
+from tests.domain.test_properties import SETUP, submissions
+from tests.projections.conftest import catch_up
+
+DAYS = ["2019-06-01", "2020-01-01", "2022-09-06", "2023-09-12", "2025-10-08", "2027-01-01"]
+
+
+def naive_members(envelopes: list[Envelope], network: str, on: str, as_of: int
+                  ) -> dict[str, tuple[str, str]]:
+    """Members by replaying the first `as_of` entries: the oracle."""
+    seen = [e for e in envelopes if e["position"] <= as_of]
+    retracted = {e["data"]["position"] for e in seen if e["type"] == "EntryRetracted"}
+    founding = [e for e in seen if e["type"] == "NetworkEstablished"
+                and e["data"]["network"] == network]
+    if not founding or founding[0]["position"] in retracted:
+        return {}
+    points: dict[str, list[tuple[str, int, str | None]]] = {}
+    for e in seen:
+        if e["position"] in retracted or e["type"] not in ("StateJoinedNetwork",
+                                                           "StateLeftNetwork"):
+            continue
+        if e["data"]["network"] == network:
+            points.setdefault(e["data"]["state"], []).append(
+                (e["effective_date"], e["position"], e["data"].get("role")))
+    found = {}
+    for state, changes in points.items():
+        changes.sort()
+        before = [c for c in changes if c[0] <= on]
+        if not before or before[-1][2] is None:
+            continue
+        role = before[-1][2]
+        since = before[-1][0]
+        for day, _, earlier in reversed(before[:-1]):
+            if earlier != role:
+                break
+            since = day
+        found[state] = (role, since)
+    return found
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(submissions(), min_size=15, max_size=60), data=st.data())
+def test_members_equal_a_naive_replay_and_increments_equal_a_rebuild(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    path = Path(tmp_path_factory.mktemp("membership")) / "log.db"
+    log = CoordinationLog(sqlite_env(path))
+    store = ProjectionStore(path)
+    try:
+        log.submit_batch(SETUP, recorded_by=RECORDER)
+        incremental = Membership()
+        catch_up(log, store, incremental)
+        for step in steps:
+            try:
+                log.submit(step, recorded_by=RECORDER)
+            except ConcordError:
+                continue
+            catch_up(log, store, incremental)  # one entry per transaction
+        rebuilt = Membership(suffix="_rebuilt")
+        catch_up(log, store, rebuilt, page=10_000)  # all at once
+        reader = store.reader()
+        assert (sorted(reader.execute("SELECT * FROM membership").fetchall(), key=str)
+                == sorted(reader.execute("SELECT * FROM membership_rebuilt").fetchall(),
+                          key=str))
+        envelopes = log.read(limit=10_000)
+        last = log.last_position()
+        for _ in range(8):
+            on = data.draw(st.sampled_from(DAYS))
+            as_of = data.draw(st.integers(1, last))
+            for network in ("N1", "N2"):
+                found = {m.state: (m.role, m.since)
+                         for m in members(reader, network, on, as_of)}
+                assert found == naive_members(envelopes, network, on, as_of), (on, as_of)
+    finally:
+        store.close()
+        log.close()
