@@ -18,10 +18,13 @@ from api.errors import install_error_handlers
 from api.feed import LiveFeed
 from api.keys import KeyStore, Role
 from api.observe import AccessLog, Metrics, ObserveMiddleware
-from api.routes import events, health, keys, stream
+from api.routes import events, health, keys, networks, projections, stream
 from api.schemas import problem_responses
 from api.settings import Settings
 from api.wiring import open_log
+from projections.membership import Membership
+from projections.runner import ProjectionRunner
+from projections.store import ProjectionStore
 
 DESCRIPTION = """\
 Concord records the decisions of a network of states (a state joins, a conference is held,
@@ -77,6 +80,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log = await run_in_threadpool(open_log, settings)
         app.state.keys = KeyStore(settings.sqlite_path)
+        app.state.projection_store = ProjectionStore(settings.sqlite_path)
+        runner = ProjectionRunner(log, app.state.projection_store, [Membership()])
+        runner.start()
+        app.state.projections = runner
         feed = LiveFeed(log, asyncio.get_running_loop(), settings.stream_buffer)
         log.writer.add_listener(metrics.on_commit)
         app.state.log = log
@@ -90,6 +97,8 @@ def create_app(settings: Settings) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
             finally:
+                runner.stop()
+                app.state.projection_store.close()
                 feed.close()
                 log.writer.remove_listener(metrics.on_commit)
                 app.state.keys.close()
@@ -106,6 +115,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ObserveMiddleware, metrics=metrics, access=access)
     app.include_router(health.router)
     app.include_router(keys.router)
+    app.include_router(networks.router)
+    app.include_router(projections.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)
 

@@ -27,7 +27,7 @@ def required_role(method: str, path: str, public_read: bool) -> Role | None:
         return None
     if path == "/v1/keys" or path.startswith("/v1/keys/"):
         return Role.admin
-    if path.startswith("/v1/projections/") and method in WRITE_METHODS:
+    if path == "/v1/projections" or path.startswith("/v1/projections/"):
         return Role.admin
     if method in WRITE_METHODS:
         return Role.recorder

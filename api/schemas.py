@@ -130,6 +130,8 @@ class Health(BaseModel):
     log: str | None = None
     writer: str | None = None
     position: int | None = None
+    projections: dict[str, str] | None = Field(
+        None, description="Each projection: 'ok', or the failure that stops it.")
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

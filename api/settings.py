@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         default=None, gt=0,
         description="Writes a second allowed to each key (429 above); default: no limit.",
     )
+    read_wait_seconds: float = Field(
+        default=5.0, ge=0, le=60,
+        description="How long a read waits for its projection to reach `min_position`.",
+    )
     log_level: str = Field(default="INFO", description="Level of Concord's JSON logs.")
 
     @property

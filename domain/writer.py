@@ -445,11 +445,12 @@ class Writer:
         A listener must return at once (hand the envelopes on, never wait): the writer
         waits for it.
         """
-        self._listeners.append(listener)
+        # Replaced, never changed in place: the writer thread may be iterating the old list.
+        self._listeners = [*self._listeners, listener]
 
     def remove_listener(self, listener: Callable[[list[Envelope]], None]) -> None:
-        """Stop calling `listener`."""
-        self._listeners.remove(listener)
+        """Stop calling `listener` (if it was being called)."""
+        self._listeners = [known for known in self._listeners if known is not listener]
 
     def _announce(self, envelopes: list[Envelope]) -> None:
         for listener in self._listeners:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -19,7 +19,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-def readyz(log: LogDep) -> JSONResponse:
+def readyz(request: Request, log: LogDep) -> JSONResponse:
     """The log is open and its writer running: the service can take submissions."""
     writer = "running" if log.writer.running else "stopped"
     try:
@@ -28,9 +28,12 @@ def readyz(log: LogDep) -> JSONResponse:
     except Exception:
         position, state = None, "unavailable"
     ready = writer == "running" and state == "open"
+    runner = getattr(request.app.state, "projections", None)
+    projections = {name: status.failure or "ok"
+                   for name, status in (runner.status.items() if runner else ())}
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "log": state, "writer": writer,
-         "position": position},
+         "position": position, "projections": projections},
         status_code=200 if ready else 503,
     )
 
@@ -42,9 +45,9 @@ async def healthz_head() -> Response:
 
 
 @router.head("/readyz", include_in_schema=False)
-def readyz_head(log: LogDep) -> Response:
+def readyz_head(request: Request, log: LogDep) -> Response:
     """HEAD of /readyz."""
-    return Response(status_code=readyz(log).status_code)
+    return Response(status_code=readyz(request, log).status_code)
 
 
 @router.get("/metrics", response_class=Response,

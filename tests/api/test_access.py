@@ -42,6 +42,8 @@ ROUTES: list[tuple[str, str, Callable[[], Any] | None, str]] = [
     ("GET", "/v1/events/stream", None, "read"),
     ("POST", "/v1/events", adoption, "write"),
     ("POST", "/v1/events/batch", lambda: {"events": [adoption(), adoption()]}, "write"),
+    ("GET", "/v1/networks/N/members?min_position=2", None, "read"),
+    ("GET", "/v1/projections", None, "admin"),
     ("GET", "/v1/keys", None, "admin"),
     ("POST", "/v1/keys", lambda: {"name": f"k-{next(_codes)}", "role": "reader"}, "admin"),
     ("DELETE", "/v1/keys/nobody", None, "admin"),
@@ -85,6 +87,8 @@ def app_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         assert client.post("/v1/events", json=adoption(),
                            headers=headers["recorder"]).status_code == 201
+        assert client.post("/v1/events", json={"type": "NetworkEstablished", "data": {
+            "network": "N", "name": "N"}}, headers=headers["recorder"]).status_code == 201
         yield client, headers, public_read
 
 

@@ -111,7 +111,8 @@ def test_health_readiness_and_metrics(server: Server) -> None:
     assert server.http.get("/healthz").json() == {"status": "ok"}
     server.http.post("/v1/events", json=NETWORK)
     ready = server.http.get("/readyz").json()
-    assert ready == {"status": "ok", "log": "open", "writer": "running", "position": 1}
+    assert ready == {"status": "ok", "log": "open", "writer": "running", "position": 1,
+                     "projections": {"membership": "ok"}}
     metrics = server.http.get("/metrics").text
     assert 'concord_http_requests_total{method="POST",route="/v1/events",status="201"} 1.0' \
         in metrics

@@ -1,0 +1,80 @@
+"""Members of a network over HTTP, from the membership projection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from tests.api.conftest import ADMIN, RECORDER, Server, bearer
+
+
+def test_relacopaz_members_today_and_as_of_earlier_positions(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server("--demo")
+    end = server.http.get("/v1/events", params={"limit": 1}).json()
+    assert end["events"]
+    answer = server.http.get("/v1/networks/RELACOPAZ/members",
+                             params={"min_position": 88}).json()
+    assert answer["network"] == "RELACOPAZ" and answer["count"] == 18
+    assert answer["as_of"] >= 88
+    argentina = next(m for m in answer["members"] if m["state"] == "ARG")
+    assert argentina == {"state": "ARG", "name": "Argentina", "role": "member",
+                         "since": "2023-09-12"}
+    before = server.http.get("/v1/networks/RELACOPAZ/members",
+                             params={"on": "2023-09-11"}).json()
+    assert before["count"] == 0
+    # Check read-your-writes: a new member is there as soon as its position is asked for.
+    joined = server.http.post("/v1/events", json={
+        "type": "StateJoinedNetwork", "effective_date": "2025-01-01",
+        "data": {"network": "RELACOPAZ", "state": "CHL", "role": "observer"}}).json()
+    now = server.http.get("/v1/networks/RELACOPAZ/members",
+                          params={"min_position": joined["position"]}).json()
+    assert {m["state"]: m["role"] for m in now["members"]}["CHL"] == "observer"
+    was = server.http.get("/v1/networks/RELACOPAZ/members",
+                          params={"as_of": joined["position"] - 1}).json()
+    assert "CHL" not in {m["state"] for m in was["members"]}
+    observers = server.http.get("/v1/networks/RELACOPAZ/members",
+                                params={"role": "observer"}).json()
+    assert [m["state"] for m in observers["members"]] == ["CHL"]
+
+
+def test_an_unknown_network_and_bad_parameters(server: Server) -> None:
+    missing = server.http.get("/v1/networks/NOPE/members")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    for params in ({"on": "2023-02-30"}, {"as_of": -1}, {"role": "president"},
+                   {"min_position": "soon"}):
+        bad = server.http.get("/v1/networks/NOPE/members", params=params)
+        assert bad.status_code == 422, params
+
+
+def test_a_position_beyond_the_log_is_refused_at_once(server: Server) -> None:
+    server.http.post("/v1/events", json={"type": "NetworkEstablished",
+                                         "data": {"network": "N", "name": "N"}})
+    beyond = server.http.get("/v1/networks/N/members", params={"min_position": 50})
+    assert beyond.status_code == 422
+    assert "beyond the end of the log (1)" in beyond.json()["detail"]
+    status = server.http.get("/v1/projections", headers=bearer(server.tokens[ADMIN])).json()
+    assert status == [{"name": "membership", "position": 1, "lag": 0, "failure": None}]
+
+
+def test_a_read_waits_for_its_projection_then_says_how_far_it_got(
+    settings: Settings, tokens: dict[str, str],
+) -> None:
+    fast = settings.model_copy(update={"read_wait_seconds": 0.3})
+    with TestClient(create_app(fast), headers=bearer(tokens[RECORDER])) as client:
+        client.post("/v1/events", json={"type": "NetworkEstablished",
+                                        "data": {"network": "N", "name": "N"}})
+        runner = client.app.state.projections  # type: ignore[attr-defined]
+        assert runner.wait_for("membership", 1, timeout=10)
+        runner.stop()  # as if the projection had stalled
+        client.post("/v1/events", json={"type": "StateJoinedNetwork", "data": {
+            "network": "N", "state": "ARG", "role": "member"}})
+        behind = client.get("/v1/networks/N/members", params={"min_position": 2})
+        assert behind.status_code == 503
+        assert behind.json()["position"] == 1
+        assert behind.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,115 @@
+"""The projection runner: woken by commits, resumes from its position, isolates failures."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from domain.envelope import Envelope
+from domain.log import CoordinationLog
+from projections.membership import Membership, members
+from projections.projection import Projection, handles
+from projections.runner import ProjectionRunner
+from projections.store import ProjectionStore
+from tests.conftest import RECORDER, submit
+
+
+class Counting(Projection):
+    """Counts the entries it sees, to catch any entry applied twice or skipped."""
+
+    name = "counting"
+
+    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+        cursor.execute("CREATE TABLE IF NOT EXISTS counted (position INTEGER PRIMARY KEY)")
+
+    @handles("DeclarationAdopted", "NetworkEstablished", "StateJoinedNetwork")
+    def _count(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+        cursor.execute("INSERT INTO counted VALUES (?)", (e["position"],))
+
+
+class Failing(Projection):
+    """Fails on every declaration."""
+
+    name = "failing"
+
+    @handles("DeclarationAdopted")
+    def _fail(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+        raise RuntimeError("this projection cannot take declarations")
+
+
+def adopt(log: CoordinationLog, code: str) -> Envelope:
+    return submit(log, "DeclarationAdopted", declaration=code, title=code)
+
+
+def test_the_runner_follows_commits_and_resumes_where_it_stopped(
+    log: CoordinationLog, db_path: Path, open_log: Callable[[], CoordinationLog]
+) -> None:
+    store = ProjectionStore(db_path)
+    runner = ProjectionRunner(log, store, [Counting(), Membership()])
+    runner.start()
+    try:
+        for i in range(50):
+            last = adopt(log, f"D{i}")
+        assert runner.wait_for("counting", last["position"], timeout=10)
+        network = submit(log, "NetworkEstablished", "2020-01-01", network="N", name="N")
+        joined = submit(log, "StateJoinedNetwork", "2020-01-01", network="N", state="ARG",
+                        role="member")
+        assert runner.wait_for("membership", joined["position"], timeout=10)
+        assert [m.state for m in members(store.reader(), "N", "2021-01-01",
+                                          joined["position"])] == ["ARG"]
+    finally:
+        runner.stop()
+    # Entries recorded while no runner runs are picked up from the stored position.
+    for i in range(50, 70):
+        last = adopt(log, f"D{i}")
+    again = ProjectionRunner(log, store, [Counting(), Membership()])
+    assert again.status["counting"].position == joined["position"]
+    again.start()
+    try:
+        assert again.wait_for("counting", last["position"], timeout=10)
+    finally:
+        again.stop()
+        store.close()
+    with sqlite3.connect(db_path) as db:
+        counted = [row[0] for row in db.execute("SELECT position FROM counted ORDER BY 1")]
+    assert counted == list(range(1, last["position"] + 1))
+    assert network["position"] in counted
+
+
+def test_a_failing_projection_is_reported_and_the_others_go_on(
+    log: CoordinationLog, db_path: Path
+) -> None:
+    store = ProjectionStore(db_path)
+    runner = ProjectionRunner(log, store, [Failing(), Counting()])
+    runner.start()
+    try:
+        first = adopt(log, "D1")
+        assert runner.wait_for("counting", first["position"], timeout=10)
+        assert not runner.wait_for("failing", first["position"], timeout=0.5)
+        failure = runner.status["failing"].failure
+        assert failure is not None and "cannot take declarations" in failure
+        # Check the log goes on taking entries, and the other projection follows them.
+        second = adopt(log, "D2")
+        assert second["position"] == 2
+        assert runner.wait_for("counting", 2, timeout=10)
+        assert runner.status["failing"].position == 0
+    finally:
+        runner.stop()
+        store.close()
+
+
+def test_the_runner_sees_entries_written_by_another_process(
+    log: CoordinationLog, db_path: Path, open_log: Callable[[], CoordinationLog]
+) -> None:
+    store = ProjectionStore(db_path)
+    runner = ProjectionRunner(log, store, [Counting()])
+    runner.start()
+    try:
+        other = open_log()  # another writer on the same file: no commit reaches this runner
+        entry = other.submit({"type": "DeclarationAdopted", "data": {
+            "declaration": "ELSEWHERE", "title": "T"}}, recorded_by=RECORDER)
+        assert runner.wait_for("counting", entry["position"], timeout=10)
+    finally:
+        runner.stop()
+        store.close()
