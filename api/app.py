@@ -18,10 +18,11 @@ from api.errors import install_error_handlers
 from api.feed import LiveFeed
 from api.keys import KeyStore, Role
 from api.observe import AccessLog, Metrics, ObserveMiddleware
-from api.routes import events, health, keys, networks, projections, stream
+from api.routes import events, health, history, keys, networks, projections, stream
 from api.schemas import problem_responses
 from api.settings import Settings
 from api.wiring import open_log
+from projections.history import History
 from projections.membership import Membership
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
@@ -81,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
         log = await run_in_threadpool(open_log, settings)
         app.state.keys = KeyStore(settings.sqlite_path)
         app.state.projection_store = ProjectionStore(settings.sqlite_path)
-        runner = ProjectionRunner(log, app.state.projection_store, [Membership()])
+        runner = ProjectionRunner(log, app.state.projection_store, [Membership(), History()])
         runner.start()
         app.state.projections = runner
         feed = LiveFeed(log, asyncio.get_running_loop(), settings.stream_buffer)
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(networks.router)
+    app.include_router(history.router)
     app.include_router(projections.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)

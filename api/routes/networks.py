@@ -10,12 +10,12 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ProblemError
+from api.reads import caught_up
 from api.render import state_name
 from api.schemas import problem_responses
 from domain.catalogue import IsoDate
 from domain.codes import CODE_PATTERN
 from projections.membership import members
-from projections.runner import ProjectionRunner
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
@@ -39,24 +39,6 @@ class Members(BaseModel):
     as_of: int
     count: int
     members: list[MemberView]
-
-
-async def caught_up(request: Request, name: str, position: int) -> int:
-    """Wait (bounded) until projection `name` has reached `position`; its position then."""
-    runner: ProjectionRunner = request.app.state.projections
-    end = await run_in_threadpool(request.app.state.log.last_position)
-    if position > end:
-        raise ProblemError(422, "position-beyond-log", "Position beyond the log",
-                           f"position {position} is beyond the end of the log ({end})",
-                           errors=[{"field": "min_position", "reason": "beyond the log"}])
-    wait = request.app.state.settings.read_wait_seconds
-    if position > runner.status[name].position and not await run_in_threadpool(
-            runner.wait_for, name, position, wait):
-        reached = runner.status[name].position
-        raise ProblemError(503, "projection-behind", "Projection behind",
-                           f"the {name} projection has reached position {reached}, not "
-                           f"{position}, after {wait:g} s; retry", position=reached)
-    return runner.status[name].position
 
 
 @router.get("/{code}/members", response_model=Members,

@@ -59,7 +59,8 @@ def test_a_position_beyond_the_log_is_refused_at_once(server: Server) -> None:
     assert beyond.status_code == 422
     assert "beyond the end of the log (1)" in beyond.json()["detail"]
     status = server.http.get("/v1/projections", headers=bearer(server.tokens[ADMIN])).json()
-    assert status == [{"name": "membership", "position": 1, "lag": 0, "failure": None}]
+    assert status == [{"name": "membership", "position": 1, "lag": 0, "failure": None},
+                      {"name": "history", "position": 1, "lag": 0, "failure": None}]
 
 
 def test_a_read_waits_for_its_projection_then_says_how_far_it_got(

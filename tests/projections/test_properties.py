@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from domain.envelope import Envelope
 from domain.errors import ConcordError
 from domain.log import CoordinationLog, sqlite_env
+from projections.history import History
 from projections.membership import Membership, members
 from projections.store import ProjectionStore
 from tests.conftest import RECORDER
@@ -68,18 +69,22 @@ def test_members_equal_a_naive_replay_and_increments_equal_a_rebuild(
         log.submit_batch(SETUP, recorded_by=RECORDER)
         incremental = Membership()
         catch_up(log, store, incremental)
+        incremental_history = History()
+        catch_up(log, store, incremental_history)
         for step in steps:
             try:
                 log.submit(step, recorded_by=RECORDER)
             except ConcordError:
                 continue
             catch_up(log, store, incremental)  # one entry per transaction
-        rebuilt = Membership(suffix="_rebuilt")
-        catch_up(log, store, rebuilt, page=10_000)  # all at once
+            catch_up(log, store, incremental_history)
+        catch_up(log, store, Membership(suffix="_rebuilt"), page=10_000)  # all at once
+        catch_up(log, store, History(suffix="_rebuilt"), page=10_000)
         reader = store.reader()
-        assert (sorted(reader.execute("SELECT * FROM membership").fetchall(), key=str)
-                == sorted(reader.execute("SELECT * FROM membership_rebuilt").fetchall(),
-                          key=str))
+        for table in ("membership", "membership_changes", "history", "history_names"):
+            assert (sorted(reader.execute(f"SELECT * FROM {table}").fetchall(), key=str)
+                    == sorted(reader.execute(f"SELECT * FROM {table}_rebuilt").fetchall(),
+                              key=str)), table
         envelopes = log.read(limit=10_000)
         last = log.last_position()
         for _ in range(8):

@@ -1,0 +1,27 @@
+"""What every read of a projection shares: waiting, bounded, for a position."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import ProblemError
+from projections.runner import ProjectionRunner
+
+
+async def caught_up(request: Request, name: str, position: int) -> int:
+    """Wait (bounded) until projection `name` has reached `position`; its position then."""
+    runner: ProjectionRunner = request.app.state.projections
+    end = await run_in_threadpool(request.app.state.log.last_position)
+    if position > end:
+        raise ProblemError(422, "position-beyond-log", "Position beyond the log",
+                           f"position {position} is beyond the end of the log ({end})",
+                           errors=[{"field": "min_position", "reason": "beyond the log"}])
+    wait = request.app.state.settings.read_wait_seconds
+    if position > runner.status[name].position and not await run_in_threadpool(
+            runner.wait_for, name, position, wait):
+        reached = runner.status[name].position
+        raise ProblemError(503, "projection-behind", "Projection behind",
+                           f"the {name} projection has reached position {reached}, not "
+                           f"{position}, after {wait:g} s; retry", position=reached)
+    return runner.status[name].position

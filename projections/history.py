@@ -1,0 +1,131 @@
+"""History: the timeline of decisions, filterable, in log or effective-date order.
+
+Each entry is kept with its envelope, a one-line summary written with the names on record
+at the time, the codes it concerns (for filters), and, once retracted, the position of its
+retraction. A retraction is filed under the same codes as the entry it retracts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from projections.projection import Projection
+from projections.summaries import summarize
+
+FILTERS = ("network", "state", "conference", "declaration")
+_NAMED = {"NetworkEstablished": ("network", "network", "name"),
+          "ConferenceScheduled": ("conference", "conference", "title"),
+          "DeclarationAdopted": ("declaration", "declaration", "title"),
+          "StateRegistered": ("state", "state", "name")}
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to list: filters (None: any), order, where to start, how many."""
+
+    network: str | None = None
+    state: str | None = None
+    conference: str | None = None
+    declaration: str | None = None
+    types: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+    order: str = "position"  # or "effective_date"
+    after: tuple[str, int] | int = 0
+    limit: int = 100
+
+
+class History(Projection):
+    """Every entry, with its summary, filters and retraction."""
+
+    name = "history"
+
+    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+        s = self.suffix
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS history{s} (position INTEGER PRIMARY KEY, "
+            "type TEXT NOT NULL, effective_date TEXT NOT NULL, network TEXT, state TEXT, "
+            "conference TEXT, declaration TEXT, summary TEXT NOT NULL, "
+            "retracted_by INTEGER, envelope TEXT NOT NULL)")
+        for column in (*FILTERS, "type", "effective_date"):
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS history_{column}{s} "
+                           f"ON history{s} ({column}, position)")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS history_names{s} (kind TEXT NOT NULL, "
+            "code TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (kind, code))")
+
+    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+        for table in ("history", "history_names"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
+
+    def apply(self, cursor: sqlite3.Cursor, envelopes: Any) -> None:
+        s = self.suffix
+        for e in envelopes:
+            data = e["data"]
+            codes = [data.get(f) for f in FILTERS]
+            if codes[1] is None:
+                codes[1] = data.get("host_state")
+            if e["type"] in _NAMED:
+                kind, field, name = _NAMED[e["type"]]
+                cursor.execute(f"INSERT OR IGNORE INTO history_names{s} VALUES (?, ?, ?)",
+                               (kind, data[field], data[name]))
+            if e["type"] == "EntryRetracted":
+                retracted = data["position"]
+                cursor.execute(f"UPDATE history{s} SET retracted_by=? WHERE position=?",
+                               (e["position"], retracted))
+                row = cursor.execute(
+                    f"SELECT network, state, conference, declaration FROM history{s} "
+                    "WHERE position=?", (retracted,)).fetchone()
+                if row is not None:
+                    codes = list(row)
+
+            def names(kind: str, code: str) -> str | None:
+                found = cursor.execute(
+                    f"SELECT name FROM history_names{s} WHERE kind=? AND code=?",
+                    (kind, code)).fetchone()
+                return str(found[0]) if found else None
+
+            cursor.execute(
+                f"INSERT INTO history{s} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (e["position"], e["type"], e["effective_date"], *codes,
+                 summarize(e, names), json.dumps(e, ensure_ascii=False)))
+        super().apply(cursor, envelopes)
+
+
+def history(reader: sqlite3.Connection, query: Query, upto: int,
+            suffix: str = "") -> list[dict[str, Any]]:
+    """The entries matching `query`, among those up to position `upto`."""
+    where = ["position <= ?"]
+    params: list[object] = [upto]
+    for field in FILTERS:
+        value = getattr(query, field)
+        if value is not None:
+            where.append(f"{field} = ?")
+            params.append(value)
+    if query.types:
+        where.append(f"type IN ({','.join('?' * len(query.types))})")
+        params.extend(query.types)
+    if query.date_from is not None:
+        where.append("effective_date >= ?")
+        params.append(query.date_from)
+    if query.date_to is not None:
+        where.append("effective_date <= ?")
+        params.append(query.date_to)
+    if query.order == "effective_date":
+        day, position = query.after if isinstance(query.after, tuple) else ("", 0)
+        where.append("(effective_date > ? OR (effective_date = ? AND position > ?))")
+        params.extend([day, day, position])
+        order = "effective_date, position"
+    else:
+        where.append("position > ?")
+        params.append(query.after if isinstance(query.after, int) else 0)
+        order = "position"
+    rows = reader.execute(
+        f"SELECT envelope, summary, retracted_by FROM history{suffix} "
+        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
+        [*params, query.limit]).fetchall()
+    return [{**json.loads(envelope), "summary": summary, "retracted_by": retracted_by}
+            for envelope, summary, retracted_by in rows]

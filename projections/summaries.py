@@ -1,0 +1,74 @@
+"""One line saying what an entry records, as a person would put it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from domain.codes import iso_name
+from domain.envelope import Envelope
+
+# (kind, code) -> the name on record ('network', 'RELACOPAZ') -> 'Latin American ...', or None
+Names = Callable[[str, str], str | None]
+
+
+def no_names(kind: str, code: str) -> str | None:
+    """A lookup that knows no names: summaries then use codes."""
+    return None
+
+
+def summarize(envelope: Envelope, names: Names = no_names) -> str:
+    """'Argentina signed the Buenos Aires Declaration (BUENOS-AIRES-2023)'."""
+    d: dict[str, Any] = envelope["data"]
+
+    def state(code: str) -> str:
+        return iso_name(code) or names("state", code) or code
+
+    def called(kind: str, code: str) -> str:
+        name = names(kind, code)
+        return f"{name} ({code})" if name else code
+
+    def dates() -> str:
+        return f"{d['starts_on']} to {d['ends_on']}" if d.get("ends_on") else d["starts_on"]
+
+    def at() -> str:
+        return f" at {called('conference', d['conference'])}" if d.get("conference") else ""
+
+    match envelope["type"]:
+        case "NetworkEstablished":
+            return f"{d['network']} established: {d['name']}"
+        case "StatuteApproved":
+            return f"{called('network', d['network'])} approved its {d['title']}{at()}"
+        case "StateRegistered":
+            return f"{d['state']} registered for {d['name']}"
+        case "StateJoinedNetwork":
+            return f"{state(d['state'])} joined {called('network', d['network'])} as {d['role']}"
+        case "StateLeftNetwork":
+            return f"{state(d['state'])} left {called('network', d['network'])}"
+        case "ConferenceScheduled":
+            city = f"{d['city']}, " if d.get("city") else ""
+            return (f"{d['conference']} scheduled: {d['title']}, {city}"
+                    f"{state(d['host_state'])}, {dates()}")
+        case "ConferenceRescheduled":
+            return f"{called('conference', d['conference'])} rescheduled: {dates()}"
+        case "ConferenceCancelled":
+            return f"{called('conference', d['conference'])} cancelled"
+        case "ConferenceHeld":
+            return f"{called('conference', d['conference'])} held"
+        case "DelegationAttended":
+            return (f"{state(d['state'])} attended {called('conference', d['conference'])} "
+                    f"as {d['role']}")
+        case "SessionHeld":
+            speakers = ": " + ", ".join(s["name"] for s in d["speakers"]) if d.get(
+                "speakers") else ""
+            return f"{called('conference', d['conference'])} session: {d['title']}{speakers}"
+        case "DeclarationAdopted":
+            return f"{d['title']} ({d['declaration']}) adopted{at()}"
+        case "DeclarationSigned":
+            return f"{state(d['state'])} signed {called('declaration', d['declaration'])}"
+        case "SignatureWithdrawn":
+            return (f"{state(d['state'])} withdrew its signature from "
+                    f"{called('declaration', d['declaration'])}")
+        case "EntryRetracted":
+            return f"entry {d['position']} retracted: {d['reason']}"
+    return envelope["type"]

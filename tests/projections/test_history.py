@@ -1,0 +1,76 @@
+"""The history of decisions: filters, both orders, summaries, retractions."""
+
+from __future__ import annotations
+
+from api.scenario import founding_scenario
+from domain.log import CoordinationLog
+from projections.history import History, Query, history
+from projections.store import ProjectionStore
+from tests.conftest import submit
+from tests.projections.conftest import catch_up
+
+
+def founded(log: CoordinationLog, store: ProjectionStore) -> int:
+    log.submit_batch(founding_scenario().submissions, recorded_by="concord-demo")
+    catch_up(log, store, History(), page=13)
+    return log.last_position()
+
+
+def test_a_declarations_history_reads_as_sentences(log: CoordinationLog,
+                                                   store: ProjectionStore) -> None:
+    end = founded(log, store)
+    entries = history(store.reader(), Query(declaration="BUENOS-AIRES-2023", limit=50), end)
+    assert [e["type"] for e in entries[:2]] == ["DeclarationAdopted", "DeclarationSigned"]
+    assert len(entries) == 19
+    assert entries[1]["summary"] == (
+        "Argentina signed Buenos Aires Declaration (BUENOS-AIRES-2023)")
+    assert entries[0]["retracted_by"] is None
+    assert list(entries[0])[:9] == ["position", "type", "stream", "version", "effective_date",
+                                    "recorded_at", "recorded_by", "source", "data"]
+
+
+def test_filters_by_state_type_and_dates(log: CoordinationLog, store: ProjectionStore) -> None:
+    end = founded(log, store)
+    argentina = history(store.reader(), Query(state="ARG", limit=100), end)
+    assert {e["type"] for e in argentina} == {
+        "ConferenceScheduled", "DelegationAttended", "DeclarationSigned", "StateJoinedNetwork"}
+    held = history(store.reader(), Query(types=("ConferenceHeld",)), end)
+    assert [e["data"]["conference"] for e in held] == ["ALCONU-I", "ALCONU-II", "ALCONU-III"]
+    in_2025 = history(store.reader(), Query(date_from="2025-01-01", date_to="2025-12-31",
+                                            limit=100), end)
+    assert in_2025 and all(e["effective_date"].startswith("2025") for e in in_2025)
+
+
+def test_both_orders_page_through_everything_once(log: CoordinationLog,
+                                                  store: ProjectionStore) -> None:
+    end = founded(log, store)
+    for order in ("position", "effective_date"):
+        seen, after = [], 0 if order == "position" else ("", 0)
+        while True:
+            page = history(store.reader(), Query(order=order, after=after, limit=7), end)
+            if not page:
+                break
+            seen += page
+            last = page[-1]
+            after = (last["position"] if order == "position"
+                     else (last["effective_date"], last["position"]))
+        assert sorted(e["position"] for e in seen) == list(range(1, end + 1))
+        keys = [e["position"] if order == "position" else (e["effective_date"], e["position"])
+                for e in seen]
+        assert keys == sorted(keys)
+
+
+def test_a_retracted_entry_is_marked_and_its_retraction_filed_with_it(
+    log: CoordinationLog, store: ProjectionStore
+) -> None:
+    submit(log, "NetworkEstablished", "2020-01-01", network="N", name="Network of N")
+    wrong = submit(log, "StateJoinedNetwork", "2020-01-01", network="N", state="ARG",
+                   role="member")
+    retraction = submit(log, "EntryRetracted", position=wrong["position"], reason="a typo")
+    catch_up(log, store, History())
+    entries = history(store.reader(), Query(network="N"), retraction["position"])
+    assert [(e["position"], e["retracted_by"]) for e in entries] == [
+        (1, None), (2, 3), (3, None)]
+    assert entries[1]["summary"] == "Argentina joined Network of N (N) as member"
+    assert entries[2]["summary"] == "entry 2 retracted: a typo"
+    assert history(store.reader(), Query(network="N"), 2)[-1]["position"] == 2
