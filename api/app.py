@@ -22,8 +22,7 @@ from api.routes import events, health, history, keys, networks, projections, str
 from api.schemas import problem_responses
 from api.settings import Settings
 from api.wiring import open_log
-from projections.history import History
-from projections.membership import Membership
+from projections.rebuild import PROJECTIONS, live
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
 
@@ -82,7 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
         log = await run_in_threadpool(open_log, settings)
         app.state.keys = KeyStore(settings.sqlite_path)
         app.state.projection_store = ProjectionStore(settings.sqlite_path)
-        runner = ProjectionRunner(log, app.state.projection_store, [Membership(), History()])
+        projection_store = app.state.projection_store
+        runner = ProjectionRunner(log, projection_store,
+                                  [live(projection_store, name) for name in PROJECTIONS])
         runner.start()
         app.state.projections = runner
         feed = LiveFeed(log, asyncio.get_running_loop(), settings.stream_buffer)

@@ -230,6 +230,40 @@ def record(
     console.print(f"{done} {count} entries.")
 
 
+@app.command()
+def rebuild(
+    name: Annotated[str, typer.Argument(help="A projection's name, or 'all'.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Rebuild projections from position 0 beside the live ones, then swap them in."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+    from projections.rebuild import PROJECTIONS
+    from projections.rebuild import rebuild as rebuild_projection
+    from projections.store import ProjectionStore
+
+    names = list(PROJECTIONS) if name == "all" else [name]
+    unknown = [n for n in names if n not in PROJECTIONS]
+    if unknown:
+        raise _fail(f"no projection {unknown[0]!r}; there are {', '.join(PROJECTIONS)}, or all")
+    with open_log(_settings(data_dir)) as log:
+        store = ProjectionStore(_settings(data_dir).sqlite_path)
+        try:
+            with Progress(TextColumn("{task.description}"), BarColumn(),
+                          MofNCompleteColumn(), console=console) as bar:
+                for projection in names:
+                    task = bar.add_task(projection, total=log.last_position() or 1)
+
+                    def advance(done: int, end: int, task: TaskID = task) -> None:
+                        bar.update(task, completed=done, total=end or 1)
+
+                    reached = rebuild_projection(log, store, projection, advance)
+                    bar.update(task, completed=reached, total=reached or 1)
+        finally:
+            store.close()
+    console.print(f"Rebuilt {', '.join(names)}.")
+
+
 @app.command("log")
 def show_log(
     data_dir: DataDir = None,

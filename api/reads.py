@@ -9,8 +9,9 @@ from api.errors import ProblemError
 from projections.runner import ProjectionRunner
 
 
-async def caught_up(request: Request, name: str, position: int) -> int:
-    """Wait (bounded) until projection `name` has reached `position`; its position then."""
+async def caught_up(request: Request, name: str, position: int) -> tuple[str, int]:
+    """Wait (bounded) until projection `name` has reached `position`; then the suffix of
+    its live tables and their position."""
     runner: ProjectionRunner = request.app.state.projections
     end = await run_in_threadpool(request.app.state.log.last_position)
     if position > end:
@@ -24,4 +25,4 @@ async def caught_up(request: Request, name: str, position: int) -> int:
         raise ProblemError(503, "projection-behind", "Projection behind",
                            f"the {name} projection has reached position {reached}, not "
                            f"{position}, after {wait:g} s; retry", position=reached)
-    return runner.status[name].position
+    return runner.view(name)

@@ -26,8 +26,18 @@ class Status:
 
     name: str
     position: int
+    suffix: str = ""
     failure: str | None = None
     failed_at: float = 0.0
+
+
+@dataclass
+class Rebuild:
+    """A rebuild under way, or the last one."""
+
+    position: int = 0
+    of: int = 0
+    state: str = "running"  # then "done" or "failed: ..."
 
 
 class ProjectionRunner:
@@ -45,8 +55,9 @@ class ProjectionRunner:
         with store.transaction() as cursor:
             for projection in self.projections:
                 projection.create_tables(cursor)
-        self.status = {p.name: Status(p.name, store.position(p.tracking_name))
+        self.status = {p.name: Status(p.name, store.position(p.tracking_name), p.suffix)
                        for p in self.projections}
+        self.rebuilds: dict[str, Rebuild] = {}
         self._wake = threading.Event()
         self._caught_up = threading.Condition()
         self._stopping = False
@@ -81,9 +92,56 @@ class ProjectionRunner:
                 self._caught_up.wait(remaining)
         return True
 
+    def view(self, name: str) -> tuple[str, int]:
+        """The suffix of the live tables of projection `name`, and their position."""
+        with self._caught_up:
+            status = self.status[name]
+            return status.suffix, status.position
+
+    def start_rebuild(self, name: str) -> Rebuild:
+        """Rebuild projection `name` in the background (see `projections.rebuild`)."""
+        from projections.rebuild import rebuild
+
+        under_way = self.rebuilds.get(name)
+        if under_way is not None and under_way.state == "running":
+            return under_way
+        progress = self.rebuilds[name] = Rebuild(of=self.log.last_position())
+
+        def report(position: int, end: int) -> None:
+            progress.position, progress.of = position, end
+
+        def build() -> None:
+            try:
+                rebuild(self.log, self.store, name, report)
+                progress.state = "done"
+            except Exception as e:
+                logger.exception("rebuilding projection %s failed", name)
+                progress.state = f"failed: {type(e).__name__}: {e}"
+            self._wake.set()
+
+        threading.Thread(target=build, name=f"concord-rebuild-{name}", daemon=True).start()
+        return progress
+
+    def _follow_swaps(self) -> None:
+        """Serve the copy a rebuild (here or in another process) has made live."""
+        for index, projection in enumerate(self.projections):
+            suffix = self.store.suffix(projection.name)
+            if suffix != projection.suffix:
+                fresh = type(projection)(suffix=suffix)
+                position = self.store.position(fresh.tracking_name)
+                self.projections[index] = fresh
+                with self._caught_up:
+                    status = self.status[projection.name]
+                    status.suffix, status.position, status.failure = suffix, position, None
+                    self._caught_up.notify_all()
+
     def _run(self) -> None:
         while not self._stopping:
             busy = False
+            try:
+                self._follow_swaps()
+            except Exception:
+                logger.exception("could not read which projection tables are live")
             for projection in self.projections:
                 busy |= self._advance(projection)
             if not busy:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 POSITIONS_TABLE = "concord_projection_positions"
+TABLES_TABLE = "concord_projection_tables"
 
 
 class ProjectionStore:
@@ -26,6 +27,11 @@ class ProjectionStore:
             self._connection.execute(
                 f"CREATE TABLE IF NOT EXISTS {POSITIONS_TABLE} "
                 "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)")
+            # Which copy of each projection's tables is live (its suffix), and the copy it
+            # replaced, kept until the next rebuild so that reads under way never fail.
+            self._connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLES_TABLE} "
+                "(name TEXT PRIMARY KEY, suffix TEXT NOT NULL, previous TEXT)")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -53,6 +59,12 @@ class ProjectionStore:
         row = self.reader().execute(
             f"SELECT position FROM {POSITIONS_TABLE} WHERE name=?", (name,)).fetchone()
         return int(row[0]) if row else 0
+
+    def suffix(self, name: str) -> str:
+        """The suffix of the live copy of projection `name`'s tables ('' at first)."""
+        row = self.reader().execute(
+            f"SELECT suffix FROM {TABLES_TABLE} WHERE name=?", (name,)).fetchone()
+        return str(row[0]) if row else ""
 
     def close(self) -> None:
         """Close the write connection."""

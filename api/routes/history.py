@@ -62,12 +62,12 @@ async def read_history(
     cursor: tuple[str, int] | int = (
         (match.group(1) or "", int(match.group(2))) if order == "effective_date"
         else int(match.group(2)))
-    upto = await caught_up(request, "history", min_position)
+    suffix, upto = await caught_up(request, "history", min_position)
     query = projection.Query(network, state, conference, declaration, tuple(type_ or ()),
                              date_from, date_to, order, cursor, limit)
     store = request.app.state.projection_store
     entries = await run_in_threadpool(
-        lambda: projection.history(store.reader(), query, upto))
+        lambda: projection.history(store.reader(), query, upto, suffix))
     if entries:
         last = entries[-1]
         next_after = (f"{last['effective_date']},{last['position']}"

@@ -54,18 +54,19 @@ async def network_members(
         "Wait until the answer reflects at least this position (read-your-writes)."))] = 0,
 ) -> dict[str, Any]:
     """The members of a network on a date, as the record stood at a position."""
-    reached = await caught_up(request, "membership", max(min_position, as_of or 0))
+    suffix, reached = await caught_up(request, "membership", max(min_position, as_of or 0))
     position = reached if as_of is None else as_of
     day = on or datetime.now(UTC).date().isoformat()
     store = request.app.state.projection_store
 
     def query() -> tuple[bool, list[Any]]:
         reader = store.reader()
-        known = reader.execute("SELECT founded_at FROM membership_networks WHERE network=?",
-                               (code,)).fetchone()
+        known = reader.execute(
+            f"SELECT founded_at FROM membership_networks{suffix} WHERE network=?",
+            (code,)).fetchone()
         if known is None or known[0] > position:
             return False, []
-        return True, members(reader, code, day, position, role)
+        return True, members(reader, code, day, position, role, suffix)
 
     known, found = await run_in_threadpool(query)
     if not known:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.api.conftest import ADMIN, RECORDER, Server, bearer
+from tests.api.conftest import ADMIN, RECORDER, Server, bearer, wait_for
 
 
 def test_relacopaz_members_today_and_as_of_earlier_positions(
@@ -58,9 +60,15 @@ def test_a_position_beyond_the_log_is_refused_at_once(server: Server) -> None:
     beyond = server.http.get("/v1/networks/N/members", params={"min_position": 50})
     assert beyond.status_code == 422
     assert "beyond the end of the log (1)" in beyond.json()["detail"]
-    status = server.http.get("/v1/projections", headers=bearer(server.tokens[ADMIN])).json()
-    assert status == [{"name": "membership", "position": 1, "lag": 0, "failure": None},
-                      {"name": "history", "position": 1, "lag": 0, "failure": None}]
+
+    def both_at_1() -> list[dict[str, Any]]:
+        status = server.http.get("/v1/projections", headers=bearer(server.tokens[ADMIN])).json()
+        return status if all(s["position"] == 1 for s in status) else []
+
+    status = wait_for(both_at_1)
+    assert status == [
+        {"name": "membership", "position": 1, "lag": 0, "failure": None, "rebuild": None},
+        {"name": "history", "position": 1, "lag": 0, "failure": None, "rebuild": None}]
 
 
 def test_a_read_waits_for_its_projection_then_says_how_far_it_got(
@@ -79,3 +87,42 @@ def test_a_read_waits_for_its_projection_then_says_how_far_it_got(
         assert behind.status_code == 503
         assert behind.json()["position"] == 1
         assert behind.headers["content-type"] == "application/problem+json"
+
+
+def test_an_admin_rebuilds_a_projection_over_http_and_reads_go_on(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server("--demo")
+    admin = bearer(server.tokens[ADMIN])
+    before = server.http.get("/v1/networks/RELACOPAZ/members",
+                             params={"min_position": 88}).json()
+    started = server.http.post("/v1/projections/membership/rebuild", headers=admin)
+    assert started.status_code == 202
+    assert server.http.post("/v1/projections/membership/rebuild").status_code == 403
+    assert server.http.post("/v1/projections/nothing/rebuild",
+                            headers=admin).status_code == 404
+
+    def finished() -> list[dict[str, Any]]:
+        status = server.http.get("/v1/projections", headers=admin).json()
+        return [s for s in status if s["name"] == "membership"
+                and s["rebuild"] and s["rebuild"]["state"] == "done"]
+
+    done = wait_for(finished)
+    assert done[0]["rebuild"]["position"] >= 88
+    after = server.http.get("/v1/networks/RELACOPAZ/members",
+                            params={"min_position": 88}).json()
+    assert after["members"] == before["members"]
+
+
+def test_concord_rebuild_all_from_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo", "--data-dir", str(tmp_path)]).exit_code == 0
+    result = runner.invoke(app, ["rebuild", "all", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Rebuilt membership, history" in result.output
+    refused = runner.invoke(app, ["rebuild", "nothing", "--data-dir", str(tmp_path)])
+    assert refused.exit_code == 1 and "no projection 'nothing'" in refused.output

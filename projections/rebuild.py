@@ -1,0 +1,68 @@
+"""Rebuild on request: a fresh copy from position 0, beside the live one, then a swap.
+
+The copy is built in transactions of its own while the live copy keeps serving reads and
+following the log. When the copy has caught up, one transaction brings it to the end of the
+log and makes it the live one; the copy it replaces is kept until the next rebuild, so that
+reads under way never fail, and no read goes backwards (the new copy is at the end of the
+log when it goes live).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from domain.log import CoordinationLog
+from projections.history import History
+from projections.membership import Membership
+from projections.projection import Projection
+from projections.store import TABLES_TABLE, ProjectionStore
+
+PROJECTIONS: dict[str, type[Projection]] = {"membership": Membership, "history": History}
+PAGE = 5_000
+
+Progress = Callable[[int, int], None]
+
+
+def live(store: ProjectionStore, name: str) -> Projection:
+    """The live copy of projection `name`."""
+    return PROJECTIONS[name](suffix=store.suffix(name))
+
+
+def rebuild(log: CoordinationLog, store: ProjectionStore, name: str,
+            progress: Progress | None = None) -> int:
+    """Rebuild projection `name` from position 0 and make it live; its position then."""
+    current = store.suffix(name)
+    with store.transaction() as cursor:
+        row = cursor.execute(f"SELECT previous FROM {TABLES_TABLE} WHERE name=?",
+                             (name,)).fetchone()
+        if row is not None and row[0] is not None:
+            PROJECTIONS[name](suffix=row[0]).drop_tables(cursor)
+    fresh = PROJECTIONS[name](suffix=f"_{int(time.time() * 1000)}")
+    with store.transaction() as cursor:
+        fresh.drop_tables(cursor)
+        fresh.create_tables(cursor)
+    position = 0
+    while True:
+        end = log.last_position()
+        envelopes = log.read(after=position, limit=PAGE)
+        if len(envelopes) < PAGE:
+            break
+        with store.transaction() as cursor:
+            fresh.apply(cursor, envelopes)
+        position = envelopes[-1]["position"]
+        if progress is not None:
+            progress(position, end)
+    with store.transaction() as cursor:
+        # The last entries and the swap together: nothing lands in between.
+        while envelopes:
+            fresh.apply(cursor, envelopes)
+            position = envelopes[-1]["position"]
+            envelopes = log.read(after=position, limit=PAGE)
+        cursor.execute(
+            f"INSERT INTO {TABLES_TABLE} VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+            "suffix=excluded.suffix, previous=excluded.previous",
+            (name, fresh.suffix, current))
+    if progress is not None:
+        progress(position, max(position, log.last_position()))
+    return position
