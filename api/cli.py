@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.keys import KeyError_, KeyStore, Role
-from api.render import log_table
+from api.render import log_table, state_name
 from api.scenario import Scenario, ScenarioError, founding_scenario, load_scenario
 from api.settings import Settings
 from api.wiring import open_log
@@ -78,6 +78,49 @@ def demo(data_dir: DataDir = None) -> None:
     )
     for comment in scenario.comments:
         console.print(f"  {comment}", highlight=False, style="dim")
+    with open_log(settings) as log:
+        _print_read_models(log, settings)
+
+
+def _print_read_models(log: CoordinationLog, settings: Settings) -> None:
+    """RELACOPAZ's members today, the Buenos Aires signatories, the last ten decisions."""
+    from datetime import UTC, datetime
+
+    from projections.history import Query, history
+    from projections.membership import members
+    from projections.rebuild import PROJECTIONS, live
+    from projections.runner import catch_up
+    from projections.store import ProjectionStore
+
+    store = ProjectionStore(settings.sqlite_path)
+    try:
+        catch_up(log, store, [live(store, name) for name in PROJECTIONS])
+        end, reader = log.last_position(), store.reader()
+        today = datetime.now(UTC).date().isoformat()
+        found = members(reader, "RELACOPAZ", today, end, None, store.suffix("membership"))
+        console.print(f"\n[bold]RELACOPAZ's members today[/] ({len(found)}): "
+                      + ", ".join(state_name(m.state) for m in found), highlight=False)
+        signatures = history(reader, Query(declaration="BUENOS-AIRES-2023", types=(
+            "DeclarationSigned", "SignatureWithdrawn"), limit=1_000), end,
+            store.suffix("history"))
+        signed: dict[str, str] = {}
+        for entry in signatures:
+            if entry["retracted_by"] is None:
+                state = entry["data"]["state"]
+                if entry["type"] == "DeclarationSigned":
+                    signed[state] = entry["effective_date"]
+                else:
+                    signed.pop(state, None)
+        console.print(f"[bold]Signatories of the Buenos Aires Declaration[/] ({len(signed)}): "
+                      + ", ".join(state_name(s) for s in sorted(signed)), highlight=False)
+        latest = history(reader, Query(after=max(0, end - 10), limit=10), end,
+                         store.suffix("history"))
+        console.print("[bold]The last ten decisions:[/]")
+        for entry in latest:
+            console.print(f"  {entry['position']:>4}  {entry['effective_date']}  "
+                          f"{entry['summary']}", highlight=False)
+    finally:
+        store.close()
 
 
 @app.command()

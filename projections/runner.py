@@ -169,3 +169,18 @@ class ProjectionRunner:
             status.failure = None
             self._caught_up.notify_all()
         return True
+
+
+def catch_up(log: CoordinationLog, store: ProjectionStore,
+             projections: Sequence[Projection]) -> None:
+    """Bring projections to the end of the log now, in this thread (for the command line)."""
+    with store.transaction() as cursor:
+        for projection in projections:
+            projection.create_tables(cursor)
+    for projection in projections:
+        while True:
+            envelopes = log.read(after=store.position(projection.tracking_name), limit=PAGE)
+            if not envelopes:
+                break
+            with store.transaction() as cursor:
+                projection.apply(cursor, envelopes)

@@ -24,6 +24,8 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
     def state(code: str) -> str:
         return iso_name(code) or names("state", code) or code
 
+    # Networks and declarations are named ("Buenos Aires Declaration (BUENOS-AIRES-2023)");
+    # conferences go by their code, their titles being too long for one line.
     def called(kind: str, code: str) -> str:
         name = names(kind, code)
         return f"{name} ({code})" if name else code
@@ -32,7 +34,7 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
         return f"{d['starts_on']} to {d['ends_on']}" if d.get("ends_on") else d["starts_on"]
 
     def at() -> str:
-        return f" at {called('conference', d['conference'])}" if d.get("conference") else ""
+        return f" at {d['conference']}" if d.get("conference") else ""
 
     match envelope["type"]:
         case "NetworkEstablished":
@@ -50,18 +52,18 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
             return (f"{d['conference']} scheduled: {d['title']}, {city}"
                     f"{state(d['host_state'])}, {dates()}")
         case "ConferenceRescheduled":
-            return f"{called('conference', d['conference'])} rescheduled: {dates()}"
+            return f"{d['conference']} rescheduled: {dates()}"
         case "ConferenceCancelled":
-            return f"{called('conference', d['conference'])} cancelled"
+            return f"{d['conference']} cancelled"
         case "ConferenceHeld":
-            return f"{called('conference', d['conference'])} held"
+            return f"{d['conference']} held"
         case "DelegationAttended":
-            return (f"{state(d['state'])} attended {called('conference', d['conference'])} "
+            return (f"{state(d['state'])} attended {d['conference']} "
                     f"as {d['role']}")
         case "SessionHeld":
             speakers = ": " + ", ".join(s["name"] for s in d["speakers"]) if d.get(
                 "speakers") else ""
-            return f"{called('conference', d['conference'])} session: {d['title']}{speakers}"
+            return f"{d['conference']} session: {d['title']}{speakers}"
         case "DeclarationAdopted":
             return f"{d['title']} ({d['declaration']}) adopted{at()}"
         case "DeclarationSigned":

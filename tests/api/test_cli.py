@@ -32,9 +32,13 @@ def test_the_founding_scenario_cites_a_source_for_every_submission() -> None:
 
 
 def test_the_demo_records_the_founding_example(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)])
+    result = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)],
+                           env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "RELACOPAZ" in result.output
+    assert "RELACOPAZ's members today (18): Argentina," in result.output
+    assert "Signatories of the Buenos Aires Declaration (18):" in result.output
+    last_ten = result.output.split("The last ten decisions:")[1].strip().splitlines()
+    assert len(last_ten) == 10 and "France attended ALCONU-III as observer" in last_ten[-1]
     log = entries(tmp_path)
     assert len(log) == len(founding_scenario().submissions)
     by_type = Counter(e["type"] for e in log)

@@ -1,0 +1,94 @@
+"""A projection process killed in the middle of a batch resumes from its position, with
+nothing counted twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from domain.log import CoordinationLog
+from projections.rebuild import PROJECTIONS, live, rebuild
+from projections.runner import ProjectionRunner
+from projections.store import ProjectionStore
+from tests.conftest import RECORDER
+
+RUNNER = textwrap.dedent("""
+    import sys, threading
+    import projections.runner as runner_module
+    from domain.log import CoordinationLog, sqlite_env
+    from projections.rebuild import PROJECTIONS, live
+    from projections.runner import ProjectionRunner
+    from projections.store import ProjectionStore
+    runner_module.PAGE = 97  # many small transactions, so the kill lands inside one
+    log = CoordinationLog(sqlite_env(sys.argv[1]))
+    store = ProjectionStore(sys.argv[1])
+    runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
+    runner.start()
+    threading.Event().wait()
+""")
+
+
+def positions(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as connection:
+        try:
+            return dict(connection.execute(
+                "SELECT name, position FROM concord_projection_positions").fetchall())
+        except sqlite3.OperationalError:
+            return {}
+
+
+def rows(db: Path, table: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as connection:
+        return sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=str)
+
+
+def test_a_killed_projection_process_resumes_without_double_counting(
+    log: CoordinationLog, db_path: Path
+) -> None:
+    log.submit({"type": "NetworkEstablished", "data": {"network": "N", "name": "N"},
+                "effective_date": "1990-01-01"}, recorded_by=RECORDER)
+    states = ["ARG", "BRA", "URY", "PRY", "PER", "BOL", "CHL", "ECU", "COL", "MEX"]
+    for year in range(30):
+        log.submit_batch([
+            {"type": "StateJoinedNetwork" if year % 2 == 0 else "StateLeftNetwork",
+             "data": {"network": "N", "state": s, **({"role": "member"} if year % 2 == 0
+                                                     else {})},
+             "effective_date": f"{1991 + year}-01-01"} for s in states
+        ] + [{"type": "DeclarationAdopted", "data": {"declaration": f"D{year}-{i}",
+                                                     "title": "T"}} for i in range(200)],
+            recorded_by=RECORDER)
+    end = log.last_position()
+    with subprocess.Popen([sys.executable, "-c", RUNNER, str(db_path)],
+                          cwd=Path(__file__).parents[2]) as process:
+        deadline = time.monotonic() + 60
+        while min(positions(db_path).values(), default=0) < end // 3:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    stopped_at = positions(db_path)
+    assert 0 < min(stopped_at.values()) < end
+
+    store = ProjectionStore(db_path)
+    runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
+    assert {n: s.position for n, s in runner.status.items()} == stopped_at
+    runner.start()
+    try:
+        for name in PROJECTIONS:
+            assert runner.wait_for(name, end, 30)
+    finally:
+        runner.stop()
+    rebuild(log, store, "membership")
+    rebuild(log, store, "history")
+    for name, tables in (("membership", ("membership", "membership_changes")),
+                         ("history", ("history",))):
+        suffix = store.suffix(name)
+        for table in tables:
+            assert rows(db_path, table) == rows(db_path, table + suffix), table
+    store.close()
