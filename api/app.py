@@ -18,7 +18,16 @@ from api.errors import install_error_handlers
 from api.feed import LiveFeed
 from api.keys import KeyStore, Role
 from api.observe import AccessLog, Metrics, ObserveMiddleware
-from api.routes import events, health, history, keys, networks, projections, stream
+from api.routes import (
+    declarations,
+    events,
+    health,
+    history,
+    keys,
+    networks,
+    projections,
+    stream,
+)
 from api.schemas import problem_responses
 from api.settings import Settings
 from api.wiring import open_log
@@ -119,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(networks.router)
     app.include_router(history.router)
+    app.include_router(declarations.router)
     app.include_router(projections.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)

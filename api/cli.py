@@ -86,6 +86,7 @@ def _print_read_models(log: CoordinationLog, settings: Settings) -> None:
     """RELACOPAZ's members today, the Buenos Aires signatories, the last ten decisions."""
     from datetime import UTC, datetime
 
+    from projections.declarations import declaration
     from projections.history import Query, history
     from projections.membership import members
     from projections.rebuild import PROJECTIONS, live
@@ -100,19 +101,10 @@ def _print_read_models(log: CoordinationLog, settings: Settings) -> None:
         found = members(reader, "RELACOPAZ", today, end, None, store.suffix("membership"))
         console.print(f"\n[bold]RELACOPAZ's members today[/] ({len(found)}): "
                       + ", ".join(state_name(m.state) for m in found), highlight=False)
-        signatures = history(reader, Query(declaration="BUENOS-AIRES-2023", types=(
-            "DeclarationSigned", "SignatureWithdrawn"), limit=1_000), end,
-            store.suffix("history"))
-        signed: dict[str, str] = {}
-        for entry in signatures:
-            if entry["retracted_by"] is None:
-                state = entry["data"]["state"]
-                if entry["type"] == "DeclarationSigned":
-                    signed[state] = entry["effective_date"]
-                else:
-                    signed.pop(state, None)
+        ba = declaration(reader, "BUENOS-AIRES-2023", store.suffix("declarations"))
+        signed = sorted(s["state"] for s in ba["signed"]) if ba else []
         console.print(f"[bold]Signatories of the Buenos Aires Declaration[/] ({len(signed)}): "
-                      + ", ".join(state_name(s) for s in sorted(signed)), highlight=False)
+                      + ", ".join(state_name(s) for s in signed), highlight=False)
         latest = history(reader, Query(after=max(0, end - 10), limit=10), end,
                          store.suffix("history"))
         console.print("[bold]The last ten decisions:[/]")

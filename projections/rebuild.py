@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable
 
 from domain.log import CoordinationLog
+from projections.declarations import Declarations
 from projections.history import History
 from projections.membership import Membership
 from projections.projection import Projection
 from projections.store import TABLES_TABLE, ProjectionStore
 
-PROJECTIONS: dict[str, type[Projection]] = {"membership": Membership, "history": History}
+PROJECTIONS: dict[str, type[Projection]] = {
+    "membership": Membership, "history": History, "declarations": Declarations}
 PAGE = 5_000
 
 Progress = Callable[[int, int], None]

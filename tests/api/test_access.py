@@ -44,6 +44,7 @@ ROUTES: list[tuple[str, str, Callable[[], Any] | None, str]] = [
     ("POST", "/v1/events/batch", lambda: {"events": [adoption(), adoption()]}, "write"),
     ("GET", "/v1/networks/N/members?min_position=2", None, "read"),
     ("GET", "/v1/history?min_position=2", None, "read"),
+    ("GET", "/v1/declarations?min_position=2", None, "read"),
     ("GET", "/v1/projections", None, "admin"),
     ("GET", "/v1/keys", None, "admin"),
     ("POST", "/v1/keys", lambda: {"name": f"k-{next(_codes)}", "role": "reader"}, "admin"),

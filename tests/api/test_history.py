@@ -42,3 +42,17 @@ def test_bad_history_parameters_are_refused(server: Server) -> None:
         answer = server.http.get("/v1/history", params=params)
         assert answer.status_code == 422, params
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_declarations_over_http(start_server: Callable[..., Server]) -> None:
+    server = start_server("--demo")
+    listed = server.http.get("/v1/declarations", params={"min_position": 88}).json()
+    assert [d["code"] for d in listed] == ["LIMA-2022", "BUENOS-AIRES-2023"]
+    ba = server.http.get("/v1/declarations/BUENOS-AIRES-2023").json()
+    assert ba["signatories"] == 18 and ba["also_known_as"] == [
+        "El deber de hacer la paz", "The Duty to Make Peace"]
+    assert ba["signed"][0] == {"state": "ARG", "name": "Argentina", "signed_on": "2023-09-12",
+                               "position": ba["signed"][0]["position"], "signatory": None}
+    missing = server.http.get("/v1/declarations/NOPE")
+    assert missing.status_code == 404
+    assert server.http.get("/v1/declarations/bad code").status_code == 422

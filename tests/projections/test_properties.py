@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from domain.envelope import Envelope
 from domain.errors import ConcordError
 from domain.log import CoordinationLog, sqlite_env
+from projections.declarations import Declarations
 from projections.history import History
 from projections.membership import Membership, members
 from projections.store import ProjectionStore
@@ -71,6 +72,8 @@ def test_members_equal_a_naive_replay_and_increments_equal_a_rebuild(
         catch_up(log, store, incremental)
         incremental_history = History()
         catch_up(log, store, incremental_history)
+        incremental_declarations = Declarations()
+        catch_up(log, store, incremental_declarations)
         for step in steps:
             try:
                 log.submit(step, recorded_by=RECORDER)
@@ -78,10 +81,13 @@ def test_members_equal_a_naive_replay_and_increments_equal_a_rebuild(
                 continue
             catch_up(log, store, incremental)  # one entry per transaction
             catch_up(log, store, incremental_history)
+            catch_up(log, store, incremental_declarations)
         catch_up(log, store, Membership(suffix="_rebuilt"), page=10_000)  # all at once
         catch_up(log, store, History(suffix="_rebuilt"), page=10_000)
+        catch_up(log, store, Declarations(suffix="_rebuilt"), page=10_000)
         reader = store.reader()
-        for table in ("membership", "membership_changes", "history", "history_names"):
+        for table in ("membership", "membership_changes", "history", "history_names",
+                      "declarations", "signatures"):
             assert (sorted(reader.execute(f"SELECT * FROM {table}").fetchall(), key=str)
                     == sorted(reader.execute(f"SELECT * FROM {table}_rebuilt").fetchall(),
                               key=str)), table

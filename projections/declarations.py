@@ -1,0 +1,116 @@
+"""Declarations: what was adopted, where, and who signed it (and who withdrew)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from domain.envelope import Envelope
+from projections.projection import Projection, handles
+
+
+class Declarations(Projection):
+    """Each declaration with its signatures, as the record stands now."""
+
+    name = "declarations"
+
+    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+        s = self.suffix
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS declarations{s} (code TEXT PRIMARY KEY, "
+            "title TEXT NOT NULL, also_known_as TEXT NOT NULL, conference TEXT, network TEXT, "
+            "text_sha256 TEXT, adopted_on TEXT NOT NULL, adopted_at INTEGER NOT NULL, "
+            "retracted_at INTEGER)")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS signatures{s} (position INTEGER PRIMARY KEY, "
+            "declaration TEXT NOT NULL, state TEXT NOT NULL, signed_on TEXT NOT NULL, "
+            "signatory TEXT, withdrawn_on TEXT, withdrawn_at INTEGER, withdrawal_reason TEXT, "
+            "retracted_at INTEGER)")
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_of{s} "
+                       f"ON signatures{s} (declaration, state)")
+
+    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+        for table in ("declarations", "signatures"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
+
+    @handles("DeclarationAdopted")
+    def _adopted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+        d = e["data"]
+        cursor.execute(
+            f"INSERT OR IGNORE INTO declarations{self.suffix} "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (d["declaration"], d["title"], json.dumps(d.get("also_known_as", [])),
+             d.get("conference"), d.get("network"), d.get("text_sha256"),
+             e["effective_date"], e["position"]))
+
+    @handles("DeclarationSigned")
+    def _signed(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+        d = e["data"]
+        signatory = json.dumps(d["signatory"]) if d.get("signatory") else None
+        cursor.execute(
+            f"INSERT INTO signatures{self.suffix} VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)",
+            (e["position"], d["declaration"], d["state"], e["effective_date"], signatory))
+
+    @handles("SignatureWithdrawn")
+    def _withdrawn(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+        d = e["data"]
+        cursor.execute(
+            f"UPDATE signatures{self.suffix} SET withdrawn_on=?, withdrawn_at=?, "
+            "withdrawal_reason=? WHERE position=(SELECT MAX(position) FROM "
+            f"signatures{self.suffix} WHERE declaration=? AND state=? "
+            "AND withdrawn_at IS NULL AND retracted_at IS NULL)",
+            (e["effective_date"], e["position"], d.get("reason"), d["declaration"], d["state"]))
+
+    @handles("EntryRetracted")
+    def _retracted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+        s, target, at = self.suffix, e["data"]["position"], e["position"]
+        cursor.execute(f"UPDATE declarations{s} SET retracted_at=? WHERE adopted_at=?",
+                       (at, target))
+        cursor.execute(f"UPDATE signatures{s} SET retracted_at=? WHERE position=?",
+                       (at, target))
+        cursor.execute(
+            f"UPDATE signatures{s} SET withdrawn_on=NULL, withdrawn_at=NULL, "
+            "withdrawal_reason=NULL WHERE withdrawn_at=?", (target,))
+
+
+_COLUMNS = ("code, title, also_known_as, conference, network, text_sha256, adopted_on, "
+            "adopted_at")
+
+
+def _declaration(row: tuple[Any, ...], signatories: int) -> dict[str, Any]:
+    code, title, aka, conference, network, sha, adopted_on, adopted_at = row
+    return {"code": code, "title": title, "also_known_as": json.loads(aka),
+            "conference": conference, "network": network, "text_sha256": sha,
+            "adopted_on": adopted_on, "adopted_at": adopted_at, "signatories": signatories}
+
+
+def list_declarations(reader: sqlite3.Connection, suffix: str = "") -> list[dict[str, Any]]:
+    """Every declaration on record (not retracted), with how many states stand signed."""
+    rows = reader.execute(
+        f"SELECT {_COLUMNS}, (SELECT COUNT(*) FROM signatures{suffix} s WHERE "
+        "s.declaration=d.code AND s.withdrawn_at IS NULL AND s.retracted_at IS NULL) "
+        f"FROM declarations{suffix} d WHERE retracted_at IS NULL ORDER BY adopted_at"
+    ).fetchall()
+    return [_declaration(tuple(row[:-1]), row[-1]) for row in rows]
+
+
+def declaration(reader: sqlite3.Connection, code: str, suffix: str = ""
+                ) -> dict[str, Any] | None:
+    """One declaration, its signatories and its withdrawals; None if not on record."""
+    row = reader.execute(f"SELECT {_COLUMNS} FROM declarations{suffix} "
+                         "WHERE code=? AND retracted_at IS NULL", (code,)).fetchone()
+    if row is None:
+        return None
+    signatures = reader.execute(
+        f"SELECT state, signed_on, position, signatory, withdrawn_on, withdrawn_at, "
+        f"withdrawal_reason FROM signatures{suffix} WHERE declaration=? AND retracted_at "
+        "IS NULL ORDER BY position", (code,)).fetchall()
+    signed = [{"state": st, "signed_on": on, "position": pos,
+               "signatory": json.loads(who) if who else None}
+              for st, on, pos, who, w_on, _, _ in signatures if w_on is None]
+    withdrawn = [{"state": st, "signed_on": on, "withdrawn_on": w_on, "position": w_at,
+                  "reason": reason}
+                 for st, on, _, _, w_on, w_at, reason in signatures if w_on is not None]
+    found = _declaration(tuple(row), len(signed))
+    return {**found, "signed": signed, "withdrawn": withdrawn}
