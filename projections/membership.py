@@ -67,12 +67,34 @@ class Membership(Projection):
 
     @handles("StateJoinedNetwork", "StateLeftNetwork")
     def _changed(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
-        data = e["data"]
-        cursor.execute(
-            f"INSERT INTO membership_changes{self.suffix} VALUES (?, ?, ?, ?, ?)",
-            (e["position"], data["network"], data["state"], e["effective_date"],
-             data.get("role") if e["type"] == "StateJoinedNetwork" else None))
-        self._recompute(cursor, data["network"], data["state"], e["position"])
+        s, data, at, day = self.suffix, e["data"], e["position"], e["effective_date"]
+        network, state = data["network"], data["state"]
+        role = data.get("role") if e["type"] == "StateJoinedNetwork" else None
+        latest = cursor.execute(
+            f"SELECT MAX(effective_date) FROM membership_changes{s} WHERE network=? AND state=?",
+            (network, state)).fetchone()[0]
+        cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?)",
+                       (at, network, state, day, role))
+        if latest is not None and day < latest:
+            # Back-dated: the intervals after it change too.
+            self._recompute(cursor, network, state, at)
+            return
+        # In effective-date order (the usual case): only the open interval can change, so
+        # the pair's whole history need not be read again.
+        current = cursor.execute(
+            f"SELECT rowid, role, valid_from FROM membership{s} WHERE network=? AND state=? "
+            "AND recorded_to IS NULL AND valid_to IS NULL", (network, state)).fetchone()
+        if (current[1] if current else None) == role:
+            return
+        if current is not None:
+            cursor.execute(f"UPDATE membership{s} SET recorded_to=? WHERE rowid=?",
+                           (at, current[0]))
+            if current[2] < day:
+                cursor.execute(f"INSERT INTO membership{s} VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                               (network, state, current[1], current[2], day, at))
+        if role is not None:
+            cursor.execute(f"INSERT INTO membership{s} VALUES (?, ?, ?, ?, NULL, ?, NULL)",
+                           (network, state, role, day, at))
 
     @handles("EntryRetracted")
     def _retracted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
