@@ -172,14 +172,15 @@ class ProjectionRunner:
 
 
 def catch_up(log: CoordinationLog, store: ProjectionStore,
-             projections: Sequence[Projection]) -> None:
-    """Bring projections to the end of the log now, in this thread (for the command line)."""
+             projections: Sequence[Projection], page: int = PAGE) -> None:
+    """Bring projections to the end of the log now, in this thread (for the command line),
+    `page` entries per transaction."""
     with store.transaction() as cursor:
         for projection in projections:
             projection.create_tables(cursor)
     for projection in projections:
         while True:
-            envelopes = log.read(after=store.position(projection.tracking_name), limit=PAGE)
+            envelopes = log.read(after=store.position(projection.tracking_name), limit=page)
             if not envelopes:
                 break
             with store.transaction() as cursor:

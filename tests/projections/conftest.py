@@ -9,6 +9,7 @@ import pytest
 
 from domain.log import CoordinationLog
 from projections.projection import Projection
+from projections.runner import catch_up as run_to_end
 from projections.store import ProjectionStore
 
 
@@ -22,14 +23,7 @@ def store(db_path: Path, log: CoordinationLog) -> Iterator[ProjectionStore]:
 def catch_up(log: CoordinationLog, store: ProjectionStore, projection: Projection,
              page: int = 1_000) -> None:
     """Bring `projection` up to the end of the log, a page per transaction."""
-    with store.transaction() as cursor:
-        projection.create_tables(cursor)
-    while True:
-        envelopes = log.read(after=store.position(projection.tracking_name), limit=page)
-        if not envelopes:
-            return
-        with store.transaction() as cursor:
-            projection.apply(cursor, envelopes)
+    run_to_end(log, store, [projection], page)
 
 
 CatchUp = Callable[[Projection], None]
