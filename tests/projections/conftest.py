@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,5 +25,3 @@ def catch_up(log: CoordinationLog, store: ProjectionStore, projection: Projectio
     """Bring `projection` up to the end of the log, a page per transaction."""
     run_to_end(log, store, [projection], page)
 
-
-CatchUp = Callable[[Projection], None]
