@@ -129,6 +129,15 @@ class ProjectionRunner:
             if suffix != projection.suffix:
                 fresh = type(projection)(suffix=suffix)
                 position = self.store.position(fresh.tracking_name)
+                # Bring the new copy at least as far as the one it replaces, so that no
+                # read goes backwards.
+                while position < self.status[projection.name].position:
+                    envelopes = self.log.read(after=position, limit=PAGE)
+                    if not envelopes:
+                        break
+                    with self.store.transaction() as cursor:
+                        fresh.apply(cursor, envelopes)
+                    position = envelopes[-1]["position"]
                 self.projections[index] = fresh
                 with self._caught_up:
                     status = self.status[projection.name]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 POSITIONS_TABLE = "concord_projection_positions"
 TABLES_TABLE = "concord_projection_tables"
@@ -65,6 +68,17 @@ class ProjectionStore:
         row = self.reader().execute(
             f"SELECT suffix FROM {TABLES_TABLE} WHERE name=?", (name,)).fetchone()
         return str(row[0]) if row else ""
+
+    def read(self, name: str, suffix: str, query: Callable[[sqlite3.Connection, str], T]) -> T:
+        """Run `query` on the tables of projection `name` with `suffix`; if a rebuild has
+        meanwhile dropped them (it keeps the copy it replaced only until the next one), run
+        it on the copy that is live now."""
+        try:
+            return query(self.reader(), suffix)
+        except sqlite3.OperationalError as e:
+            if "no such table" not in str(e):
+                raise
+            return query(self.reader(), self.suffix(name))
 
     def close(self) -> None:
         """Close the write connection."""

@@ -70,8 +70,8 @@ async def list_declarations(request: Request, min_position: MinPosition = 0
     """Every declaration on record, with how many states stand signed."""
     suffix, _ = await caught_up(request, "declarations", min_position)
     store = request.app.state.projection_store
-    return await run_in_threadpool(
-        lambda: projection.list_declarations(store.reader(), suffix))
+    return await run_in_threadpool(store.read, "declarations", suffix,
+                                   projection.list_declarations)
 
 
 @router.get("/{code}", response_model=DeclarationDetail,
@@ -83,8 +83,9 @@ async def read_declaration(
     """One declaration: its facts, its signatories with dates and names, its withdrawals."""
     suffix, _ = await caught_up(request, "declarations", min_position)
     store = request.app.state.projection_store
-    found = await run_in_threadpool(
-        lambda: projection.declaration(store.reader(), code, suffix))
+    found: dict[str, Any] | None = await run_in_threadpool(
+        store.read, "declarations", suffix,
+        lambda reader, live: projection.declaration(reader, code, live))
     if found is None:
         raise ProblemError(404, "no-such-declaration", "No such declaration",
                            f"declaration {code} is not on record")

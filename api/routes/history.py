@@ -67,7 +67,8 @@ async def read_history(
                              date_from, date_to, order, cursor, limit)
     store = request.app.state.projection_store
     entries = await run_in_threadpool(
-        lambda: projection.history(store.reader(), query, upto, suffix))
+        store.read, "history", suffix,
+        lambda reader, live: projection.history(reader, query, upto, live))
     if entries:
         last = entries[-1]
         next_after = (f"{last['effective_date']},{last['position']}"

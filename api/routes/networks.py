@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -59,8 +60,7 @@ async def network_members(
     day = on or datetime.now(UTC).date().isoformat()
     store = request.app.state.projection_store
 
-    def query() -> tuple[bool, list[Any]]:
-        reader = store.reader()
+    def query(reader: sqlite3.Connection, suffix: str) -> tuple[bool, list[Any]]:
         known = reader.execute(
             f"SELECT founded_at FROM membership_networks{suffix} WHERE network=?",
             (code,)).fetchone()
@@ -68,7 +68,7 @@ async def network_members(
             return False, []
         return True, members(reader, code, day, position, role, suffix)
 
-    known, found = await run_in_threadpool(query)
+    known, found = await run_in_threadpool(store.read, "membership", suffix, query)
     if not known:
         raise ProblemError(404, "no-such-network", "No such network",
                            f"network {code} is not on record as of position {position}")

@@ -89,7 +89,8 @@ def test_reads_and_writes_go_on_during_a_rebuild(
         try:
             while not stop.is_set():
                 suffix, position = runner.view("membership")
-                members(store.reader(), "N", "2099-01-01", position, None, suffix)
+                store.read("membership", suffix, lambda reader, live, at=position: members(
+                    reader, "N", "2099-01-01", at, None, live))
                 seen.append(position)
         except BaseException as e:  # pragma: no cover - reported below
             failures.append(e)
