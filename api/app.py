@@ -19,6 +19,7 @@ from api.feed import LiveFeed
 from api.keys import KeyStore, Role
 from api.observe import AccessLog, Metrics, ObserveMiddleware
 from api.routes import (
+    conferences,
     declarations,
     events,
     health,
@@ -26,6 +27,7 @@ from api.routes import (
     keys,
     networks,
     projections,
+    states,
     stream,
 )
 from api.schemas import problem_responses
@@ -129,6 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(networks.router)
     app.include_router(history.router)
     app.include_router(declarations.router)
+    app.include_router(conferences.router)
+    app.include_router(states.router)
     app.include_router(projections.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ProblemError
 from projections.runner import ProjectionRunner
+
+MAX_POSITION = 2**63 - 1
+MinPosition = Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
+    "Wait until the answer reflects at least this position (read-your-writes)."))]
 
 
 async def caught_up(request: Request, name: str, position: int) -> tuple[str, int]:

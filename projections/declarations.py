@@ -29,6 +29,7 @@ class Declarations(Projection):
             "retracted_at INTEGER)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_of{s} "
                        f"ON signatures{s} (declaration, state)")
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_by{s} ON signatures{s} (state)")
 
     def drop_tables(self, cursor: sqlite3.Cursor) -> None:
         for table in ("declarations", "signatures"):
@@ -114,3 +115,18 @@ def declaration(reader: sqlite3.Connection, code: str, suffix: str = ""
                  for st, on, _, _, w_on, w_at, reason in signatures if w_on is not None]
     found = _declaration(tuple(row), len(signed))
     return {**found, "signed": signed, "withdrawn": withdrawn}
+
+
+def signatures_of(reader: sqlite3.Connection, state: str, suffix: str = ""
+                  ) -> list[dict[str, Any]]:
+    """Every signature of `state` on record, standing or withdrawn, with the declaration."""
+    rows = reader.execute(
+        f"SELECT s.declaration, d.title, s.signed_on, s.position, s.signatory, "
+        f"s.withdrawn_on, s.withdrawn_at, s.withdrawal_reason FROM signatures{suffix} s "
+        f"JOIN declarations{suffix} d ON d.code=s.declaration WHERE s.state=? "
+        "AND s.retracted_at IS NULL AND d.retracted_at IS NULL ORDER BY s.position",
+        (state,)).fetchall()
+    return [{"declaration": code, "title": title, "signed_on": on, "position": position,
+             "signatory": json.loads(who) if who else None, "withdrawn_on": w_on,
+             "withdrawn_at": w_at, "withdrawal_reason": reason}
+            for code, title, on, position, who, w_on, w_at, reason in rows]

@@ -55,6 +55,9 @@ class Membership(Projection):
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_current{s} "
             f"ON membership{s} (network, state) WHERE recorded_to IS NULL")
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS membership_of_state{s} "
+            f"ON membership{s} (state) WHERE recorded_to IS NULL")
 
     def drop_tables(self, cursor: sqlite3.Cursor) -> None:
         for table in ("membership_changes", "membership_networks", "membership"):
@@ -166,3 +169,14 @@ def members(reader: sqlite3.Connection, network: str, on: str, as_of: int,
         params.append(role)
     rows = reader.execute(query + " ORDER BY state", params).fetchall()
     return [Member(state, member_role, since) for state, member_role, since in rows]
+
+
+def memberships(reader: sqlite3.Connection, state: str, suffix: str = ""
+                ) -> list[dict[str, str | None]]:
+    """Every interval of `state` in any network, as the record stands now, in date order."""
+    rows = reader.execute(
+        f"SELECT network, role, valid_from, valid_to FROM membership{suffix} "
+        "WHERE state=? AND recorded_to IS NULL ORDER BY valid_from, network",
+        (state,)).fetchall()
+    return [{"network": network, "role": role, "valid_from": start, "valid_to": end}
+            for network, role, start, end in rows]

@@ -13,14 +13,17 @@ import time
 from collections.abc import Callable
 
 from domain.log import CoordinationLog
+from projections.conferences import Conferences
 from projections.declarations import Declarations
 from projections.history import History
 from projections.membership import Membership
+from projections.networks import Networks
 from projections.projection import Projection
 from projections.store import TABLES_TABLE, ProjectionStore
 
 PROJECTIONS: dict[str, type[Projection]] = {
-    "membership": Membership, "history": History, "declarations": Declarations}
+    "membership": Membership, "history": History, "declarations": Declarations,
+    "conferences": Conferences, "networks": Networks}
 PAGE = 5_000
 
 Progress = Callable[[int, int], None]

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ProblemError
-from api.reads import caught_up
+from api.reads import MinPosition, caught_up
 from api.render import state_name
-from api.routes.events import MAX_POSITION
 from api.schemas import problem_responses
 from domain.codes import CODE_PATTERN
 from projections import declarations as projection
 
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
-
-MinPosition = Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
-    "Wait until the answer reflects at least this position (read-your-writes)."))]
 
 
 class DeclarationSummary(BaseModel):

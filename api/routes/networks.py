@@ -7,20 +7,71 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ProblemError
-from api.reads import caught_up
+from api.reads import MAX_POSITION, MinPosition, caught_up
 from api.render import state_name
 from api.schemas import problem_responses
 from domain.catalogue import IsoDate
 from domain.codes import CODE_PATTERN
+from projections import networks as projection
 from projections.membership import members
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
-MAX_POSITION = 2**63 - 1
+NetworkCode = Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")]
+
+
+class Statute(BaseModel):
+    """A statute the network approved."""
+
+    title: str
+    conference: str | None
+    approved_on: str
+    position: int
+
+
+class Network(BaseModel):
+    """A network's founding facts and statutes."""
+
+    code: str
+    name: str
+    acronym: str | None
+    purpose: str | None
+    established_on: str
+    established_at: int = Field(description="Position of the founding entry.")
+    statutes: list[Statute]
+    members_href: str = Field(description="Where the network's members are read.")
+
+
+def _with_link(found: dict[str, Any]) -> dict[str, Any]:
+    return {**found, "members_href": f"/v1/networks/{found['code']}/members"}
+
+
+@router.get("", response_model=list[Network], responses=problem_responses(422, 503))
+async def list_networks(request: Request, min_position: MinPosition = 0
+                        ) -> list[dict[str, Any]]:
+    """Every network on record, with its founding and statutes, in the order recorded."""
+    suffix, _ = await caught_up(request, "networks", min_position)
+    store = request.app.state.projection_store
+    found = await run_in_threadpool(store.read, "networks", suffix, projection.list_networks)
+    return [_with_link(item) for item in found]
+
+
+@router.get("/{code}", response_model=Network, responses=problem_responses(404, 422, 503))
+async def read_network(request: Request, code: NetworkCode, min_position: MinPosition = 0
+                       ) -> dict[str, Any]:
+    """One network: its founding facts and its statutes."""
+    suffix, _ = await caught_up(request, "networks", min_position)
+    store = request.app.state.projection_store
+    found = await run_in_threadpool(store.read, "networks", suffix,
+                                    lambda reader, live: projection.network(reader, code, live))
+    if found is None:
+        raise ProblemError(404, "no-such-network", "No such network",
+                           f"network {code} is not on record")
+    return _with_link(found)
 
 
 class MemberView(BaseModel):
@@ -46,13 +97,12 @@ class Members(BaseModel):
             responses=problem_responses(404, 422, 503))
 async def network_members(
     request: Request,
-    code: Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")],
+    code: NetworkCode,
     on: Annotated[IsoDate | None, Query(description="The date (default: today, UTC).")] = None,
     as_of: Annotated[int | None, Query(ge=0, le=MAX_POSITION, description=(
         "The record as it stood at this position (default: the latest)."))] = None,
     role: Annotated[Literal["member", "observer"] | None, Query()] = None,
-    min_position: Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
-        "Wait until the answer reflects at least this position (read-your-writes)."))] = 0,
+    min_position: MinPosition = 0,
 ) -> dict[str, Any]:
     """The members of a network on a date, as the record stood at a position."""
     suffix, reached = await caught_up(request, "membership", max(min_position, as_of or 0))

@@ -61,15 +61,17 @@ def test_a_position_beyond_the_log_is_refused_at_once(server: Server) -> None:
     assert beyond.status_code == 422
     assert "beyond the end of the log (1)" in beyond.json()["detail"]
 
-    def both_at_1() -> list[dict[str, Any]]:
+    def all_at_1() -> list[dict[str, Any]]:
         status = server.http.get("/v1/projections", headers=bearer(server.tokens[ADMIN])).json()
         return status if all(s["position"] == 1 for s in status) else []
 
-    status = wait_for(both_at_1)
+    status = wait_for(all_at_1)
     assert status == [
         {"name": "membership", "position": 1, "lag": 0, "failure": None, "rebuild": None},
         {"name": "history", "position": 1, "lag": 0, "failure": None, "rebuild": None},
-        {"name": "declarations", "position": 1, "lag": 0, "failure": None, "rebuild": None}]
+        {"name": "declarations", "position": 1, "lag": 0, "failure": None, "rebuild": None},
+        {"name": "conferences", "position": 1, "lag": 0, "failure": None, "rebuild": None},
+        {"name": "networks", "position": 1, "lag": 0, "failure": None, "rebuild": None}]
 
 
 def test_a_read_waits_for_its_projection_then_says_how_far_it_got(
@@ -124,6 +126,6 @@ def test_concord_rebuild_all_from_the_command_line(tmp_path: Path) -> None:
     assert runner.invoke(app, ["demo", "--data-dir", str(tmp_path)]).exit_code == 0
     result = runner.invoke(app, ["rebuild", "all", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "Rebuilt membership, history, declarations" in result.output
+    assert "Rebuilt membership, history, declarations, conferences, networks" in result.output
     refused = runner.invoke(app, ["rebuild", "nothing", "--data-dir", str(tmp_path)])
     assert refused.exit_code == 1 and "no projection 'nothing'" in refused.output

@@ -1,4 +1,4 @@
-"""Properties of the membership projection over random sequences of submissions."""
+"""Properties of the projections over random sequences of submissions."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from domain.envelope import Envelope
 from domain.errors import ConcordError
 from domain.log import CoordinationLog, sqlite_env
-from projections.declarations import Declarations
-from projections.history import History
-from projections.membership import Membership, members
+from projections.membership import members
+from projections.rebuild import PROJECTIONS
 from projections.store import ProjectionStore
 from tests.conftest import RECORDER
 from tests.domain.test_properties import SETUP, submissions
@@ -68,28 +67,27 @@ def test_members_equal_a_naive_replay_and_increments_equal_a_rebuild(
     store = ProjectionStore(path)
     try:
         log.submit_batch(SETUP, recorded_by=RECORDER)
-        incremental = Membership()
-        catch_up(log, store, incremental)
-        incremental_history = History()
-        catch_up(log, store, incremental_history)
-        incremental_declarations = Declarations()
-        catch_up(log, store, incremental_declarations)
+        incremental = [projection() for projection in PROJECTIONS.values()]
+        for projection in incremental:
+            catch_up(log, store, projection)
         for step in steps:
             try:
                 log.submit(step, recorded_by=RECORDER)
             except ConcordError:
                 continue
-            catch_up(log, store, incremental)  # one entry per transaction
-            catch_up(log, store, incremental_history)
-            catch_up(log, store, incremental_declarations)
-        catch_up(log, store, Membership(suffix="_rebuilt"), page=10_000)  # all at once
-        catch_up(log, store, History(suffix="_rebuilt"), page=10_000)
-        catch_up(log, store, Declarations(suffix="_rebuilt"), page=10_000)
+            for projection in incremental:
+                catch_up(log, store, projection)  # one entry per transaction
+        for projection in PROJECTIONS.values():
+            catch_up(log, store, projection(suffix="_rebuilt"), page=10_000)  # all at once
         reader = store.reader()
-        for table in ("membership", "membership_changes", "history", "history_names",
-                      "declarations", "signatures"):
+        tables = [name for (name,) in reader.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%\\_rebuilt' "
+            "ESCAPE '\\'")]
+        assert len(tables) >= 2 * len(PROJECTIONS)
+        for rebuilt in tables:
+            table = rebuilt.removesuffix("_rebuilt")
             assert (sorted(reader.execute(f"SELECT * FROM {table}").fetchall(), key=str)
-                    == sorted(reader.execute(f"SELECT * FROM {table}_rebuilt").fetchall(),
+                    == sorted(reader.execute(f"SELECT * FROM {rebuilt}").fetchall(),
                               key=str)), table
         envelopes = log.read(limit=10_000)
         last = log.last_position()
