@@ -273,8 +273,7 @@ def rebuild(
     """Rebuild projections from position 0 beside the live ones, then swap them in."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-    from projections.rebuild import PROJECTIONS
-    from projections.rebuild import rebuild as rebuild_projection
+    from projections.rebuild import PROJECTIONS, rebuild_many
     from projections.store import ProjectionStore
 
     names = list(PROJECTIONS) if name == "all" else [name]
@@ -286,14 +285,14 @@ def rebuild(
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(),
                           MofNCompleteColumn(), console=console) as bar:
-                for projection in names:
-                    task = bar.add_task(projection, total=log.last_position() or 1)
+                # One pass over the log builds them all.
+                task = bar.add_task(", ".join(names), total=log.last_position() or 1)
 
-                    def advance(done: int, end: int, task: TaskID = task) -> None:
-                        bar.update(task, completed=done, total=end or 1)
+                def advance(done: int, end: int, task: TaskID = task) -> None:
+                    bar.update(task, completed=done, total=end or 1)
 
-                    reached = rebuild_projection(log, store, projection, advance)
-                    bar.update(task, completed=reached, total=reached or 1)
+                reached = rebuild_many(log, store, names, advance)
+                bar.update(task, completed=reached, total=reached or 1)
         finally:
             store.close()
     console.print(f"Rebuilt {', '.join(names)}.")

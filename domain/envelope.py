@@ -26,18 +26,29 @@ class Envelope(TypedDict):
 def make_envelope(
     position: int, event_type: str, stream: str, version: int, state: Mapping[str, Any]
 ) -> Envelope:
-    """The envelope of an entry from its position, identity and stored state."""
+    """The envelope of an entry from its position, identity and state (its timestamp a
+    datetime, or ISO 8601 as stored)."""
+    stamp = state["timestamp"]
     return {
         "position": position,
         "type": event_type,
         "stream": stream,
         "version": version,
         "effective_date": state["effective_date"],
-        "recorded_at": format_timestamp(state["timestamp"]),
+        "recorded_at": (format_stored_timestamp(stamp) if isinstance(stamp, str)
+                        else format_timestamp(stamp)),
         "recorded_by": state["recorded_by"],
         "source": state["source"],
         "data": state["data"],
     }
+
+
+def format_stored_timestamp(stored: str) -> str:
+    """`format_timestamp` of an ISO 8601 timestamp as stored, without parsing it when it is
+    already UTC ('2026-11-28T10:15:03.120456+00:00' or '2026-11-28T10:15:03+00:00')."""
+    if stored.endswith("+00:00") and len(stored) in (25, 32) and stored[10] == "T":
+        return (stored[:23] if len(stored) == 32 else stored[:19] + ".000") + "Z"
+    return format_timestamp(datetime.fromisoformat(stored))
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Transcoder
 from eventsourcing.utils import Environment, EnvType, get_topic
@@ -142,7 +143,7 @@ class CoordinationLog(Application[str]):
 
     def envelope(self, notification: Notification) -> Envelope:
         """The public envelope of a stored notification."""
-        state = self.mapper.transcoder.decode(notification.state)
+        state = orjson.loads(notification.state)  # the timestamp stays a string
         return make_envelope(
             notification.id,
             public_type(notification.topic),

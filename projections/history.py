@@ -7,10 +7,11 @@ retraction. A retraction is filed under the same codes as the entry it retracts.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from projections.projection import Projection
 from projections.summaries import summarize
@@ -63,6 +64,17 @@ class History(Projection):
 
     def apply(self, cursor: sqlite3.Cursor, envelopes: Any) -> None:
         s = self.suffix
+        rows: list[tuple[Any, ...]] = []  # written together, before anything reads them
+        known: dict[tuple[str, str], str | None] = {}  # names looked up in this batch
+
+        def names(kind: str, code: str) -> str | None:
+            if (kind, code) not in known:
+                found = cursor.execute(
+                    f"SELECT name FROM history_names{s} WHERE kind=? AND code=?",
+                    (kind, code)).fetchone()
+                known[kind, code] = str(found[0]) if found else None
+            return known[kind, code]
+
         for e in envelopes:
             data = e["data"]
             codes = [data.get(f) for f in FILTERS]
@@ -72,7 +84,9 @@ class History(Projection):
                 kind, field, name = _NAMED[e["type"]]
                 cursor.execute(f"INSERT OR IGNORE INTO history_names{s} VALUES (?, ?, ?)",
                                (kind, data[field], data[name]))
+                known.pop((kind, data[field]), None)
             if e["type"] == "EntryRetracted":
+                self._write(cursor, rows)
                 retracted = data["position"]
                 cursor.execute(f"UPDATE history{s} SET retracted_by=? WHERE position=?",
                                (e["position"], retracted))
@@ -81,18 +95,15 @@ class History(Projection):
                     "WHERE position=?", (retracted,)).fetchone()
                 if row is not None:
                     codes = list(row)
-
-            def names(kind: str, code: str) -> str | None:
-                found = cursor.execute(
-                    f"SELECT name FROM history_names{s} WHERE kind=? AND code=?",
-                    (kind, code)).fetchone()
-                return str(found[0]) if found else None
-
-            cursor.execute(
-                f"INSERT INTO history{s} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (e["position"], e["type"], e["effective_date"], *codes,
-                 summarize(e, names), json.dumps(e, ensure_ascii=False)))
+            rows.append((e["position"], e["type"], e["effective_date"], *codes,
+                         summarize(e, names), orjson.dumps(e).decode()))
+        self._write(cursor, rows)
         super().apply(cursor, envelopes)
+
+    def _write(self, cursor: sqlite3.Cursor, rows: list[tuple[Any, ...]]) -> None:
+        cursor.executemany(
+            f"INSERT INTO history{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", rows)
+        rows.clear()
 
 
 def history(reader: sqlite3.Connection, query: Query, upto: int,
@@ -127,5 +138,5 @@ def history(reader: sqlite3.Connection, query: Query, upto: int,
         f"SELECT envelope, summary, retracted_by FROM history{suffix} "
         f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
         [*params, query.limit]).fetchall()
-    return [{**json.loads(envelope), "summary": summary, "retracted_by": retracted_by}
+    return [{**orjson.loads(envelope), "summary": summary, "retracted_by": retracted_by}
             for envelope, summary, retracted_by in rows]

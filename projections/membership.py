@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import date
 
 from domain.envelope import Envelope
 from projections.projection import Projection, handles
 
 Interval = tuple[str, str, str | None]  # role, valid_from, valid_to
+# The open end of a box. R*Tree coordinates are 32-bit floats, rounded outwards, so a box
+# may be found for a point just outside it: every query checks the exact columns too.
+OPEN = 3.0e38
+
+
+def _day(iso_date: str) -> int:
+    return date.fromisoformat(iso_date).toordinal()
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class Membership(Projection):
     """The bitemporal membership of every network."""
 
     name = "membership"
+    version = 2  # 2: intervals indexed in an R*Tree
 
     def create_tables(self, cursor: sqlite3.Cursor) -> None:
         s = self.suffix
@@ -41,17 +50,20 @@ class Membership(Projection):
             "role TEXT)")
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_changes_pair{s} "
-            f"ON membership_changes{s} (network, state)")
+            f"ON membership_changes{s} (network, state, effective_date)")
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS membership_networks{s} (network TEXT PRIMARY KEY, "
-            "founded_at INTEGER NOT NULL)")
+            f"CREATE TABLE IF NOT EXISTS membership_networks{s} (id INTEGER PRIMARY KEY, "
+            "network TEXT NOT NULL UNIQUE, founded_at INTEGER NOT NULL)")
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS membership{s} (network TEXT NOT NULL, "
-            "state TEXT NOT NULL, role TEXT NOT NULL, valid_from TEXT NOT NULL, "
-            "valid_to TEXT, recorded_from INTEGER NOT NULL, recorded_to INTEGER)")
+            f"CREATE TABLE IF NOT EXISTS membership{s} (id INTEGER PRIMARY KEY, "
+            "network TEXT NOT NULL, state TEXT NOT NULL, role TEXT NOT NULL, "
+            "valid_from TEXT NOT NULL, valid_to TEXT, recorded_from INTEGER NOT NULL, "
+            "recorded_to INTEGER)")
+        # Each interval as a box (network, valid days, recorded positions) in an R*Tree:
+        # "on D as of P" is the boxes that contain the point, found without a scan.
         cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS membership_on{s} "
-            f"ON membership{s} (network, valid_from, recorded_from)")
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS membership_boxes{s} USING rtree(id, "
+            "network_lo, network_hi, valid_lo, valid_hi, recorded_lo, recorded_hi)")
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_current{s} "
             f"ON membership{s} (network, state) WHERE recorded_to IS NULL")
@@ -60,12 +72,14 @@ class Membership(Projection):
             f"ON membership{s} (state) WHERE recorded_to IS NULL")
 
     def drop_tables(self, cursor: sqlite3.Cursor) -> None:
-        for table in ("membership_changes", "membership_networks", "membership"):
+        for table in ("membership_changes", "membership_networks", "membership",
+                      "membership_boxes"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("NetworkEstablished")
     def _established(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
-        cursor.execute(f"INSERT OR IGNORE INTO membership_networks{self.suffix} VALUES (?, ?)",
+        cursor.execute(f"INSERT OR IGNORE INTO membership_networks{self.suffix} "
+                       "(network, founded_at) VALUES (?, ?)",
                        (e["data"]["network"], e["position"]))
 
     @handles("StateJoinedNetwork", "StateLeftNetwork")
@@ -85,19 +99,16 @@ class Membership(Projection):
         # In effective-date order (the usual case): only the open interval can change, so
         # the pair's whole history need not be read again.
         current = cursor.execute(
-            f"SELECT rowid, role, valid_from FROM membership{s} WHERE network=? AND state=? "
+            f"SELECT id, role, valid_from FROM membership{s} WHERE network=? AND state=? "
             "AND recorded_to IS NULL AND valid_to IS NULL", (network, state)).fetchone()
         if (current[1] if current else None) == role:
             return
         if current is not None:
-            cursor.execute(f"UPDATE membership{s} SET recorded_to=? WHERE rowid=?",
-                           (at, current[0]))
+            self._close(cursor, current[0], at)
             if current[2] < day:
-                cursor.execute(f"INSERT INTO membership{s} VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                               (network, state, current[1], current[2], day, at))
+                self._open(cursor, network, state, (current[1], current[2], day), at)
         if role is not None:
-            cursor.execute(f"INSERT INTO membership{s} VALUES (?, ?, ?, ?, NULL, ?, NULL)",
-                           (network, state, role, day, at))
+            self._open(cursor, network, state, (role, day, None), at)
 
     @handles("EntryRetracted")
     def _retracted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
@@ -115,9 +126,10 @@ class Membership(Projection):
         if founded is not None:
             # The network itself is retracted: nobody was ever in it, from here on.
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE network=?", founded)
-            cursor.execute(
-                f"UPDATE membership{s} SET recorded_to=? WHERE network=? AND recorded_to IS NULL",
-                (at, founded[0]))
+            for (rowid,) in cursor.execute(
+                    f"SELECT id FROM membership{s} WHERE network=? AND recorded_to IS NULL",
+                    founded).fetchall():
+                self._close(cursor, rowid, at)
 
     def _recompute(self, cursor: sqlite3.Cursor, network: str, state: str, at: int) -> None:
         s = self.suffix
@@ -127,17 +139,34 @@ class Membership(Projection):
             (network, state)).fetchall()
         wanted = set(intervals(points))
         current = cursor.execute(
-            f"SELECT rowid, role, valid_from, valid_to FROM membership{s} "
+            f"SELECT id, role, valid_from, valid_to FROM membership{s} "
             "WHERE network=? AND state=? AND recorded_to IS NULL", (network, state)).fetchall()
         held = {(role, start, end): rowid for rowid, role, start, end in current}
         for interval, rowid in held.items():
             if interval not in wanted:
-                cursor.execute(f"UPDATE membership{s} SET recorded_to=? WHERE rowid=?",
-                               (at, rowid))
-        cursor.executemany(
-            f"INSERT INTO membership{s} VALUES (?, ?, ?, ?, ?, ?, NULL)",
-            [(network, state, role, start, end, at)
-             for role, start, end in sorted(wanted - set(held), key=str)])
+                self._close(cursor, rowid, at)
+        for interval in sorted(wanted - set(held), key=str):
+            self._open(cursor, network, state, interval, at)
+
+    def _open(self, cursor: sqlite3.Cursor, network: str, state: str, interval: Interval,
+              at: int) -> None:
+        """Record an interval as holding from position `at` on."""
+        s = self.suffix
+        role, start, end = interval
+        cursor.execute(
+            f"INSERT INTO membership{s} (network, state, role, valid_from, valid_to, "
+            "recorded_from) VALUES (?, ?, ?, ?, ?, ?)", (network, state, role, start, end, at))
+        cursor.execute(
+            f"INSERT INTO membership_boxes{s} SELECT ?, id, id, ?, ?, ?, ? "
+            f"FROM membership_networks{s} WHERE network=?",
+            (cursor.lastrowid, _day(start), _day(end) - 1 if end else OPEN, at, OPEN, network))
+
+    def _close(self, cursor: sqlite3.Cursor, rowid: int, at: int) -> None:
+        """Record that an interval no longer holds from position `at` on."""
+        cursor.execute(f"UPDATE membership{self.suffix} SET recorded_to=? WHERE id=?",
+                       (at, rowid))
+        cursor.execute(f"UPDATE membership_boxes{self.suffix} SET recorded_hi=? WHERE id=?",
+                       (at - 1, rowid))
 
 
 def intervals(points: list[tuple[str, str | None]]) -> list[Interval]:
@@ -159,15 +188,22 @@ def intervals(points: list[tuple[str, str | None]]) -> list[Interval]:
 def members(reader: sqlite3.Connection, network: str, on: str, as_of: int,
             role: str | None = None, suffix: str = "") -> list[Member]:
     """The members of `network` on the date `on`, as the record stood at position `as_of`."""
+    network_id = reader.execute(f"SELECT id FROM membership_networks{suffix} WHERE network=?",
+                                (network,)).fetchone()
+    if network_id is None:
+        return []
+    day = _day(on)
     query = (
-        f"SELECT state, role, valid_from FROM membership{suffix} WHERE network=? "
-        "AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) "
-        "AND recorded_from <= ? AND (recorded_to IS NULL OR recorded_to > ?)")
-    params: list[object] = [network, on, on, as_of, as_of]
+        f"SELECT m.state, m.role, m.valid_from FROM membership_boxes{suffix} b "
+        f"JOIN membership{suffix} m ON m.id=b.id WHERE b.network_lo<=?1 AND b.network_hi>=?1 "
+        "AND b.valid_lo<=?2 AND b.valid_hi>=?2 AND b.recorded_lo<=?3 AND b.recorded_hi>=?3 "
+        "AND m.valid_from<=?4 AND (m.valid_to IS NULL OR m.valid_to>?4) "
+        "AND m.recorded_from<=?3 AND (m.recorded_to IS NULL OR m.recorded_to>?3)")
+    params: list[object] = [network_id[0], day, as_of, on]
     if role is not None:
-        query += " AND role=?"
+        query += " AND m.role=?5"
         params.append(role)
-    rows = reader.execute(query + " ORDER BY state", params).fetchall()
+    rows = reader.execute(query + " ORDER BY m.state", params).fetchall()
     return [Member(state, member_role, since) for state, member_role, since in rows]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from domain.envelope import Envelope
-from projections.store import POSITIONS_TABLE
+from projections.store import POSITIONS_TABLE, VERSIONS_TABLE
 
 Handler = Callable[[Any, sqlite3.Cursor, Envelope], None]
 
@@ -26,6 +26,9 @@ class Projection:
     """A read model: tables derived from the log, and the position they reflect."""
 
     name: ClassVar[str] = ""
+    # Raised when the layout of the tables changes: a copy built with another version is
+    # dropped and built again from position 0.
+    version: ClassVar[int] = 1
     _handlers: ClassVar[dict[str, Handler]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -40,6 +43,24 @@ class Projection:
         # A suffix names a copy of the tables, built beside the live ones.
         self.suffix = suffix
         self.tracking_name = self.name + suffix
+
+    def prepare(self, cursor: sqlite3.Cursor) -> None:
+        """Create the tables if they do not exist; if they were built with another version
+        of the layout, drop them and start again from position 0."""
+        row = cursor.execute(f"SELECT version FROM {VERSIONS_TABLE} WHERE name=?",
+                             (self.tracking_name,)).fetchone()
+        built = row[0] if row else None
+        if built is None:
+            started = cursor.execute(f"SELECT 1 FROM {POSITIONS_TABLE} WHERE name=?",
+                                     (self.tracking_name,)).fetchone()
+            built = 1 if started else self.version
+        if built != self.version:
+            self.drop_tables(cursor)
+            cursor.execute(f"DELETE FROM {POSITIONS_TABLE} WHERE name=?", (self.tracking_name,))
+        self.create_tables(cursor)
+        cursor.execute(f"INSERT INTO {VERSIONS_TABLE} VALUES (?, ?) ON CONFLICT(name) "
+                       "DO UPDATE SET version=excluded.version",
+                       (self.tracking_name, self.version))
 
     def create_tables(self, cursor: sqlite3.Cursor) -> None:
         """Create the projection's tables and indexes if they do not exist."""

@@ -10,7 +10,7 @@ log when it goes live).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from domain.log import CoordinationLog
 from projections.conferences import Conferences
@@ -37,16 +37,25 @@ def live(store: ProjectionStore, name: str) -> Projection:
 def rebuild(log: CoordinationLog, store: ProjectionStore, name: str,
             progress: Progress | None = None) -> int:
     """Rebuild projection `name` from position 0 and make it live; its position then."""
-    current = store.suffix(name)
+    return rebuild_many(log, store, [name], progress)
+
+
+def rebuild_many(log: CoordinationLog, store: ProjectionStore, names: Sequence[str],
+                 progress: Progress | None = None) -> int:
+    """Rebuild the projections `names` together, reading the log once, and make them live
+    together; their position then."""
+    current = {name: store.suffix(name) for name in names}
+    suffix = f"_{int(time.time() * 1000)}"
+    fresh = [PROJECTIONS[name](suffix=suffix) for name in names]
     with store.transaction() as cursor:
-        row = cursor.execute(f"SELECT previous FROM {TABLES_TABLE} WHERE name=?",
-                             (name,)).fetchone()
-        if row is not None and row[0] is not None:
-            PROJECTIONS[name](suffix=row[0]).drop_tables(cursor)
-    fresh = PROJECTIONS[name](suffix=f"_{int(time.time() * 1000)}")
-    with store.transaction() as cursor:
-        fresh.drop_tables(cursor)
-        fresh.create_tables(cursor)
+        for name in names:
+            row = cursor.execute(f"SELECT previous FROM {TABLES_TABLE} WHERE name=?",
+                                 (name,)).fetchone()
+            if row is not None and row[0] is not None and row[0] != current[name]:
+                PROJECTIONS[name](suffix=row[0]).drop_tables(cursor)
+        for projection in fresh:
+            projection.drop_tables(cursor)
+            projection.prepare(cursor)
     position = 0
     while True:
         end = log.last_position()
@@ -54,20 +63,22 @@ def rebuild(log: CoordinationLog, store: ProjectionStore, name: str,
         if len(envelopes) < PAGE:
             break
         with store.transaction() as cursor:
-            fresh.apply(cursor, envelopes)
+            for projection in fresh:
+                projection.apply(cursor, envelopes)
         position = envelopes[-1]["position"]
         if progress is not None:
             progress(position, end)
     with store.transaction() as cursor:
         # The last entries and the swap together: nothing lands in between.
         while envelopes:
-            fresh.apply(cursor, envelopes)
+            for projection in fresh:
+                projection.apply(cursor, envelopes)
             position = envelopes[-1]["position"]
             envelopes = log.read(after=position, limit=PAGE)
-        cursor.execute(
+        cursor.executemany(
             f"INSERT INTO {TABLES_TABLE} VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
             "suffix=excluded.suffix, previous=excluded.previous",
-            (name, fresh.suffix, current))
+            [(name, suffix, current[name]) for name in names])
     if progress is not None:
         progress(position, max(position, log.last_position()))
     return position

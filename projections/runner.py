@@ -54,7 +54,7 @@ class ProjectionRunner:
         self.projections = list(projections)
         with store.transaction() as cursor:
             for projection in self.projections:
-                projection.create_tables(cursor)
+                projection.prepare(cursor)
         self.status = {p.name: Status(p.name, store.position(p.tracking_name), p.suffix)
                        for p in self.projections}
         self.rebuilds: dict[str, Rebuild] = {}
@@ -186,7 +186,7 @@ def catch_up(log: CoordinationLog, store: ProjectionStore,
     `page` entries per transaction."""
     with store.transaction() as cursor:
         for projection in projections:
-            projection.create_tables(cursor)
+            projection.prepare(cursor)
     for projection in projections:
         while True:
             envelopes = log.read(after=store.position(projection.tracking_name), limit=page)

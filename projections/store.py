@@ -13,6 +13,7 @@ T = TypeVar("T")
 
 POSITIONS_TABLE = "concord_projection_positions"
 TABLES_TABLE = "concord_projection_tables"
+VERSIONS_TABLE = "concord_projection_versions"
 
 
 class ProjectionStore:
@@ -35,6 +36,10 @@ class ProjectionStore:
             self._connection.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLES_TABLE} "
                 "(name TEXT PRIMARY KEY, suffix TEXT NOT NULL, previous TEXT)")
+            # The version of the tables' layout each copy was built with.
+            self._connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {VERSIONS_TABLE} "
+                "(name TEXT PRIMARY KEY, version INTEGER NOT NULL)")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:

@@ -6,6 +6,11 @@ import json
 import re
 from datetime import UTC, datetime
 
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.envelope import format_stored_timestamp, format_timestamp
 from domain.log import CoordinationLog
 from tests.conftest import RECORDER
 
@@ -69,3 +74,14 @@ def test_reading_pages_through_the_log_by_position_and_type(log: CoordinationLog
     assert [e["position"] for e in log.read(after=2, limit=2)] == [3, 4]
     assert [e["position"] for e in log.read(types=["DeclarationAdopted"])] == [6]
     assert log.read(after=6) == []
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_a_stored_timestamp_formats_as_the_datetime_does(moment: datetime) -> None:
+    stored = orjson.loads(orjson.dumps({"t": moment}))["t"]
+    assert format_stored_timestamp(stored) == format_timestamp(moment)
+
+
+def test_a_stored_timestamp_in_another_offset_is_turned_to_utc() -> None:
+    assert format_stored_timestamp("2026-11-28T10:15:03.120999-03:00") == (
+        "2026-11-28T13:15:03.120Z")
