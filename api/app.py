@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import OPEN_PATHS, AuthMiddleware, required_role
+from api.checkpoints import Checkpoints
 from api.errors import install_error_handlers
 from api.feed import LiveFeed
 from api.keys import KeyStore, Role
@@ -29,10 +30,12 @@ from api.routes import (
     projections,
     states,
     stream,
+    transparency,
 )
 from api.schemas import problem_responses
 from api.settings import Settings
 from api.wiring import open_log
+from domain.notes import load_or_create_signer
 from projections.rebuild import PROJECTIONS, live
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
@@ -97,6 +100,9 @@ def create_app(settings: Settings) -> FastAPI:
                                   [live(projection_store, name) for name in PROJECTIONS])
         runner.start()
         app.state.projections = runner
+        signer = await run_in_threadpool(load_or_create_signer, settings.signing_key_path,
+                                         settings.log_origin)
+        app.state.checkpoints = Checkpoints(projection_store, signer, settings.log_origin)
         feed = LiveFeed(log, asyncio.get_running_loop(), settings.stream_buffer)
         log.writer.add_listener(metrics.on_commit)
         app.state.log = log
@@ -134,6 +140,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(conferences.router)
     app.include_router(states.router)
     app.include_router(projections.router)
+    app.include_router(transparency.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +20,10 @@ from api.settings import Settings
 from api.wiring import open_log
 from domain.errors import BatchRefused, ConcordError
 from domain.log import CoordinationLog
+
+if TYPE_CHECKING:
+    from api.audit import Report
+    from domain.notes import Verifier
 
 app = typer.Typer(help="Concord: an auditable coordination log for networks of states.",
                   no_args_is_help=True, add_completion=False)
@@ -296,6 +302,116 @@ def rebuild(
         finally:
             store.close()
     console.print(f"Rebuilt {', '.join(names)}.")
+
+
+@app.command()
+def export(
+    data_dir: DataDir = None,
+    after: Annotated[int, typer.Option(min=0, help="Export the entries after this position.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+) -> None:
+    """Write the log as JSON Lines of envelopes, in order, for `concord verify --export`."""
+    import orjson
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with open_log(_settings(data_dir)) as log, \
+            (out.open("wb") if out else contextlib.nullcontext(sys.stdout.buffer)) as sink, \
+            Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(),
+                     console=errors) as bar:
+        task = bar.add_task("export", total=max(log.last_position() - after, 0) or 1)
+        position, written = after, 0
+        while envelopes := log.read(after=position, limit=10_000):
+            sink.write(b"".join(orjson.dumps(e) + b"\n" for e in envelopes))
+            position, written = envelopes[-1]["position"], written + len(envelopes)
+            bar.update(task, completed=written)
+    errors.print(f"Exported {written} entries" + (f" to {out}." if out else "."),
+                 highlight=False)
+
+
+@app.command()
+def checkpoint(
+    server: Annotated[str, typer.Option(help="The Concord server's base URL.")],
+    out: Annotated[Path, typer.Option(help="Where to save the signed checkpoint.")],
+    token: Annotated[str | None, typer.Option(envvar="CONCORD_TOKEN",
+                                              help="An API key, if reads need one.")] = None,
+) -> None:
+    """Save the server's current signed checkpoint, to verify the log against later."""
+    from api.audit import fetch
+
+    try:
+        note = fetch(f"{server.rstrip('/')}/v1/log/checkpoint", token)
+    except OSError as e:
+        raise _fail(str(e)) from None
+    out.write_bytes(note)
+    lines = note.decode(errors="replace").splitlines()
+    console.print(f"Saved the checkpoint of {lines[1] if len(lines) > 1 else '?'} entries "
+                  f"({lines[0] if lines else '?'}) to {out}.", highlight=False)
+
+
+@app.command()
+def verify(
+    export: Annotated[Path | None, typer.Option(
+        help="An export (concord export) to check against --checkpoint.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="A signed checkpoint saved earlier (concord checkpoint).")] = None,
+    key: Annotated[str | None, typer.Option(
+        help="The log's verifier key (as published at /v1/log/public-key), or a file "
+             "holding it.")] = None,
+    server: Annotated[str | None, typer.Option(
+        help="With --checkpoint: check that the server's log only grew since.")] = None,
+    data_dir: DataDir = None,
+    token: Annotated[str | None, typer.Option(envvar="CONCORD_TOKEN",
+                                              help="An API key, if reads need one.")] = None,
+) -> None:
+    """Verify the log: an export offline (--export --checkpoint --key), growth since a
+    checkpoint (--checkpoint --server --key), or a data directory (--data-dir [--key])."""
+    from api import audit
+
+    try:
+        verifier = audit.read_verifier(key) if key else None
+    except (OSError, ValueError) as e:
+        raise _fail(f"--key: {e}") from None
+    if export is not None or server is not None:
+        if checkpoint is None or verifier is None:
+            raise _fail("--export and --server need --checkpoint and --key")
+        note = checkpoint.read_text()
+        if export is not None:
+            with export.open("rb") as lines:
+                report = audit.verify_export(lines, note, verifier)
+        else:
+            assert server is not None
+            report, _ = audit.verify_growth(note, server, verifier, token)
+    else:
+        report = _verify_data_dir(_settings(data_dir), verifier)
+    for line in report.notes:
+        console.print(line, highlight=False)
+    if not report.ok:
+        for problem in report.problems:
+            errors.print(f"[bold red]FAILED:[/] {problem}", highlight=False)
+        if report.first_bad_position is not None:
+            errors.print(f"first bad position: {report.first_bad_position}", highlight=False)
+        raise typer.Exit(code=1)
+    console.print(f"OK: {report.checked} entries verified.", highlight=False)
+
+
+def _verify_data_dir(settings: Settings, verifier: Verifier | None) -> Report:
+    from api import audit
+    from api.checkpoints import latest_stored
+    from domain.notes import Signer
+    from projections.store import ProjectionStore
+
+    if not settings.sqlite_path.exists():
+        raise _fail(f"no log at {settings.sqlite_path}")
+    if verifier is None and settings.signing_key_path.exists():
+        verifier = Signer.parse(settings.signing_key_path.read_text().strip()).verifier()
+    with open_log(settings) as log:
+        store = ProjectionStore(settings.sqlite_path)
+        try:
+            reader = store.reader()
+            return audit.verify_data_dir(log, reader, store.suffix("transparency"),
+                                         latest_stored(reader), verifier)
+        finally:
+            store.close()
 
 
 @app.command("log")

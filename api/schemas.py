@@ -87,6 +87,9 @@ class EnvelopeModel(BaseModel):
     recorded_by: str = Field(description="Who recorded it.")
     source: str | None = Field(description="Citation of the decision's record, if given.")
     data: dict[str, Any] = Field(description="The payload, as the catalogue defines it.")
+    leaf_index: int = Field(description=(
+        "The entry's leaf in the log's Merkle tree, dense from 0 in log order. The leaf's "
+        "bytes are the RFC 8785 canonical JSON of this envelope without leaf_index."))
 
 
 class EventPage(BaseModel):

@@ -48,6 +48,24 @@ class Settings(BaseSettings):
         description="How long a read waits for its projection to reach `min_position`.",
     )
     log_level: str = Field(default="INFO", description="Level of Concord's JSON logs.")
+    log_origin: str = Field(
+        default="concord.localhost/log", min_length=1, max_length=200,
+        pattern=r"^[!-*,-~]+$",
+        description=("The log's name in its signed checkpoints (C2SP tlog-checkpoint "
+                     "origin, a schema-less URL such as relacopaz.example/concord, without "
+                     "spaces or '+'); also the signing key's name."),
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description=("The checkpoint signing key (a note signer key, PRIVATE+KEY+...); "
+                     "default: signing.key in the data directory, created on first start "
+                     "with mode 0600."),
+    )
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the checkpoint signing key is kept."""
+        return self.signing_key_file or self.data_dir / "signing.key"
 
     @property
     def sqlite_path(self) -> Path:

@@ -21,6 +21,7 @@ class Envelope(TypedDict):
     recorded_by: str
     source: str | None
     data: dict[str, Any]
+    leaf_index: int
 
 
 def make_envelope(
@@ -40,6 +41,9 @@ def make_envelope(
         "recorded_by": state["recorded_by"],
         "source": state["source"],
         "data": state["data"],
+        # The entry's leaf in the Merkle tree: dense from 0 in log order. Positions are
+        # dense from 1 here (SQLite assigns them under its write lock), so it is one less.
+        "leaf_index": position - 1,
     }
 
 

@@ -20,10 +20,11 @@ from projections.membership import Membership
 from projections.networks import Networks
 from projections.projection import Projection
 from projections.store import TABLES_TABLE, ProjectionStore
+from projections.transparency import Transparency
 
 PROJECTIONS: dict[str, type[Projection]] = {
     "membership": Membership, "history": History, "declarations": Declarations,
-    "conferences": Conferences, "networks": Networks}
+    "conferences": Conferences, "networks": Networks, "transparency": Transparency}
 PAGE = 5_000
 
 Progress = Callable[[int, int], None]

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 from api.auth import current_key
 from api.deps import JsonBody, LogDep, SettingsDep, json_body
 from api.errors import ProblemError
+from api.routes.transparency import Receipt, inclusion_for
 from api.schemas import (
     BatchRequest,
     BatchResponse,
@@ -71,13 +72,23 @@ IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", description="Retry-safe key: a retry returns the original result.")]
 
 
-_HEADERS = [
+_PARAMETERS = [
+    {"name": "proof", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+     "description": ("true: wait until the entry is in the Merkle tree and add `proof`: a "
+                     "signed checkpoint covering it and its inclusion proof.")},
     {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {
         "type": "string", "pattern": "^[!-~]{1,255}$"},
      "description": "Retry-safe key: a retry with it returns the original result."},
     {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
      "description": 'Expected stream version as an entity tag, e.g. "7".'},
 ]
+
+
+class Appended(EnvelopeModel):
+    """The appended entry's envelope; with ?proof=true, the proof that it is in the log."""
+
+    proof: Receipt | None = None
 
 
 class BareRoute(APIRoute):
@@ -99,9 +110,17 @@ async def submit_event(request: Request) -> Response:
     # thread per waiting request would only add switching.
     body = await json_body(request)
     raw = _expected_version(body, request.headers.get("if-match"))
+    proof = request.query_params.get("proof", "false")
+    if proof not in ("true", "false"):
+        raise ProblemError(422, "invalid-request", "Invalid request",
+                           f"proof: {proof!r} is not true or false",
+                           errors=[{"field": "proof", "reason": "not true or false"}])
     log: CoordinationLog = request.app.state.log
-    envelope = await log.submit_async(raw, recorded_by=current_key(request.scope).name,
-                                      idempotency_key=request.headers.get("idempotency-key"))
+    envelope: dict[str, Any] = await log.submit_async(  # type: ignore[assignment]
+        raw, recorded_by=current_key(request.scope).name,
+        idempotency_key=request.headers.get("idempotency-key"))
+    if proof == "true":
+        envelope = {**envelope, "proof": await inclusion_for(request, envelope)}
     return Response(orjson.dumps(envelope), status_code=201, media_type="application/json",
                     headers={"Location": f"/v1/events/{envelope['position']}",
                              "ETag": f'"{envelope["version"]}"'})
@@ -110,9 +129,9 @@ async def submit_event(request: Request) -> Response:
 router.add_api_route(
     "", submit_event, methods=["POST"], route_class_override=BareRoute,
     status_code=201,
-    response_model=EnvelopeModel,
+    response_model=Appended,
     responses=problem_responses(400, 409, 413, 415, 422, 503),
-    openapi_extra={**_schema_body(Submission), "parameters": _HEADERS},
+    openapi_extra={**_schema_body(Submission), "parameters": _PARAMETERS},
 )
 
 

@@ -24,6 +24,7 @@ SHAPE = {
     "recorded_by": str,
     "source": (str, type(None)),
     "data": dict,
+    "leaf_index": int,
 }
 
 

@@ -1,0 +1,225 @@
+"""Auditing the log without trusting its operator: an export against a signed checkpoint,
+an old checkpoint against the server's new one, a data directory against its own tree.
+
+Each check recomputes what it can from the entries themselves (their canonical leaves and
+the Merkle root) and compares it with what was signed or stored. A report names the first
+position found wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from domain.leaves import entry_hash
+from domain.log import CoordinationLog
+from domain.merkle import ProofError, TreeBuilder, verify_consistency
+from domain.notes import Checkpoint, NoteError, Verifier, open_checkpoint
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Report:
+    """What a check found: how many entries it checked and what, if anything, is wrong."""
+
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_bad_position: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether everything verified."""
+        return not self.problems
+
+    def fail(self, problem: str, position: int | None = None) -> Report:
+        """Record a problem (and the first bad position, if it is the first one known)."""
+        self.problems.append(problem)
+        if position is not None and self.first_bad_position is None:
+            self.first_bad_position = position
+        return self
+
+
+def read_verifier(key: str) -> Verifier:
+    """A verifier key given as the key itself or as a file holding it."""
+    text = key.strip()
+    path = Path(text)
+    if "+" not in text or (len(text) < 4096 and path.is_file()):
+        text = path.read_text().strip()
+    return Verifier.parse(text)
+
+
+def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
+                  progress: Progress | None = None) -> Report:
+    """Check an export (JSON Lines of envelopes, from the start of the log) against a signed
+    checkpoint: the signature, the order of the entries, and the root of the first
+    `tree size` entries, recomputed from their canonical leaves."""
+    report = Report()
+    try:
+        checkpoint = open_checkpoint(note, verifier)
+    except NoteError as e:
+        return report.fail(f"checkpoint: {e}")
+    builder = TreeBuilder()
+    previous = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            envelope: dict[str, Any] = orjson.loads(line)
+            position, index = envelope["position"], envelope["leaf_index"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return report.fail(f"line {number}: not an entry's envelope")
+        if index != builder.size or position <= previous:
+            return report.fail(
+                f"position {position} (line {number}): leaf_index {index} where "
+                f"{builder.size} was due, after position {previous}: an entry was deleted, "
+                "inserted or reordered here", position)
+        previous = position
+        if builder.size < checkpoint.size:
+            builder.append(entry_hash(envelope))
+        report.checked += 1
+        if progress is not None and report.checked % 10_000 == 0:
+            progress(report.checked)
+    if builder.size < checkpoint.size:
+        return report.fail(f"the export has {builder.size} entries; the checkpoint covers "
+                           f"{checkpoint.size}: entries are missing at the end",
+                           previous + 1 if previous else 1)
+    if builder.root() != checkpoint.root:
+        report.fail(f"the root of the first {checkpoint.size} entries is not the signed one: "
+                    "an entry was edited (compare with the server's leaves, or run verify "
+                    "--data-dir where the log is kept, to find which)")
+    elif report.checked > checkpoint.size:
+        report.notes.append(f"{report.checked - checkpoint.size} entries after the checkpoint "
+                            "are not covered by it")
+    return report
+
+
+def fetch(url: str, token: str | None = None) -> bytes:
+    """GET `url` (with a bearer token if given); the body, or OSError saying what failed."""
+    request = urllib.request.Request(url, headers={"Accept": "*/*"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            body: bytes = answer.read()
+            return body
+    except urllib.error.HTTPError as e:
+        raise OSError(f"{url}: HTTP {e.code}: {e.read()[:300].decode(errors='replace')}") from e
+    except urllib.error.URLError as e:
+        raise OSError(f"{url}: {e.reason}") from e
+
+
+def verify_growth(old_note: str, server: str, verifier: Verifier,
+                  token: str | None = None) -> tuple[Report, str | None]:
+    """Check that the server's log only grew since `old_note`: its new checkpoint is signed
+    by the same key for the same origin, and a consistency proof links the two roots.
+    Returns the report and the new checkpoint's note."""
+    report = Report()
+    try:
+        old = open_checkpoint(old_note, verifier)
+    except NoteError as e:
+        return report.fail(f"old checkpoint: {e}"), None
+    base = server.rstrip("/")
+    try:
+        note = fetch(f"{base}/v1/log/checkpoint", token).decode()
+        new = open_checkpoint(note, verifier, old.origin)
+    except (OSError, NoteError, UnicodeDecodeError) as e:
+        return report.fail(f"new checkpoint: {e}"), None
+    report.checked = new.size
+    if new.size < old.size:
+        return report.fail(f"the log shrank from {old.size} to {new.size} entries",
+                           new.size + 1), note
+    if new.size == old.size:
+        if new.root != old.root:
+            report.fail(f"same size {new.size}, different roots: the log was rewritten")
+        return report, note
+    try:
+        answer = orjson.loads(fetch(f"{base}/v1/log/proofs/consistency?first={old.size}"
+                                    f"&second={new.size}", token))
+        proof = [base64.b64decode(h, validate=True) for h in answer["proof"]]
+        verify_consistency(old.size, new.size, old.root, new.root, proof)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        reason = str(e) if isinstance(e, ProofError | OSError) else f"malformed proof ({e})"
+        return report.fail(f"no proof that the log of {new.size} entries extends the one of "
+                           f"{old.size}: {reason}; the first {old.size} entries were "
+                           "rewritten, or the server is broken"), note
+    report.notes.append(f"the log grew from {old.size} to {new.size} entries, consistently")
+    return report, note
+
+
+def verify_data_dir(log: CoordinationLog, reader: sqlite3.Connection, tree_suffix: str,
+                    checkpoint: tuple[int, str] | None, verifier: Verifier | None,
+                    progress: Progress | None = None) -> Report:
+    """Check the stored entries against the stored tree (leaf by leaf: position and hash)
+    and both against the latest signed checkpoint."""
+    from projections.transparency import StoredTree
+
+    report = Report()
+    tree = StoredTree(reader, tree_suffix)
+    size = tree.size()
+    signed: Checkpoint | None = None
+    if checkpoint is not None and verifier is not None:
+        try:
+            signed = open_checkpoint(checkpoint[1], verifier)
+        except NoteError as e:
+            report.fail(f"latest checkpoint (tree size {checkpoint[0]}): {e}")
+    builder = TreeBuilder()
+    leaves_root = builder.root()
+    after = 0
+    while True:
+        envelopes = log.read(after=after, limit=10_000)
+        if not envelopes:
+            break
+        stored = {index: (position, digest) for index, position, digest
+                  in tree.leaves(builder.size, len(envelopes))}
+        for envelope in envelopes:
+            index, position = builder.size, envelope["position"]
+            digest = entry_hash(envelope)
+            if index < size:
+                leaf = stored.get(index)
+                if leaf is None or leaf[0] != position:
+                    missing = leaf[0] if leaf is not None else position
+                    return report.fail(
+                        f"position {missing}: the tree's leaf {index} is position {missing}, "
+                        f"the log's next entry is position {position}: an entry was deleted "
+                        "or inserted", min(missing, position))
+                if leaf[1] != digest:
+                    return report.fail(f"position {position}: the entry is not the one the "
+                                       "tree recorded: it was edited or moved", position)
+            builder.append(digest)
+            if builder.size == size:
+                leaves_root = builder.root()
+            if (signed is not None and builder.size == signed.size
+                    and builder.root() != signed.root):
+                report.fail(f"the root of the first {signed.size} entries is not the one "
+                            "signed in the latest checkpoint: the log and its tree were "
+                            "rewritten together")
+            report.checked += 1
+        after = envelopes[-1]["position"]
+        if progress is not None:
+            progress(report.checked)
+    if builder.size < size:
+        extra = tree.leaf(builder.size)
+        return report.fail(f"the tree has {size} leaves but the log only {builder.size} "
+                           "entries: entries were deleted at the end",
+                           extra[0] if extra else None)
+    if size and tree.root(size) != leaves_root:
+        report.fail("the tree's stored subtree hashes do not give the root of its leaves")
+    if signed is not None and builder.size < signed.size:
+        report.fail(f"the latest checkpoint covers {signed.size} entries; the log has "
+                    f"{builder.size}")
+    if checkpoint is None:
+        report.notes.append("no checkpoint has been issued yet: nothing signed to compare")
+    if builder.size > size:
+        report.notes.append(f"{builder.size - size} entries are not in the tree yet (the "
+                            "projection catches up when the server runs)")
+    return report
