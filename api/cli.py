@@ -43,7 +43,7 @@ def _settings(data_dir: Path | None) -> Settings:
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -384,10 +384,10 @@ def verify(
     else:
         report = _verify_data_dir(_settings(data_dir), verifier)
     for line in report.notes:
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
     if not report.ok:
         for problem in report.problems:
-            errors.print(f"[bold red]FAILED:[/] {problem}", highlight=False)
+            errors.print(f"[bold red]FAILED:[/] {problem}", highlight=False, soft_wrap=True)
         if report.first_bad_position is not None:
             errors.print(f"first bad position: {report.first_bad_position}", highlight=False)
         raise typer.Exit(code=1)

@@ -148,13 +148,17 @@ def main() -> None:
             env={**os.environ, "CONCORD_LOG_LEVEL": "WARNING"})
         try:
             base = "http://127.0.0.1:18765"
-            for _ in range(600):
+            for _ in range(2_400):
+                if server.poll() is not None:
+                    raise SystemExit(f"the server exited with status {server.returncode}")
                 try:
                     with urllib.request.urlopen(f"{base}/readyz") as answer:
                         if answer.status == 200:
                             break
                 except OSError:
                     time.sleep(0.05)
+            else:
+                raise SystemExit("the server did not become ready in 120 s")
             timings = []
             for i in range(300):
                 url = (f"{base}/v1/networks/NET-{i % NETWORKS}/members?on=1900-05-01"

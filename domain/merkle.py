@@ -74,7 +74,7 @@ class TreeBuilder:
         # Each trailing 1 bit of the old size is a subtree the new leaf's subtree completes.
         size = self._size
         while size & 1:
-            digest = sha256(_NODE_PREFIX + frontier.pop() + digest).digest()
+            digest = node_hash(frontier.pop(), digest)
             size >>= 1
         frontier.append(digest)
         self._size += 1
@@ -217,14 +217,6 @@ def _check_proof_hashes(proof: Sequence[bytes]) -> None:
         _check_hash(f"proof hash {position}", digest)
 
 
-def _path_length(index: int, size: int) -> int:
-    """How many hashes the audit path of leaf `index` in a tree of `size` leaves has."""
-    # Below the level where index and size - 1 first differ, every level has a sibling;
-    # above it, only the levels where the path turns right (a 1 bit of index) do.
-    inner = (index ^ (size - 1)).bit_length()
-    return inner + (index >> inner).bit_count()
-
-
 def root_from_inclusion(leaf_hash: bytes, index: int, size: int,
                         proof: Sequence[bytes]) -> bytes:
     """The root that `proof` leads to from leaf `index` in a tree of `size` leaves.
@@ -238,15 +230,13 @@ def root_from_inclusion(leaf_hash: bytes, index: int, size: int,
         raise ProofError(f"no leaf {index} in a tree of {size} leaves")
     _check_hash("the leaf hash", leaf_hash)
     _check_proof_hashes(proof)
-    expected = _path_length(index, size)
-    if len(proof) != expected:
-        raise ProofError(f"the inclusion proof has {len(proof)} hashes; leaf {index} of a "
-                         f"tree of {size} leaves needs {expected}")
+    # fn and sn are the indexes of the node on the path and of the last node, level by level.
     fn, sn = index, size - 1
     digest = leaf_hash
     for sibling in proof:
         if sn == 0:
-            raise ProofError("the inclusion proof is longer than the path to the root")
+            raise ProofError(f"the inclusion proof has {len(proof)} hashes, more than the "
+                             f"path from leaf {index} to the root of a tree of {size} leaves")
         if fn & 1 or fn == sn:
             digest = node_hash(sibling, digest)
             while not fn & 1 and fn != 0:
@@ -257,7 +247,8 @@ def root_from_inclusion(leaf_hash: bytes, index: int, size: int,
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError("the inclusion proof is shorter than the path to the root")
+        raise ProofError(f"the inclusion proof has {len(proof)} hashes, fewer than the "
+                         f"path from leaf {index} to the root of a tree of {size} leaves")
     return digest
 
 
@@ -270,16 +261,6 @@ def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[by
     if computed != root:
         raise ProofError(f"the inclusion proof of leaf {index} in a tree of {size} leaves "
                          f"leads to root {computed.hex()}, not {root.hex()}")
-
-
-def _consistency_length(first: int, second: int) -> int:
-    """How many hashes the proof from `first` to `second` leaves (0 < first < second) has."""
-    # The first tree's rightmost complete subtree is one node at this level; above it, the
-    # proof is that node's audit path in the second tree, after the node itself unless the
-    # first tree is complete (a power of two) and the verifier already holds its hash.
-    level = (first & -first).bit_length() - 1
-    node, last = (first - 1) >> level, (second - 1) >> level
-    return _path_length(node, last + 1) + (0 if node == 0 else 1)
 
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes,
@@ -308,11 +289,9 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         return
     if not proof:
         raise ProofError(f"the consistency proof from {first} to {second} leaves is empty")
-    expected = _consistency_length(first, second)
-    if len(proof) != expected:
-        raise ProofError(f"the consistency proof from {first} to {second} leaves has "
-                         f"{len(proof)} hashes, not {expected}")
 
+    # The names follow the RFC: the first tree's root hash is prepended when that tree is
+    # complete, since the proof then leaves it out; fr and sr are the two roots being rebuilt.
     path = list(proof)
     if first & (first - 1) == 0:
         path.insert(0, first_root)
@@ -323,7 +302,8 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
     fr = sr = path[0]
     for c in path[1:]:
         if sn == 0:
-            raise ProofError("the consistency proof is longer than the path to the root")
+            raise ProofError(f"the consistency proof from {first} to {second} leaves has "
+                             f"{len(proof)} hashes, more than it needs")
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
@@ -335,7 +315,8 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError("the consistency proof is shorter than the path to the root")
+        raise ProofError(f"the consistency proof from {first} to {second} leaves has "
+                         f"{len(proof)} hashes, fewer than it needs")
     if fr != first_root:
         raise ProofError(f"the consistency proof leads to first root {fr.hex()}, "
                          f"not {first_root.hex()}")

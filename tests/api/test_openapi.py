@@ -24,8 +24,10 @@ def test_every_event_type_is_documented_with_its_fields_and_an_example(
         assert set(example["data"]) <= set(payload.model_fields)
         assert set(schemas[type_]["properties"]) == set(payload.model_fields)
     assert document["paths"]["/v1/events/batch"]["post"]["requestBody"]["required"] is True
-    headers = {p["name"] for p in document["paths"]["/v1/events"]["post"]["parameters"]}
-    assert headers == {"Idempotency-Key", "If-Match"}
+    parameters = {(p["name"], p["in"])
+                  for p in document["paths"]["/v1/events"]["post"]["parameters"]}
+    assert parameters == {("Idempotency-Key", "header"), ("If-Match", "header"),
+                          ("proof", "query")}
 
 
 def test_the_documented_examples_are_accepted(client: TestClient) -> None:

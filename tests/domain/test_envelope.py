@@ -51,6 +51,7 @@ def test_the_envelope_has_exactly_the_published_fields_and_types(log: Coordinati
         "recorded_by": RECORDER,
         "source": "Registry decision 1",
         "data": {"state": "XKX", "name": "Kosovo"},
+        "leaf_index": 0,
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", submitted["recorded_at"])
     assert json.loads(json.dumps(read)) == read

@@ -235,11 +235,14 @@ def test_small_inclusion_proofs(size: int) -> None:
                                   verify_inclusion, leaf, index, other, proof, root)
         with pytest.raises(ProofError):
             verify_inclusion(SMALL_HASHES[index + 1], index, size, proof, root)
-        with pytest.raises(ProofError):
+        with pytest.raises(ProofError, match="more than the path"):
             verify_inclusion(leaf, index, size, [*proof, proof[-1] if proof else leaf], root)
         if proof:
-            with pytest.raises(ProofError):
+            with pytest.raises(ProofError, match="fewer than the path"):
                 verify_inclusion(leaf, index, size, proof[:-1], root)
+        for wrong_root in (SMALL_ROOTS[size - 1], SMALL_ROOTS[size + 1]):
+            with pytest.raises(ProofError, match="leads to root"):
+                verify_inclusion(leaf, index, size, proof, wrong_root)
 
 
 @pytest.mark.parametrize("second", range(1, SMALL + 1))
@@ -262,11 +265,22 @@ def test_small_consistency_proofs(second: int) -> None:
                                   verify_consistency, first, other, *roots, proof)
         with pytest.raises(ProofError):
             verify_consistency(first, second, *roots, [*proof, roots[1]])
-        if proof:
-            with pytest.raises(ProofError):
+        if first != second:
+            with pytest.raises(ProofError, match="more than it needs"):
+                verify_consistency(first, second, *roots, [*proof, proof[-1]])
+        if len(proof) > 1:
+            with pytest.raises(ProofError, match="fewer than it needs"):
                 verify_consistency(first, second, *roots, proof[:-1])
             with pytest.raises(ProofError):
                 verify_consistency(first, second, *roots, proof[1:])
+        for wrong in (SMALL_ROOTS[first - 1], SMALL_ROOTS[first + 1]):
+            if wrong != roots[1]:
+                with pytest.raises(ProofError, match="leads to|different roots"):
+                    verify_consistency(first, second, wrong, roots[1], proof)
+        for wrong in (SMALL_ROOTS[second - 1], SMALL_ROOTS[second + 1]):
+            if wrong != roots[0]:
+                with pytest.raises(ProofError, match="leads to|different roots"):
+                    verify_consistency(first, second, roots[0], wrong, proof)
 
 
 def test_equal_sizes() -> None:
@@ -385,6 +399,8 @@ def test_large_inclusion_proofs(index_size: tuple[int, int], data: st.DataObject
             verify_inclusion(leaf, index, size, _flipped(proof, position, bit), roots[size])
     with pytest.raises(ProofError):
         verify_inclusion(leaf, index ^ 1, size, proof, roots[size])
+    with pytest.raises(ProofError, match="leads to root"):
+        verify_inclusion(leaf, index, size, proof, roots[size - 1])
 
 
 @settings(max_examples=50, deadline=None)
@@ -405,3 +421,5 @@ def test_large_consistency_proofs(first_second: tuple[int, int], data: st.DataOb
     if first > 1:
         with pytest.raises(ProofError):
             verify_consistency(first - 1, second, roots[first], roots[second], proof)
+        with pytest.raises(ProofError, match="leads to|different roots"):
+            verify_consistency(first, second, roots[first - 1], roots[second], proof)

@@ -1,0 +1,184 @@
+"""Auditing without trusting the operator: `concord export`, `checkpoint` and `verify`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.cli import app
+from api.settings import Settings
+from tests.api.conftest import Server
+
+runner = CliRunner()
+
+
+def concord(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def demo_dir(tmp_path: Path) -> Path:
+    """The founding example, its projections (the Merkle tree too) caught up, and one signed
+    checkpoint of its 88 entries issued."""
+    data = tmp_path / "demo"
+    assert concord("demo", "--data-dir", str(data))[0] == 0
+    with TestClient(create_app(Settings(data_dir=data))) as client:
+        assert client.get("/v1/log/checkpoint", params={"min_position": 88}).status_code == 200
+    return data
+
+
+def test_a_data_directory_verifies_against_its_tree_and_checkpoint(demo_dir: Path) -> None:
+    status, output = concord("verify", "--data-dir", str(demo_dir))
+    assert status == 0, output
+    assert "OK: 88 entries verified." in output
+
+
+def _edit_payload(db: sqlite3.Connection) -> int:
+    state = bytearray(db.execute("SELECT state FROM stored_events WHERE rowid=30").fetchone()[0])
+    # One byte of the payload: the first letter of its first value.
+    at = state.index(b":", state.index(b'"data":{') + 8) + 2
+    state[at] = state[at] + 1 if state[at] != ord("Z") else ord("A")
+    db.execute("UPDATE stored_events SET state=? WHERE rowid=30", (bytes(state),))
+    return 30
+
+
+def _delete_row(db: sqlite3.Connection) -> int:
+    db.execute("DELETE FROM stored_events WHERE rowid=40")
+    return 40
+
+
+def _swap_rows(db: sqlite3.Connection) -> int:
+    rows = {rowid: rest for rowid, *rest in db.execute(
+        "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+        "WHERE rowid IN (50, 51)")}
+    db.execute("DELETE FROM stored_events WHERE rowid IN (50, 51)")
+    db.execute("INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+               "state) VALUES (50, ?, ?, ?, ?), (51, ?, ?, ?, ?)", (*rows[51], *rows[50]))
+    return 50
+
+
+def _change_recorder(db: sqlite3.Connection) -> int:
+    state = bytes(db.execute("SELECT state FROM stored_events WHERE rowid=60").fetchone()[0])
+    edited = state.replace(b'"recorded_by":"concord-demo"', b'"recorded_by":"someone-else"')
+    assert edited != state
+    db.execute("UPDATE stored_events SET state=? WHERE rowid=60", (edited,))
+    return 60
+
+
+@pytest.mark.parametrize("tamper", [_edit_payload, _delete_row, _swap_rows, _change_recorder],
+                         ids=["edit-payload", "delete-row", "swap-rows", "change-recorded-by"])
+def test_tampering_with_the_sqlite_file_is_caught_at_its_position(
+    demo_dir: Path, tamper: Callable[[sqlite3.Connection], int]
+) -> None:
+    with sqlite3.connect(demo_dir / "concord.db") as db:
+        position = tamper(db)
+    status, output = concord("verify", "--data-dir", str(demo_dir))
+    assert status == 1, output
+    assert f"first bad position: {position}" in output
+
+
+def test_rewriting_the_log_and_rebuilding_its_tree_is_caught_by_the_signed_checkpoint(
+    demo_dir: Path,
+) -> None:
+    with sqlite3.connect(demo_dir / "concord.db") as db:
+        _edit_payload(db)
+    assert concord("rebuild", "transparency", "--data-dir", str(demo_dir))[0] == 0
+    status, output = concord("verify", "--data-dir", str(demo_dir))
+    assert status == 1, output
+    assert "not the one signed in the latest checkpoint" in output
+
+
+@pytest.fixture
+def audited(start_server: Callable[..., Server], tmp_path: Path) -> tuple[Server, Path, Path]:
+    """A demo server; its checkpoint of 88 entries and its verifier key, saved to files."""
+    server = start_server("--demo")
+    assert server.http.get("/v1/log/checkpoint", params={"min_position": 88}).status_code == 200
+    checkpoint, key = tmp_path / "checkpoint.txt", tmp_path / "log.vkey"
+    status, output = concord("checkpoint", "--server", server.url, "--out", str(checkpoint))
+    assert status == 0, output
+    assert "Saved the checkpoint of 88 entries (concord.localhost/log)" in output
+    key.write_text(server.http.get("/v1/log/public-key").text)
+    return server, checkpoint, key
+
+
+def test_an_export_verifies_offline_and_any_change_to_it_is_caught(
+    audited: tuple[Server, Path, Path], tmp_path: Path,
+) -> None:
+    server, checkpoint, key = audited
+    export = tmp_path / "export.jsonl"
+    status, output = concord("export", "--data-dir", str(server.data_dir), "--out", str(export))
+    assert status == 0 and "Exported 88 entries" in output
+    lines = export.read_bytes().splitlines(keepends=True)
+
+    def verify(changed: list[bytes]) -> tuple[int, str]:
+        export.write_bytes(b"".join(changed))
+        return concord("verify", "--export", str(export), "--checkpoint", str(checkpoint),
+                       "--key", str(key))
+
+    status, output = verify(lines)
+    assert status == 0 and "OK: 88 entries verified." in output, output
+    edited = orjson.loads(lines[29])
+    edited["recorded_by"] = "someone-else"
+    status, output = verify([*lines[:29], orjson.dumps(edited) + b"\n", *lines[30:]])
+    assert status == 1 and "not the signed one" in output
+    status, output = verify([*lines[:39], *lines[40:]])
+    assert status == 1 and "first bad position: 41" in output
+    status, output = verify([*lines[:49], lines[50], lines[49], *lines[51:]])
+    assert status == 1 and "first bad position: 51" in output
+    status, output = verify([*lines[:10], lines[9], *lines[10:]])
+    assert status == 1 and "first bad position: 10" in output
+    status, output = verify(lines[:80])
+    assert status == 1 and "entries are missing at the end" in output
+
+
+def test_a_checkpoint_by_another_key_or_a_wrong_key_fails(
+    audited: tuple[Server, Path, Path], tmp_path: Path,
+) -> None:
+    _, checkpoint, key = audited
+    other = tmp_path / "other.vkey"
+    other.write_text("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k\n")
+    status, output = concord("verify", "--checkpoint", str(checkpoint), "--server",
+                             "http://127.0.0.1:9", "--key", str(other))
+    assert status == 1 and "old checkpoint" in output
+    status, output = concord("verify", "--export", str(tmp_path / "none"), "--checkpoint",
+                             str(checkpoint))
+    assert status == 1 and "need --checkpoint and --key" in output
+    status, output = concord("verify", "--data-dir", str(tmp_path / "nothing"), "--key",
+                             str(key))
+    assert status == 1 and "no log at" in output
+
+
+def test_a_saved_checkpoint_shows_the_log_only_grew_and_then_catches_a_rewrite(
+    audited: tuple[Server, Path, Path], start_server: Callable[..., Server],
+) -> None:
+    server, checkpoint, key = audited
+    for code in ("G-1", "G-2"):
+        server.http.post("/v1/events", json={"type": "DeclarationAdopted",
+                                             "data": {"declaration": code, "title": code}})
+    server.http.get("/v1/log/checkpoint", params={"min_position": 90})
+    status, output = concord("verify", "--checkpoint", str(checkpoint), "--server", server.url,
+                             "--key", str(key))
+    assert status == 0, output
+    assert "the log grew from 88 to 90 entries, consistently" in output
+    # The operator rewrites an early entry and rebuilds the tree to match.
+    server.process.terminate()
+    server.process.wait(timeout=15)
+    with sqlite3.connect(server.data_dir / "concord.db") as db:
+        _edit_payload(db)
+    assert concord("rebuild", "transparency", "--data-dir", str(server.data_dir))[0] == 0
+    rewritten = start_server(data_dir=server.data_dir)
+    rewritten.http.post("/v1/events", headers=server.http.headers, json={
+        "type": "DeclarationAdopted", "data": {"declaration": "G-3", "title": "G-3"}})
+    rewritten.http.get("/v1/log/checkpoint", params={"min_position": 91})
+    status, output = concord("verify", "--checkpoint", str(checkpoint), "--server",
+                             rewritten.url, "--key", str(key))
+    assert status == 1, output
+    assert "no proof that the log of 91 entries extends the one of 88" in output
