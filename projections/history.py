@@ -43,6 +43,7 @@ class History(Projection):
     """Every entry, with its summary, filters and retraction."""
 
     name = "history"
+    version = 2  # 2: envelopes with their leaf_index
 
     def create_tables(self, cursor: sqlite3.Cursor) -> None:
         s = self.suffix

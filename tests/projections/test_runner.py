@@ -13,6 +13,7 @@ from projections.projection import Projection, handles
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
 from tests.conftest import RECORDER, submit
+from tests.projections.conftest import catch_up
 
 
 class Counting(Projection):
@@ -113,3 +114,38 @@ def test_the_runner_sees_entries_written_by_another_process(
     finally:
         runner.stop()
         store.close()
+
+
+def test_a_projection_built_with_another_layout_version_is_built_again_from_0(
+    log: CoordinationLog, store: ProjectionStore
+) -> None:
+    from projections.history import History
+    from projections.store import VERSIONS_TABLE
+
+    for code in ("A", "B", "C"):
+        submit(log, "DeclarationAdopted", declaration=code, title=code)
+    catch_up(log, store, History())
+    reader = store.reader()
+    before = reader.execute("SELECT * FROM history ORDER BY position").fetchall()
+    assert store.position("history") == 3
+
+    class NextHistory(History):
+        version = History.version + 1
+
+    with store.transaction() as cursor:
+        cursor.execute("UPDATE history SET summary='stale'")
+        NextHistory().prepare(cursor)
+    assert store.position("history") == 0
+    assert reader.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0
+    catch_up(log, store, NextHistory())
+    assert reader.execute("SELECT * FROM history ORDER BY position").fetchall() == before
+    # Tables from before versions were kept (a position, no version) count as version 1.
+    with store.transaction() as cursor:
+        cursor.execute(f"DELETE FROM {VERSIONS_TABLE}")
+        History().prepare(cursor)
+    assert store.position("history") == 0
+    # The same version again keeps the tables and the position.
+    catch_up(log, store, History())
+    with store.transaction() as cursor:
+        History().prepare(cursor)
+    assert store.position("history") == 3
