@@ -21,7 +21,7 @@ import orjson
 
 from domain.leaves import entry_hash
 from domain.log import CoordinationLog
-from domain.merkle import ProofError, TreeBuilder, verify_consistency
+from domain.merkle import ProofError, TreeBuilder, root_of, verify_consistency
 from domain.notes import Checkpoint, NoteError, Verifier, open_checkpoint
 
 Progress = Callable[[int], None]
@@ -58,17 +58,29 @@ def read_verifier(key: str) -> Verifier:
     return Verifier.parse(text)
 
 
+# (first, second) -> the root of the first `first` leaves, and the consistency proof.
+Consistency = Callable[[int, int], tuple[bytes, list[bytes]]]
+
+
 def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
-                  progress: Progress | None = None) -> Report:
+                  progress: Progress | None = None,
+                  consistency: Consistency | None = None) -> Report:
     """Check an export (JSON Lines of envelopes, from the start of the log) against a signed
     checkpoint: the signature, the order of the entries, and the root of the first
-    `tree size` entries, recomputed from their canonical leaves."""
+    `tree size` entries, recomputed from their canonical leaves.
+
+    An edited entry changes the root but does not say where it is. Given `consistency` (a
+    source of consistency proofs, such as the server), the first edited entry is found by
+    bisection: a prefix of the export whose root a proof links to the signed root is
+    authentic, whoever supplied the proof."""
     report = Report()
     try:
         checkpoint = open_checkpoint(note, verifier)
     except NoteError as e:
         return report.fail(f"checkpoint: {e}")
     builder = TreeBuilder()
+    hashes: list[bytes] = []  # kept only to locate an edit
+    positions: list[int] = []
     previous = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -85,7 +97,11 @@ def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
                 "inserted or reordered here", position)
         previous = position
         if builder.size < checkpoint.size:
-            builder.append(entry_hash(envelope))
+            digest = entry_hash(envelope)
+            builder.append(digest)
+            if consistency is not None:
+                hashes.append(digest)
+                positions.append(position)
         report.checked += 1
         if progress is not None and report.checked % 10_000 == 0:
             progress(report.checked)
@@ -94,13 +110,51 @@ def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
                            f"{checkpoint.size}: entries are missing at the end",
                            previous + 1 if previous else 1)
     if builder.root() != checkpoint.root:
-        report.fail(f"the root of the first {checkpoint.size} entries is not the signed one: "
-                    "an entry was edited (compare with the server's leaves, or run verify "
-                    "--data-dir where the log is kept, to find which)")
+        if consistency is None:
+            return report.fail(
+                f"the root of the first {checkpoint.size} entries is not the signed one: an "
+                "entry was edited (add --server to find which)")
+        found = _first_edit(hashes, checkpoint, consistency)
+        if found is None:
+            return report.fail(
+                f"the root of the first {checkpoint.size} entries is not the signed one: an "
+                "entry was edited, and the server's proofs did not locate it")
+        return report.fail(f"the root of the first {checkpoint.size} entries is not the "
+                           f"signed one: position {positions[found]} was edited",
+                           positions[found])
     elif report.checked > checkpoint.size:
         report.notes.append(f"{report.checked - checkpoint.size} entries after the checkpoint "
                             "are not covered by it")
     return report
+
+
+def _first_edit(hashes: list[bytes], checkpoint: Checkpoint,
+                consistency: Consistency) -> int | None:
+    """The index of the first leaf of `hashes` not in the signed tree, by bisection over
+    prefixes; None if the proofs do not show it."""
+
+    def proves(size: int, root: bytes) -> bool:
+        try:
+            verify_consistency(size, checkpoint.size, root, checkpoint.root,
+                               consistency(size, checkpoint.size)[1])
+        except (OSError, ValueError):
+            return False
+        return True
+
+    good, bad = 0, checkpoint.size  # the empty prefix is authentic; the whole one is not
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if proves(middle, root_of(hashes[:middle])):
+            good = middle
+        else:
+            bad = middle
+    # The export's first `bad` leaves are not the signed ones, its first `good` are: leaf
+    # `bad - 1` was edited, provided the server can prove its own prefix of `bad` leaves.
+    try:
+        server_root = consistency(bad, checkpoint.size)[0]
+    except (OSError, ValueError):
+        return None
+    return bad - 1 if proves(bad, server_root) else None
 
 
 def fetch(url: str, token: str | None = None) -> bytes:
@@ -116,6 +170,21 @@ def fetch(url: str, token: str | None = None) -> bytes:
         raise OSError(f"{url}: HTTP {e.code}: {e.read()[:300].decode(errors='replace')}") from e
     except urllib.error.URLError as e:
         raise OSError(f"{url}: {e.reason}") from e
+
+
+def server_consistency(server: str, token: str | None = None) -> Consistency:
+    """Consistency proofs (and the roots they start from) fetched from a Concord server."""
+
+    def prove(first: int, second: int) -> tuple[bytes, list[bytes]]:
+        answer = orjson.loads(fetch(f"{server.rstrip('/')}/v1/log/proofs/consistency?"
+                                    f"first={first}&second={second}", token))
+        try:
+            return (base64.b64decode(answer["first_root"], validate=True),
+                    [base64.b64decode(h, validate=True) for h in answer["proof"]])
+        except (KeyError, TypeError, ValueError) as e:
+            raise OSError(f"malformed consistency proof from the server: {e}") from e
+
+    return prove
 
 
 def verify_growth(old_note: str, server: str, verifier: Verifier,

@@ -358,7 +358,8 @@ def verify(
         help="The log's verifier key (as published at /v1/log/public-key), or a file "
              "holding it.")] = None,
     server: Annotated[str | None, typer.Option(
-        help="With --checkpoint: check that the server's log only grew since.")] = None,
+        help="With --checkpoint: check that the server's log only grew since; with --export "
+             "too: locate an edited entry with the server's proofs.")] = None,
     data_dir: DataDir = None,
     token: Annotated[str | None, typer.Option(envvar="CONCORD_TOKEN",
                                               help="An API key, if reads need one.")] = None,
@@ -376,8 +377,9 @@ def verify(
             raise _fail("--export and --server need --checkpoint and --key")
         note = checkpoint.read_text()
         if export is not None:
+            locate = audit.server_consistency(server, token) if server else None
             with export.open("rb") as lines:
-                report = audit.verify_export(lines, note, verifier)
+                report = audit.verify_export(lines, note, verifier, consistency=locate)
         else:
             assert server is not None
             report, _ = audit.verify_growth(note, server, verifier, token)

@@ -129,6 +129,15 @@ def test_an_export_verifies_offline_and_any_change_to_it_is_caught(
     edited["recorded_by"] = "someone-else"
     status, output = verify([*lines[:29], orjson.dumps(edited) + b"\n", *lines[30:]])
     assert status == 1 and "not the signed one" in output
+    located = concord("verify", "--export", str(export), "--checkpoint", str(checkpoint),
+                      "--key", str(key), "--server", server.url)
+    assert located[0] == 1 and "first bad position: 30" in located[1], located[1]
+    first = orjson.loads(lines[0])
+    first["source"] = "rewritten"
+    export.write_bytes(b"".join([orjson.dumps(first) + b"\n", *lines[1:]]))
+    located = concord("verify", "--export", str(export), "--checkpoint", str(checkpoint),
+                      "--key", str(key), "--server", server.url)
+    assert located[0] == 1 and "first bad position: 1" in located[1], located[1]
     status, output = verify([*lines[:39], *lines[40:]])
     assert status == 1 and "first bad position: 41" in output
     status, output = verify([*lines[:49], lines[50], lines[49], *lines[51:]])
