@@ -16,7 +16,7 @@ from domain.catalogue import MAX_INT, Submission, parse_submission
 from domain.commands import TOPICS_BY_TYPE, public_type
 from domain.envelope import Envelope, make_envelope
 from domain.errors import BatchRefused, FieldProblem, InvalidSubmission
-from domain.storage import PriorResult, SQLiteLogRecorder
+from domain.storage import LogRecorder, PriorResult, SQLiteLogRecorder
 from domain.stream import Stream
 from domain.transcoder import EventStateTranscoder
 from domain.writer import Writer
@@ -55,10 +55,11 @@ class CoordinationLog(Application[str]):
         return EventStateTranscoder()
 
     @property
-    def log_recorder(self) -> SQLiteLogRecorder:
-        """The recorder, with its idempotency table."""
-        assert isinstance(self.recorder, SQLiteLogRecorder)
-        return self.recorder
+    def log_recorder(self) -> LogRecorder:
+        """The recorder, with its idempotency table (SQLite or PostgreSQL)."""
+        recorder = self.recorder
+        assert hasattr(recorder, "select_streams") and hasattr(recorder, "find_prior_results")
+        return recorder
 
     def submit(
         self,

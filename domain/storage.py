@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -37,6 +37,18 @@ class PriorResult:
     positions: list[int]
 
 
+class LogRecorder(Protocol):
+    """What the log needs of its recorder beyond eventsourcing's."""
+
+    def select_streams(self, stream_ids: Sequence[str]) -> list[StoredEvent]:
+        """Every stored event of the given streams, ordered by stream and version."""
+
+    def find_prior_results(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], PriorResult]:
+        """The keys among `keys` already used, with what they were used for."""
+
+
 class SQLiteLogRecorder(SQLiteApplicationRecorder):
     """Stores events and, in the same transaction, the idempotency keys they answer."""
 
@@ -59,6 +71,8 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
         idempotency: Sequence[IdempotencyRecord] = (),
         **kwargs: Any,
     ) -> Sequence[int] | None:
+        if not stored_events:
+            return None  # as eventsourcing's recorders answer an empty insert
         # One executemany instead of eventsourcing's execute per row. The transaction holds
         # SQLite's write lock from the first insert, and rowids without AUTOINCREMENT are
         # assigned as max + 1, so the new rows are exactly the last len(stored_events) rowids.

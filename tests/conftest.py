@@ -23,12 +23,19 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def open_log(db_path: Path) -> Iterator[Callable[[], CoordinationLog]]:
-    """Opens the test's log file (again); every log opened is closed at the end."""
+def log_env(db_path: Path) -> Iterator[dict[str, str]]:
+    """Where the test's log is stored: a SQLite file. Tests of the log itself run on both
+    backends (tests/domain/conftest.py)."""
+    yield sqlite_env(db_path)
+
+
+@pytest.fixture
+def open_log(log_env: dict[str, str]) -> Iterator[Callable[[], CoordinationLog]]:
+    """Opens the test's log (again); every log opened is closed at the end."""
     opened: list[CoordinationLog] = []
 
     def _open() -> CoordinationLog:
-        log = CoordinationLog(sqlite_env(db_path))
+        log = CoordinationLog(log_env)
         opened.append(log)
         return log
 

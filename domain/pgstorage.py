@@ -1,0 +1,128 @@
+"""The log's recorder on PostgreSQL: eventsourcing's, with dense positions and idempotency
+keys committed with their events.
+
+eventsourcing numbers entries from a sequence, which skips the numbers a rolled-back
+transaction drew. Concord's positions are instead MAX + 1, taken while holding the events
+table's EXCLUSIVE lock (which eventsourcing takes anyway, so that commit order is position
+order): no transaction can draw a position and then fail to fill it while another commits
+past it, so positions have no gaps, `leaf_index` stays `position - 1`, and a reader that
+has seen position N has seen every position before it.
+
+Imported only when the log is on PostgreSQL (`pip install '.[postgres]'`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import get_topic
+from psycopg.sql import SQL, Identifier
+
+from domain.storage import IDEMPOTENCY_TABLE, IdempotencyRecord, PriorResult
+
+
+class PostgresLogRecorder(PostgresApplicationRecorder):
+    """Stores events at dense positions and, in the same transaction, the idempotency keys
+    they answer."""
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema, table = Identifier(datastore.schema), Identifier(events_table_name)
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {schema}.{idempotency} (scope text NOT NULL, "
+            "key text NOT NULL, fingerprint text NOT NULL, positions text NOT NULL, "
+            "PRIMARY KEY (scope, key))").format(
+                schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE)))
+        self._insert_at = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state, "
+            "notification_id) VALUES (%s, %s, %s, %s, %s)").format(schema=schema, table=table)
+        self._max_id = SQL("SELECT COALESCE(MAX(notification_id), 0) AS last "
+                           "FROM {schema}.{table}").format(schema=schema, table=table)
+        self._insert_key = SQL("INSERT INTO {schema}.{idempotency} VALUES (%s, %s, %s, %s)"
+                               ).format(schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE))
+        self._select_streams = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(schema=schema, table=table)
+        self._select_key = SQL("SELECT fingerprint, positions FROM {schema}.{idempotency} "
+                               "WHERE scope = %s AND key = %s").format(
+            schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], *,
+                      idempotency: Sequence[IdempotencyRecord] = (), **kwargs: Any
+                      ) -> Sequence[int] | None:
+        if not stored_events:
+            return None  # as eventsourcing's recorders answer an empty insert
+        with self.datastore.get_connection() as conn, conn.transaction(), \
+                conn.cursor() as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            curs.execute(self._max_id)
+            row = curs.fetchone()
+            assert row is not None
+            last = int(row["last"])
+            positions = list(range(last + 1, last + 1 + len(stored_events)))
+            curs.executemany(self._insert_at, [
+                (s.originator_id, s.originator_version, s.topic, s.state, position)
+                for s, position in zip(stored_events, positions, strict=True)])
+            if idempotency:
+                curs.executemany(self._insert_key, [
+                    (r.scope, r.key, r.fingerprint, json.dumps(positions[r.start:r.stop]))
+                    for r in idempotency])
+        return positions
+
+    def select_streams(self, stream_ids: Sequence[str]) -> list[StoredEvent]:
+        """Every stored event of the given streams, ordered by stream and version."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_streams, (list(stream_ids),))
+            return [StoredEvent(row["originator_id"], row["originator_version"],
+                                row["topic"], bytes(row["state"])) for row in curs.fetchall()]
+
+    def find_prior_results(self, keys: Iterable[tuple[str, str]]
+                           ) -> dict[tuple[str, str], PriorResult]:
+        """The keys among `keys` already used, with what they were used for."""
+        found: dict[tuple[str, str], PriorResult] = {}
+        wanted = list(keys)
+        if not wanted:
+            return found
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            for scope, key in wanted:
+                curs.execute(self._select_key, (scope, key))
+                row = curs.fetchone()
+                if row is not None:
+                    found[(scope, key)] = PriorResult(row["fingerprint"],
+                                                      json.loads(row["positions"]))
+        return found
+
+
+def postgres_env(url: str, schema: str = "concord") -> dict[str, str]:
+    """The eventsourcing settings for a log in `schema` of the PostgreSQL database at `url`
+    (postgresql://user[:password]@host[:port]/dbname); the schema is created if missing."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        raise ValueError(f"not a PostgreSQL URL (postgresql://user@host:port/dbname): {url!r}")
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
+        "POSTGRES_HOST": parts.hostname or "localhost",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "8",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "ORIGINATOR_ID_TYPE": "text",
+        "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLogRecorder),
+        "AGGREGATE_CACHE_MAXSIZE": "",
+    }
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+    return env
