@@ -9,7 +9,6 @@ position found wrong.
 from __future__ import annotations
 
 import base64
-import sqlite3
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ from domain.leaves import entry_hash
 from domain.log import CoordinationLog
 from domain.merkle import ProofError, TreeBuilder, root_of, verify_consistency
 from domain.notes import Checkpoint, NoteError, Verifier, open_checkpoint
+from projections.db import Reader
 
 Progress = Callable[[int], None]
 
@@ -225,7 +225,7 @@ def verify_growth(old_note: str, server: str, verifier: Verifier,
     return report, note
 
 
-def verify_data_dir(log: CoordinationLog, reader: sqlite3.Connection, tree_suffix: str,
+def verify_data_dir(log: CoordinationLog, reader: Reader, tree_suffix: str,
                     checkpoint: tuple[int, str] | None, verifier: Verifier | None,
                     progress: Progress | None = None) -> Report:
     """Check the stored entries against the stored tree (leaf by leaf: position and hash)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import UTC, datetime
 
 from domain.notes import Checkpoint, Signer, sign_checkpoint
+from projections.db import Cursor
 from projections.store import ProjectionStore
 from projections.transparency import StoredTree
 
@@ -37,22 +37,25 @@ class Checkpoints:
             return size, str(found[0])
         note = sign_checkpoint(self.signer, Checkpoint(self.origin, size, tree.root(size)))
         with self._lock, self.store.transaction() as cursor:
-            cursor.execute(f"INSERT OR IGNORE INTO {CHECKPOINTS_TABLE} VALUES (?, ?, ?)",
+            cursor.execute(f"INSERT INTO {CHECKPOINTS_TABLE} VALUES (?, ?, ?) "
+                           "ON CONFLICT DO NOTHING",
                            (size, note, datetime.now(UTC).isoformat(timespec="seconds")))
         return size, note
 
 
-def create_table(cursor: sqlite3.Cursor) -> None:
+def create_table(cursor: Cursor) -> None:
     """The table of issued checkpoints, by tree size."""
     cursor.execute(f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} (size INTEGER PRIMARY KEY, "
                    "note TEXT NOT NULL, signed_at TEXT NOT NULL)")
 
 
-def latest_stored(reader: sqlite3.Connection) -> tuple[int, str] | None:
+def latest_stored(store: ProjectionStore) -> tuple[int, str] | None:
     """The largest checkpoint issued, if any: its size and note."""
     try:
-        row = reader.execute(f"SELECT size, note FROM {CHECKPOINTS_TABLE} "
-                             "ORDER BY size DESC LIMIT 1").fetchone()
-    except sqlite3.OperationalError:
+        row = store.reader().execute(f"SELECT size, note FROM {CHECKPOINTS_TABLE} "
+                                     "ORDER BY size DESC LIMIT 1").fetchone()
+    except Exception as e:
+        if not store.database.missing_table(e):
+            raise
         return None
     return None if row is None else (int(row[0]), str(row[1]))

@@ -411,7 +411,7 @@ def _verify_data_dir(settings: Settings, verifier: Verifier | None) -> Report:
         try:
             reader = store.reader()
             return audit.verify_data_dir(log, reader, store.suffix("transparency"),
-                                         latest_stored(reader), verifier)
+                                         latest_stored(store), verifier)
         finally:
             store.close()
 

@@ -11,10 +11,10 @@ retracted.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from domain.envelope import Envelope
+from projections.db import Cursor, Reader
 from projections.projection import Projection, handles
 
 SCHEDULE_TYPES = ("ConferenceScheduled", "ConferenceRescheduled", "ConferenceCancelled",
@@ -26,7 +26,7 @@ class Conferences(Projection):
 
     name = "conferences"
 
-    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+    def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS conference_changes{s} (position INTEGER PRIMARY KEY, "
@@ -55,12 +55,12 @@ class Conferences(Projection):
             "held_on TEXT NOT NULL, retracted_at INTEGER)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS sessions_at{s} ON sessions{s} (conference)")
 
-    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+    def drop_tables(self, cursor: Cursor) -> None:
         for table in ("conference_changes", "conferences", "delegations", "sessions"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles(*SCHEDULE_TYPES)
-    def _changed(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _changed(self, cursor: Cursor, e: Envelope) -> None:
         code = e["data"]["conference"]
         cursor.execute(
             f"INSERT INTO conference_changes{self.suffix} VALUES (?, ?, ?, ?, ?, NULL)",
@@ -71,7 +71,7 @@ class Conferences(Projection):
             self._refold(cursor, code)
 
     @handles("DelegationAttended")
-    def _attended(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _attended(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         head = json.dumps(d["head"]) if d.get("head") else None
         cursor.execute(f"INSERT INTO delegations{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL)",
@@ -79,14 +79,14 @@ class Conferences(Projection):
                         e["effective_date"]))
 
     @handles("SessionHeld")
-    def _session(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _session(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(f"INSERT INTO sessions{self.suffix} VALUES (?, ?, ?, ?, ?, NULL)",
                        (e["position"], d["conference"], d["title"],
                         json.dumps(d.get("speakers", [])), e["effective_date"]))
 
     @handles("EntryRetracted")
-    def _retracted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _retracted(self, cursor: Cursor, e: Envelope) -> None:
         s, target, at = self.suffix, e["data"]["position"], e["position"]
         for table in ("delegations", "sessions"):
             cursor.execute(f"UPDATE {table}{s} SET retracted_at=? WHERE position=?",
@@ -105,16 +105,16 @@ class Conferences(Projection):
         else:
             self._refold(cursor, change[0])
 
-    def _insert(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _insert(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(
-            f"INSERT OR IGNORE INTO conferences{self.suffix} VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', NULL, NULL, ?, ?, NULL)",
+            f"INSERT INTO conferences{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+            "'scheduled', NULL, NULL, ?, ?, NULL) ON CONFLICT DO NOTHING",
             (d["conference"], d["title"], d.get("network"), d.get("edition"), d["host_state"],
              d.get("city"), d["starts_on"], d.get("ends_on"), e["effective_date"],
              e["position"]))
 
-    def _refold(self, cursor: sqlite3.Cursor, code: str) -> None:
+    def _refold(self, cursor: Cursor, code: str) -> None:
         """Set the conference's dates and status from its changes that stand."""
         changes = cursor.execute(
             f"SELECT type, effective_date, data FROM conference_changes{self.suffix} "
@@ -151,7 +151,7 @@ def _conference(row: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(names, row, strict=True))
 
 
-def list_conferences(reader: sqlite3.Connection, network: str | None = None,
+def list_conferences(reader: Reader, network: str | None = None,
                      status: str | None = None, host_state: str | None = None,
                      suffix: str = "") -> list[dict[str, Any]]:
     """Conferences on record (not retracted), in order of their start, with how many
@@ -173,7 +173,7 @@ def list_conferences(reader: sqlite3.Connection, network: str | None = None,
             for row in rows]
 
 
-def conference(reader: sqlite3.Connection, code: str, suffix: str = ""
+def conference(reader: Reader, code: str, suffix: str = ""
                ) -> dict[str, Any] | None:
     """One conference: its facts, its schedule's changes, its delegations by role (a state's
     latest delegation counts) and its sessions; None if not on record."""
@@ -215,7 +215,7 @@ def _change(position: int, type_: str, day: str, data: dict[str, Any]) -> dict[s
     return change
 
 
-def attendances(reader: sqlite3.Connection, state: str, suffix: str = ""
+def attendances(reader: Reader, state: str, suffix: str = ""
                 ) -> list[dict[str, Any]]:
     """Every delegation of `state` that stands, with the conference's title and dates."""
     rows = reader.execute(
@@ -232,7 +232,7 @@ def attendances(reader: sqlite3.Connection, state: str, suffix: str = ""
     return sorted(latest.values(), key=lambda a: (a["starts_on"], a["conference"]))
 
 
-def hosted(reader: sqlite3.Connection, state: str, suffix: str = "") -> list[dict[str, Any]]:
+def hosted(reader: Reader, state: str, suffix: str = "") -> list[dict[str, Any]]:
     """The conferences `state` hosts or hosted."""
     rows = reader.execute(f"SELECT {_COLUMNS} FROM conferences{suffix} WHERE host_state=? "
                           "AND retracted_at IS NULL ORDER BY starts_on, code",

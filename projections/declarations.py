@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from domain.envelope import Envelope
+from projections.db import Cursor, Reader
 from projections.projection import Projection, handles
 
 
@@ -15,7 +15,7 @@ class Declarations(Projection):
 
     name = "declarations"
 
-    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+    def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS declarations{s} (code TEXT PRIMARY KEY, "
@@ -31,22 +31,22 @@ class Declarations(Projection):
                        f"ON signatures{s} (declaration, state)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_by{s} ON signatures{s} (state)")
 
-    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+    def drop_tables(self, cursor: Cursor) -> None:
         for table in ("declarations", "signatures"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("DeclarationAdopted")
-    def _adopted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _adopted(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(
-            f"INSERT OR IGNORE INTO declarations{self.suffix} "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            f"INSERT INTO declarations{self.suffix} "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING",
             (d["declaration"], d["title"], json.dumps(d.get("also_known_as", [])),
              d.get("conference"), d.get("network"), d.get("text_sha256"),
              e["effective_date"], e["position"]))
 
     @handles("DeclarationSigned")
-    def _signed(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _signed(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         signatory = json.dumps(d["signatory"]) if d.get("signatory") else None
         cursor.execute(
@@ -54,7 +54,7 @@ class Declarations(Projection):
             (e["position"], d["declaration"], d["state"], e["effective_date"], signatory))
 
     @handles("SignatureWithdrawn")
-    def _withdrawn(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _withdrawn(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(
             f"UPDATE signatures{self.suffix} SET withdrawn_on=?, withdrawn_at=?, "
@@ -64,7 +64,7 @@ class Declarations(Projection):
             (e["effective_date"], e["position"], d.get("reason"), d["declaration"], d["state"]))
 
     @handles("EntryRetracted")
-    def _retracted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _retracted(self, cursor: Cursor, e: Envelope) -> None:
         s, target, at = self.suffix, e["data"]["position"], e["position"]
         cursor.execute(f"UPDATE declarations{s} SET retracted_at=? WHERE adopted_at=?",
                        (at, target))
@@ -86,7 +86,7 @@ def _declaration(row: tuple[Any, ...], signatories: int) -> dict[str, Any]:
             "adopted_on": adopted_on, "adopted_at": adopted_at, "signatories": signatories}
 
 
-def list_declarations(reader: sqlite3.Connection, suffix: str = "") -> list[dict[str, Any]]:
+def list_declarations(reader: Reader, suffix: str = "") -> list[dict[str, Any]]:
     """Every declaration on record (not retracted), with how many states stand signed."""
     rows = reader.execute(
         f"SELECT {_COLUMNS}, (SELECT COUNT(*) FROM signatures{suffix} s WHERE "
@@ -96,7 +96,7 @@ def list_declarations(reader: sqlite3.Connection, suffix: str = "") -> list[dict
     return [_declaration(tuple(row[:-1]), row[-1]) for row in rows]
 
 
-def declaration(reader: sqlite3.Connection, code: str, suffix: str = ""
+def declaration(reader: Reader, code: str, suffix: str = ""
                 ) -> dict[str, Any] | None:
     """One declaration, its signatories and its withdrawals; None if not on record."""
     row = reader.execute(f"SELECT {_COLUMNS} FROM declarations{suffix} "
@@ -117,7 +117,7 @@ def declaration(reader: sqlite3.Connection, code: str, suffix: str = ""
     return {**found, "signed": signed, "withdrawn": withdrawn}
 
 
-def signatures_of(reader: sqlite3.Connection, state: str, suffix: str = ""
+def signatures_of(reader: Reader, state: str, suffix: str = ""
                   ) -> list[dict[str, Any]]:
     """Every signature of `state` on record, standing or withdrawn, with the declaration."""
     rows = reader.execute(

@@ -7,12 +7,12 @@ retraction. A retraction is filed under the same codes as the entry it retracts.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from projections.db import Cursor, Reader
 from projections.projection import Projection
 from projections.summaries import summarize
 
@@ -45,7 +45,7 @@ class History(Projection):
     name = "history"
     version = 2  # 2: envelopes with their leaf_index
 
-    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+    def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS history{s} (position INTEGER PRIMARY KEY, "
@@ -59,11 +59,11 @@ class History(Projection):
             f"CREATE TABLE IF NOT EXISTS history_names{s} (kind TEXT NOT NULL, "
             "code TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (kind, code))")
 
-    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+    def drop_tables(self, cursor: Cursor) -> None:
         for table in ("history", "history_names"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
-    def apply(self, cursor: sqlite3.Cursor, envelopes: Any) -> None:
+    def apply(self, cursor: Cursor, envelopes: Any) -> None:
         s = self.suffix
         rows: list[tuple[Any, ...]] = []  # written together, before anything reads them
         known: dict[tuple[str, str], str | None] = {}  # names looked up in this batch
@@ -83,7 +83,8 @@ class History(Projection):
                 codes[1] = data.get("host_state")
             if e["type"] in _NAMED:
                 kind, field, name = _NAMED[e["type"]]
-                cursor.execute(f"INSERT OR IGNORE INTO history_names{s} VALUES (?, ?, ?)",
+                cursor.execute(f"INSERT INTO history_names{s} VALUES (?, ?, ?) "
+                               "ON CONFLICT DO NOTHING",
                                (kind, data[field], data[name]))
                 known.pop((kind, data[field]), None)
             if e["type"] == "EntryRetracted":
@@ -101,13 +102,13 @@ class History(Projection):
         self._write(cursor, rows)
         super().apply(cursor, envelopes)
 
-    def _write(self, cursor: sqlite3.Cursor, rows: list[tuple[Any, ...]]) -> None:
+    def _write(self, cursor: Cursor, rows: list[tuple[Any, ...]]) -> None:
         cursor.executemany(
             f"INSERT INTO history{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", rows)
         rows.clear()
 
 
-def history(reader: sqlite3.Connection, query: Query, upto: int,
+def history(reader: Reader, query: Query, upto: int,
             suffix: str = "") -> list[dict[str, Any]]:
     """The entries matching `query`, among those up to position `upto`."""
     where = ["position <= ?"]

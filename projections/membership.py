@@ -10,17 +10,21 @@ is one indexed query, and any earlier P still sees the record as it stood then.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
 from domain.envelope import Envelope
+from projections.db import Cursor, Reader, is_postgres
 from projections.projection import Projection, handles
 
 Interval = tuple[str, str, str | None]  # role, valid_from, valid_to
 # The open end of a box. R*Tree coordinates are 32-bit floats, rounded outwards, so a box
 # may be found for a point just outside it: every query checks the exact columns too.
 OPEN = 3.0e38
+# PostgreSQL's boxes are 64-bit floats, exact for integers below 2^53: positions, and
+# network id * SPAN + day (day numbers stay below SPAN until the year 10,000).
+SPAN = 4_000_000
+OPEN_POSITION = 2**53
 
 
 def _day(iso_date: str) -> int:
@@ -43,9 +47,9 @@ class Membership(Projection):
     # 2: intervals indexed in an R*Tree. 3 kept the rows' columns in the R*Tree too, which
     # measured 2-3x slower than looking the rows up (auxiliary columns are read through the
     # virtual table); 4 is 2 again.
-    version = 4
+    version = 5  # 5: ids from RETURNING, a layout PostgreSQL shares
 
-    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+    def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS membership_changes{s} (position INTEGER PRIMARY KEY, "
@@ -62,11 +66,20 @@ class Membership(Projection):
             "network TEXT NOT NULL, state TEXT NOT NULL, role TEXT NOT NULL, "
             "valid_from TEXT NOT NULL, valid_to TEXT, recorded_from INTEGER NOT NULL, "
             "recorded_to INTEGER)")
-        # Each interval as a box (network, valid days, recorded positions) in an R*Tree:
-        # "on D as of P" is the boxes that contain the point, found without a scan.
-        cursor.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS membership_boxes{s} USING rtree(id, "
-            "network_lo, network_hi, valid_lo, valid_hi, recorded_lo, recorded_hi)")
+        # Each interval as a box (network, valid days, recorded positions) in a spatial
+        # index: "on D as of P" is the boxes that contain the point, found without a scan.
+        # SQLite: an R*Tree. PostgreSQL: a GiST index of 2-D boxes, the network folded into
+        # the first axis (network id * SPAN + day), as it has no third axis without an
+        # extension.
+        if is_postgres(cursor):
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS membership_boxes{s} "
+                           "(id BIGINT PRIMARY KEY, area BOX NOT NULL)")
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS membership_boxes_area{s} "
+                           f"ON membership_boxes{s} USING gist (area)")
+        else:
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS membership_boxes{s} USING rtree(id, "
+                "network_lo, network_hi, valid_lo, valid_hi, recorded_lo, recorded_hi)")
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_current{s} "
             f"ON membership{s} (network, state) WHERE recorded_to IS NULL")
@@ -74,19 +87,19 @@ class Membership(Projection):
             f"CREATE INDEX IF NOT EXISTS membership_of_state{s} "
             f"ON membership{s} (state) WHERE recorded_to IS NULL")
 
-    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+    def drop_tables(self, cursor: Cursor) -> None:
         for table in ("membership_changes", "membership_networks", "membership",
                       "membership_boxes"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("NetworkEstablished")
-    def _established(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
-        cursor.execute(f"INSERT OR IGNORE INTO membership_networks{self.suffix} "
-                       "(network, founded_at) VALUES (?, ?)",
+    def _established(self, cursor: Cursor, e: Envelope) -> None:
+        cursor.execute(f"INSERT INTO membership_networks{self.suffix} "
+                       "(network, founded_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                        (e["data"]["network"], e["position"]))
 
     @handles("StateJoinedNetwork", "StateLeftNetwork")
-    def _changed(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _changed(self, cursor: Cursor, e: Envelope) -> None:
         s, data, at, day = self.suffix, e["data"], e["position"], e["effective_date"]
         network, state = data["network"], data["state"]
         role = data.get("role") if e["type"] == "StateJoinedNetwork" else None
@@ -114,7 +127,7 @@ class Membership(Projection):
             self._open(cursor, network, state, (role, day, None), at)
 
     @handles("EntryRetracted")
-    def _retracted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _retracted(self, cursor: Cursor, e: Envelope) -> None:
         s, retracted, at = self.suffix, e["data"]["position"], e["position"]
         change = cursor.execute(
             f"SELECT network, state FROM membership_changes{s} WHERE position=?",
@@ -134,7 +147,7 @@ class Membership(Projection):
                     founded).fetchall():
                 self._close(cursor, rowid, at)
 
-    def _recompute(self, cursor: sqlite3.Cursor, network: str, state: str, at: int) -> None:
+    def _recompute(self, cursor: Cursor, network: str, state: str, at: int) -> None:
         s = self.suffix
         points = cursor.execute(
             f"SELECT effective_date, role FROM membership_changes{s} "
@@ -151,25 +164,40 @@ class Membership(Projection):
         for interval in sorted(wanted - set(held), key=str):
             self._open(cursor, network, state, interval, at)
 
-    def _open(self, cursor: sqlite3.Cursor, network: str, state: str, interval: Interval,
+    def _open(self, cursor: Cursor, network: str, state: str, interval: Interval,
               at: int) -> None:
         """Record an interval as holding from position `at` on."""
         s = self.suffix
         role, start, end = interval
-        cursor.execute(
+        rowid = cursor.execute(
             f"INSERT INTO membership{s} (network, state, role, valid_from, valid_to, "
-            "recorded_from) VALUES (?, ?, ?, ?, ?, ?)", (network, state, role, start, end, at))
-        cursor.execute(
-            f"INSERT INTO membership_boxes{s} SELECT ?, id, id, ?, ?, ?, ? "
-            f"FROM membership_networks{s} WHERE network=?",
-            (cursor.lastrowid, _day(start), _day(end) - 1 if end else OPEN, at, OPEN, network))
+            "recorded_from) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (network, state, role, start, end, at)).fetchone()[0]
+        first, last = _day(start), _day(end) - 1 if end else None
+        if is_postgres(cursor):
+            cursor.execute(
+                f"INSERT INTO membership_boxes{s} SELECT ?, box(point(id * {SPAN} + ?, ?), "
+                f"point(id * {SPAN} + ?, ?)) FROM membership_networks{s} WHERE network=?",
+                (rowid, first, at, SPAN - 1 if last is None else last, OPEN_POSITION,
+                 network))
+        else:
+            cursor.execute(
+                f"INSERT INTO membership_boxes{s} SELECT ?, id, id, ?, ?, ?, ? "
+                f"FROM membership_networks{s} WHERE network=?",
+                (rowid, first, OPEN if last is None else last, at, OPEN, network))
 
-    def _close(self, cursor: sqlite3.Cursor, rowid: int, at: int) -> None:
+    def _close(self, cursor: Cursor, rowid: int, at: int) -> None:
         """Record that an interval no longer holds from position `at` on."""
         cursor.execute(f"UPDATE membership{self.suffix} SET recorded_to=? WHERE id=?",
                        (at, rowid))
-        cursor.execute(f"UPDATE membership_boxes{self.suffix} SET recorded_hi=? WHERE id=?",
-                       (at - 1, rowid))
+        if is_postgres(cursor):
+            cursor.execute(
+                f"UPDATE membership_boxes{self.suffix} SET area=box(point((area[1])[0], "
+                "(area[1])[1]), point((area[0])[0], ?)) WHERE id=?", (at - 1, rowid))
+        else:
+            cursor.execute(
+                f"UPDATE membership_boxes{self.suffix} SET recorded_hi=? WHERE id=?",
+                (at - 1, rowid))
 
 
 def intervals(points: list[tuple[str, str | None]]) -> list[Interval]:
@@ -188,29 +216,36 @@ def intervals(points: list[tuple[str, str | None]]) -> list[Interval]:
     return found
 
 
-def members(reader: sqlite3.Connection, network: str, on: str, as_of: int,
+def members(reader: Reader, network: str, on: str, as_of: int,
             role: str | None = None, suffix: str = "") -> list[Member]:
     """The members of `network` on the date `on`, as the record stood at position `as_of`."""
     network_id = reader.execute(f"SELECT id FROM membership_networks{suffix} WHERE network=?",
                                 (network,)).fetchone()
     if network_id is None:
         return []
-    day = _day(on)
-    query = (
-        f"SELECT m.state, m.role, m.valid_from FROM membership_boxes{suffix} b "
-        f"JOIN membership{suffix} m ON m.id=b.id WHERE b.network_lo<=?1 AND b.network_hi>=?1 "
-        "AND b.valid_lo<=?2 AND b.valid_hi>=?2 AND b.recorded_lo<=?3 AND b.recorded_hi>=?3 "
-        "AND m.valid_from<=?4 AND (m.valid_to IS NULL OR m.valid_to>?4) "
-        "AND m.recorded_from<=?3 AND (m.recorded_to IS NULL OR m.recorded_to>?3)")
-    params: list[object] = [network_id[0], day, as_of, on]
+    day, exact = _day(on), (
+        "m.valid_from<=? AND (m.valid_to IS NULL OR m.valid_to>?) "
+        "AND m.recorded_from<=? AND (m.recorded_to IS NULL OR m.recorded_to>?)")
+    params: list[object]
+    if is_postgres(reader):
+        query = (f"SELECT m.state, m.role, m.valid_from FROM membership_boxes{suffix} b "
+                 f"JOIN membership{suffix} m ON m.id=b.id WHERE b.area @> point(?, ?) "
+                 f"AND {exact}")
+        params = [network_id[0] * SPAN + day, as_of, on, on, as_of, as_of]
+    else:
+        query = (f"SELECT m.state, m.role, m.valid_from FROM membership_boxes{suffix} b "
+                 f"JOIN membership{suffix} m ON m.id=b.id WHERE b.network_lo<=? "
+                 "AND b.network_hi>=? AND b.valid_lo<=? AND b.valid_hi>=? "
+                 f"AND b.recorded_lo<=? AND b.recorded_hi>=? AND {exact}")
+        params = [network_id[0], network_id[0], day, day, as_of, as_of, on, on, as_of, as_of]
     if role is not None:
-        query += " AND m.role=?5"
+        query += " AND m.role=?"
         params.append(role)
     rows = reader.execute(query + " ORDER BY m.state", params).fetchall()
     return [Member(state, member_role, since) for state, member_role, since in rows]
 
 
-def memberships(reader: sqlite3.Connection, state: str, suffix: str = ""
+def memberships(reader: Reader, state: str, suffix: str = ""
                 ) -> list[dict[str, str | None]]:
     """Every interval of `state` in any network, as the record stands now, in date order."""
     rows = reader.execute(

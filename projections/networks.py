@@ -3,10 +3,10 @@ because ISO 3166 has no code for them."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from domain.envelope import Envelope
+from projections.db import Cursor, Reader
 from projections.projection import Projection, handles
 
 
@@ -15,7 +15,7 @@ class Networks(Projection):
 
     name = "networks"
 
-    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+    def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS networks{s} (code TEXT PRIMARY KEY, name TEXT NOT NULL, "
@@ -31,34 +31,36 @@ class Networks(Projection):
             "name TEXT NOT NULL, registered_on TEXT NOT NULL, registered_at INTEGER NOT NULL, "
             "retracted_at INTEGER)")
 
-    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+    def drop_tables(self, cursor: Cursor) -> None:
         for table in ("networks", "statutes", "registered_states"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("NetworkEstablished")
-    def _established(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _established(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(
-            f"INSERT OR IGNORE INTO networks{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            f"INSERT INTO networks{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL) "
+            "ON CONFLICT DO NOTHING",
             (d["network"], d["name"], d.get("acronym"), d.get("purpose"), e["effective_date"],
              e["position"]))
 
     @handles("StatuteApproved")
-    def _statute(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _statute(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(f"INSERT INTO statutes{self.suffix} VALUES (?, ?, ?, ?, ?, NULL)",
                        (e["position"], d["network"], d["title"], d.get("conference"),
                         e["effective_date"]))
 
     @handles("StateRegistered")
-    def _registered(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _registered(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(
-            f"INSERT OR IGNORE INTO registered_states{self.suffix} VALUES (?, ?, ?, ?, NULL)",
+            f"INSERT INTO registered_states{self.suffix} VALUES (?, ?, ?, ?, NULL) "
+            "ON CONFLICT DO NOTHING",
             (d["state"], d["name"], e["effective_date"], e["position"]))
 
     @handles("EntryRetracted")
-    def _retracted(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _retracted(self, cursor: Cursor, e: Envelope) -> None:
         s, target, at = self.suffix, e["data"]["position"], e["position"]
         cursor.execute(f"UPDATE networks{s} SET retracted_at=? WHERE established_at=?",
                        (at, target))
@@ -76,14 +78,14 @@ def _network(row: tuple[Any, ...]) -> dict[str, Any]:
             "established_on": established_on, "established_at": established_at}
 
 
-def _statutes(reader: sqlite3.Connection, code: str, suffix: str) -> list[dict[str, Any]]:
+def _statutes(reader: Reader, code: str, suffix: str) -> list[dict[str, Any]]:
     return [{"title": title, "conference": conference, "approved_on": day, "position": position}
             for title, conference, day, position in reader.execute(
                 f"SELECT title, conference, approved_on, position FROM statutes{suffix} "
                 "WHERE network=? AND retracted_at IS NULL ORDER BY position", (code,))]
 
 
-def list_networks(reader: sqlite3.Connection, suffix: str = "") -> list[dict[str, Any]]:
+def list_networks(reader: Reader, suffix: str = "") -> list[dict[str, Any]]:
     """Every network on record (not retracted), in the order they were recorded."""
     rows = reader.execute(f"SELECT {_COLUMNS} FROM networks{suffix} "
                           "WHERE retracted_at IS NULL ORDER BY established_at").fetchall()
@@ -91,7 +93,7 @@ def list_networks(reader: sqlite3.Connection, suffix: str = "") -> list[dict[str
             for row in rows]
 
 
-def network(reader: sqlite3.Connection, code: str, suffix: str = "") -> dict[str, Any] | None:
+def network(reader: Reader, code: str, suffix: str = "") -> dict[str, Any] | None:
     """One network's founding facts and statutes; None if not on record."""
     row = reader.execute(f"SELECT {_COLUMNS} FROM networks{suffix} "
                          "WHERE code=? AND retracted_at IS NULL", (code,)).fetchone()
@@ -100,7 +102,7 @@ def network(reader: sqlite3.Connection, code: str, suffix: str = "") -> dict[str
     return {**_network(tuple(row)), "statutes": _statutes(reader, code, suffix)}
 
 
-def registered_state(reader: sqlite3.Connection, code: str, suffix: str = ""
+def registered_state(reader: Reader, code: str, suffix: str = ""
                      ) -> dict[str, Any] | None:
     """A state registered on the log (not retracted), or None."""
     row = reader.execute(
@@ -111,6 +113,6 @@ def registered_state(reader: sqlite3.Connection, code: str, suffix: str = ""
     return {"name": row[0], "registered_on": row[1], "registered_at": row[2]}
 
 
-def network_names(reader: sqlite3.Connection, suffix: str = "") -> dict[str, str]:
+def network_names(reader: Reader, suffix: str = "") -> dict[str, str]:
     """Every network's name by code (retracted ones too: their codes stay taken)."""
     return dict(reader.execute(f"SELECT code, name FROM networks{suffix}").fetchall())

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from domain.envelope import Envelope
+from projections.db import Cursor
 from projections.store import POSITIONS_TABLE, VERSIONS_TABLE
 
-Handler = Callable[[Any, sqlite3.Cursor, Envelope], None]
+Handler = Callable[[Any, Cursor, Envelope], None]
 
 
 def handles(*types: str) -> Callable[[Handler], Handler]:
@@ -44,7 +44,7 @@ class Projection:
         self.suffix = suffix
         self.tracking_name = self.name + suffix
 
-    def prepare(self, cursor: sqlite3.Cursor) -> None:
+    def prepare(self, cursor: Cursor) -> None:
         """Create the tables if they do not exist; if they were built with another version
         of the layout, drop them and start again from position 0."""
         row = cursor.execute(f"SELECT version FROM {VERSIONS_TABLE} WHERE name=?",
@@ -62,13 +62,13 @@ class Projection:
                        "DO UPDATE SET version=excluded.version",
                        (self.tracking_name, self.version))
 
-    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+    def create_tables(self, cursor: Cursor) -> None:
         """Create the projection's tables and indexes if they do not exist."""
 
-    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+    def drop_tables(self, cursor: Cursor) -> None:
         """Drop the projection's tables (of this suffix)."""
 
-    def apply(self, cursor: sqlite3.Cursor, envelopes: Sequence[Envelope]) -> None:
+    def apply(self, cursor: Cursor, envelopes: Sequence[Envelope]) -> None:
         """Apply entries in order and record the last position, in the caller's transaction."""
         for envelope in envelopes:
             handler = self._handlers.get(envelope["type"])

@@ -8,7 +8,6 @@ on average). It is rebuilt like any projection, and a rebuild gives the same has
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from domain.envelope import Envelope
@@ -19,6 +18,7 @@ from domain.merkle import (
     node_hash,
     root_at,
 )
+from projections.db import Cursor, Reader
 from projections.projection import Projection
 
 
@@ -27,7 +27,7 @@ class Transparency(Projection):
 
     name = "transparency"
 
-    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+    def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS merkle_leaves{s} (leaf_index INTEGER PRIMARY KEY, "
@@ -37,11 +37,11 @@ class Transparency(Projection):
             f"CREATE TABLE IF NOT EXISTS merkle_nodes{s} (level INTEGER NOT NULL, "
             "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID")
 
-    def drop_tables(self, cursor: sqlite3.Cursor) -> None:
+    def drop_tables(self, cursor: Cursor) -> None:
         for table in ("merkle_leaves", "merkle_nodes"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
-    def apply(self, cursor: sqlite3.Cursor, envelopes: Sequence[Envelope]) -> None:
+    def apply(self, cursor: Cursor, envelopes: Sequence[Envelope]) -> None:
         s = self.suffix
         size = tree_size(cursor, s)
         # The right frontier: the complete subtrees the next leaves combine with.
@@ -74,13 +74,13 @@ def _frontier(size: int) -> list[tuple[int, int]]:
     return found
 
 
-def tree_size(reader: sqlite3.Connection | sqlite3.Cursor, suffix: str = "") -> int:
+def tree_size(reader: Reader | Cursor, suffix: str = "") -> int:
     """How many leaves the tree has."""
     row = reader.execute(f"SELECT MAX(leaf_index) FROM merkle_leaves{suffix}").fetchone()
     return 0 if row[0] is None else int(row[0]) + 1
 
 
-def subtree_hash(reader: sqlite3.Connection | sqlite3.Cursor, suffix: str, level: int,
+def subtree_hash(reader: Reader | Cursor, suffix: str, level: int,
                  index: int) -> bytes:
     """The stored hash of the complete subtree at `level`, `index`."""
     if level == 0:
@@ -97,7 +97,7 @@ def subtree_hash(reader: sqlite3.Connection | sqlite3.Cursor, suffix: str, level
 class StoredTree:
     """Roots and proofs from the stored hashes of one copy of the tree."""
 
-    def __init__(self, reader: sqlite3.Connection, suffix: str = "") -> None:
+    def __init__(self, reader: Reader, suffix: str = "") -> None:
         self.reader, self.suffix = reader, suffix
 
     def size(self) -> int:

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import settings
 
 from domain.envelope import Envelope
-from domain.log import CoordinationLog, sqlite_env
+from domain.log import CoordinationLog
+from tests.backends import Backend
+from tests.postgres import database_url, fresh_schema
 
 RECORDER = "test-secretariat"
 
@@ -23,10 +25,27 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def log_env(db_path: Path) -> Iterator[dict[str, str]]:
-    """Where the test's log is stored: a SQLite file. Tests of the log itself run on both
-    backends (tests/domain/conftest.py)."""
-    yield sqlite_env(db_path)
+def backend(db_path: Path) -> Backend:
+    """Where the test's log is stored: a SQLite file. The contract tests of the log and the
+    read side run on both backends (`parametrized_backend`)."""
+    return Backend("sqlite", db_path)
+
+
+def parametrized_backend(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Backend]:
+    """The body of a `backend` fixture with params=BACKENDS: a SQLite file, or a fresh
+    PostgreSQL schema (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield Backend("sqlite", db_path)
+        return
+    url = database_url()
+    with fresh_schema(url) as schema:
+        yield Backend("postgres", db_path, url, schema)
+
+
+@pytest.fixture
+def log_env(backend: Backend) -> dict[str, str]:
+    """The settings of the test's log."""
+    return backend.log_env()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from api.schemas import problem_responses
 from domain.catalogue import IsoDate
 from domain.codes import CODE_PATTERN
 from projections import networks as projection
+from projections.db import Reader
 from projections.membership import members
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
@@ -110,7 +110,7 @@ async def network_members(
     day = on or datetime.now(UTC).date().isoformat()
     store = request.app.state.projection_store
 
-    def query(reader: sqlite3.Connection, suffix: str) -> tuple[bool, list[Any]]:
+    def query(reader: Reader, suffix: str) -> tuple[bool, list[Any]]:
         known = reader.execute(
             f"SELECT founded_at FROM membership_networks{suffix} WHERE network=?",
             (code,)).fetchone()

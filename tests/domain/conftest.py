@@ -7,18 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.log import sqlite_env
-from tests.postgres import database_url, fresh_schema
+from tests.backends import BACKENDS, Backend
+from tests.conftest import parametrized_backend
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def log_env(request: pytest.FixtureRequest, db_path: Path) -> Iterator[dict[str, str]]:
-    """Where the test's log is stored: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield sqlite_env(db_path)
-        return
-    from domain.pgstorage import postgres_env
-
-    url = database_url()
-    with fresh_schema(url) as schema:
-        yield postgres_env(url, schema)
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Backend]:
+    """A SQLite file, or a fresh PostgreSQL schema."""
+    yield from parametrized_backend(request, db_path)

@@ -5,51 +5,42 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from domain.log import CoordinationLog
 from projections.rebuild import PROJECTIONS, live, rebuild
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
+from tests.backends import Backend
 from tests.conftest import RECORDER
+from tests.projections.conftest import rows
 
 RUNNER = textwrap.dedent("""
     import sys, threading
     import projections.runner as runner_module
-    from domain.log import CoordinationLog, sqlite_env
     from projections.rebuild import PROJECTIONS, live
     from projections.runner import ProjectionRunner
-    from projections.store import ProjectionStore
+    from tests.backends import from_spec
     runner_module.PAGE = 97  # many small transactions, so the kill lands inside one
-    log = CoordinationLog(sqlite_env(sys.argv[1]))
-    store = ProjectionStore(sys.argv[1])
+    log, store = from_spec(sys.argv[1])
     runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
     runner.start()
     threading.Event().wait()
 """)
 
 
-def positions(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as connection:
-        try:
-            return dict(connection.execute(
-                "SELECT name, position FROM concord_projection_positions").fetchall())
-        except sqlite3.OperationalError:
-            return {}
-
-
-def rows(db: Path, table: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as connection:
-        return sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=str)
+def positions(store: ProjectionStore) -> dict[str, int]:
+    return {name: int(position) for name, position in store.reader().execute(
+        "SELECT name, position FROM concord_projection_positions").fetchall()}
 
 
 def test_a_killed_projection_process_resumes_without_double_counting(
-    log: CoordinationLog, db_path: Path
+    log: CoordinationLog, backend: Backend, open_store: Callable[[], ProjectionStore]
 ) -> None:
     log.submit({"type": "NetworkEstablished", "data": {"network": "N", "name": "N"},
                 "effective_date": "1990-01-01"}, recorded_by=RECORDER)
@@ -64,18 +55,18 @@ def test_a_killed_projection_process_resumes_without_double_counting(
                                                      "title": "T"}} for i in range(200)],
             recorded_by=RECORDER)
     end = log.last_position()
-    with subprocess.Popen([sys.executable, "-c", RUNNER, str(db_path)],
+    store = open_store()  # before the runner, so the positions table exists
+    with subprocess.Popen([sys.executable, "-c", RUNNER, backend.spec()],
                           cwd=Path(__file__).parents[2]) as process:
         deadline = time.monotonic() + 60
-        while min(positions(db_path).values(), default=0) < end // 3:
+        while min(positions(store).values(), default=0) < end // 3:
             assert time.monotonic() < deadline and process.poll() is None
             time.sleep(0.01)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
-    stopped_at = positions(db_path)
+    stopped_at = positions(store)
     assert 0 < min(stopped_at.values()) < end
 
-    store = ProjectionStore(db_path)
     runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
     assert {n: s.position for n, s in runner.status.items()} == stopped_at
     runner.start()
@@ -90,5 +81,4 @@ def test_a_killed_projection_process_resumes_without_double_counting(
                          ("history", ("history",))):
         suffix = store.suffix(name)
         for table in tables:
-            assert rows(db_path, table) == rows(db_path, table + suffix), table
-    store.close()
+            assert rows(store, table) == rows(store, table + suffix), table

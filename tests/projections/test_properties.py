@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,14 @@ from hypothesis import strategies as st
 
 from domain.envelope import Envelope
 from domain.errors import ConcordError
-from domain.log import CoordinationLog, sqlite_env
+from domain.log import CoordinationLog
 from projections.membership import members
 from projections.rebuild import PROJECTIONS
 from projections.store import ProjectionStore
+from tests.backends import BACKENDS, Backend
 from tests.conftest import RECORDER
 from tests.domain.test_properties import SETUP, submissions
+from tests.postgres import database_url, fresh_schema
 from tests.projections.conftest import catch_up
 
 DAYS = ["2019-06-01", "2020-01-01", "2022-09-06", "2023-09-12", "2025-10-08", "2027-01-01"]
@@ -59,12 +62,25 @@ def naive_members(envelopes: list[Envelope], network: str, on: str, as_of: int
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=st.lists(submissions(), min_size=15, max_size=60), data=st.data())
+@pytest.mark.parametrize("backend_name", BACKENDS)
 def test_members_equal_a_naive_replay_and_increments_equal_a_rebuild(
-    tmp_path_factory: pytest.TempPathFactory, steps: list[dict[str, Any]], data: st.DataObject
+    tmp_path_factory: pytest.TempPathFactory, backend_name: str, steps: list[dict[str, Any]],
+    data: st.DataObject
 ) -> None:
     path = Path(tmp_path_factory.mktemp("membership")) / "log.db"
-    log = CoordinationLog(sqlite_env(path))
-    store = ProjectionStore(path)
+    with ExitStack() as stack:
+        if backend_name == "sqlite":
+            backend = Backend("sqlite", path)
+        else:
+            url = database_url()
+            backend = Backend("postgres", path, url, stack.enter_context(fresh_schema(url)))
+        check_projections(backend, steps, data)
+
+
+def check_projections(backend: Backend, steps: list[dict[str, Any]], data: st.DataObject
+                      ) -> None:
+    log = CoordinationLog(backend.log_env())
+    store = ProjectionStore(backend.database())
     try:
         log.submit_batch(SETUP, recorded_by=RECORDER)
         incremental = [projection() for projection in PROJECTIONS.values()]
@@ -80,9 +96,11 @@ def test_members_equal_a_naive_replay_and_increments_equal_a_rebuild(
         for projection in PROJECTIONS.values():
             catch_up(log, store, projection(suffix="_rebuilt"), page=10_000)  # all at once
         reader = store.reader()
-        tables = [name for (name,) in reader.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%\\_rebuilt' "
-            "ESCAPE '\\'")]
+        listing = (
+            "SELECT name FROM sqlite_master WHERE type='table'" if backend.name == "sqlite"
+            else "SELECT table_name FROM information_schema.tables WHERE table_schema="
+                 f"'{backend.schema}'")
+        tables = [name for (name,) in reader.execute(listing) if name.endswith("_rebuilt")]
         assert len(tables) >= 2 * len(PROJECTIONS)
         for rebuilt in tables:
             table = rebuilt.removesuffix("_rebuilt")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from api.scenario import founding_scenario
 from domain.log import CoordinationLog
@@ -14,18 +12,13 @@ from projections.rebuild import PROJECTIONS, live, rebuild
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
 from tests.conftest import RECORDER
-
-
-def rows(db: Path, table: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as connection:
-        return sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=str)
+from tests.projections.conftest import rows
 
 
 def test_a_rebuild_equals_the_incremental_copy_and_goes_live(
-    log: CoordinationLog, db_path: Path
+    log: CoordinationLog, store: ProjectionStore
 ) -> None:
     log.submit_batch(founding_scenario().submissions, recorded_by="concord-demo")
-    store = ProjectionStore(db_path)
     runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
     runner.start()
     try:
@@ -41,7 +34,7 @@ def test_a_rebuild_equals_the_incremental_copy_and_goes_live(
             suffix = store.suffix(name)
             assert suffix
             for table in tables:
-                assert rows(db_path, table + suffix) == rows(db_path, table)
+                assert rows(store, table + suffix) == rows(store, table)
         # Check the runner follows the swap and keeps the new copies up to date.
         joined = log.submit({"type": "StateJoinedNetwork", "data": {
             "network": "RELACOPAZ", "state": "CHL", "role": "observer"}}, recorded_by=RECORDER)
@@ -57,11 +50,11 @@ def test_a_rebuild_equals_the_incremental_copy_and_goes_live(
 
 
 def test_reads_and_writes_go_on_during_a_rebuild(
-    log: CoordinationLog, db_path: Path, open_log: Callable[[], CoordinationLog]
+    log: CoordinationLog, open_store: Callable[[], ProjectionStore]
 ) -> None:
     log.submit({"type": "NetworkEstablished", "data": {"network": "N", "name": "N"},
                 "effective_date": "2000-01-01"}, recorded_by=RECORDER)
-    store = ProjectionStore(db_path)
+    store = open_store()
     runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
     runner.start()
     states = ["ARG", "BRA", "URY", "PRY", "PER", "BOL", "CHL", "ECU", "COL", "MEX"]
@@ -114,12 +107,11 @@ def test_reads_and_writes_go_on_during_a_rebuild(
         assert seen == sorted(seen), "a read went backwards"
         assert runner.wait_for("membership", end, 10)
         suffix, _ = runner.view("membership")
-        fresh = ProjectionStore(db_path)
+        fresh = open_store()
         rebuild(log, fresh, "membership")
         final = fresh.suffix("membership")
         for table in ("membership", "membership_changes"):
-            assert rows(db_path, table + suffix) == rows(db_path, table + final)
-        fresh.close()
+            assert rows(fresh, table + suffix) == rows(fresh, table + final)
     finally:
         runner.stop()
         store.close()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from domain.envelope import Envelope
 from domain.log import CoordinationLog
+from projections.db import Cursor
 from projections.membership import Membership, members
 from projections.projection import Projection, handles
 from projections.runner import ProjectionRunner
@@ -21,11 +21,11 @@ class Counting(Projection):
 
     name = "counting"
 
-    def create_tables(self, cursor: sqlite3.Cursor) -> None:
+    def create_tables(self, cursor: Cursor) -> None:
         cursor.execute("CREATE TABLE IF NOT EXISTS counted (position INTEGER PRIMARY KEY)")
 
     @handles("DeclarationAdopted", "NetworkEstablished", "StateJoinedNetwork")
-    def _count(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _count(self, cursor: Cursor, e: Envelope) -> None:
         cursor.execute("INSERT INTO counted VALUES (?)", (e["position"],))
 
 
@@ -35,7 +35,7 @@ class Failing(Projection):
     name = "failing"
 
     @handles("DeclarationAdopted")
-    def _fail(self, cursor: sqlite3.Cursor, e: Envelope) -> None:
+    def _fail(self, cursor: Cursor, e: Envelope) -> None:
         raise RuntimeError("this projection cannot take declarations")
 
 
@@ -44,9 +44,8 @@ def adopt(log: CoordinationLog, code: str) -> Envelope:
 
 
 def test_the_runner_follows_commits_and_resumes_where_it_stopped(
-    log: CoordinationLog, db_path: Path, open_log: Callable[[], CoordinationLog]
+    log: CoordinationLog, store: ProjectionStore
 ) -> None:
-    store = ProjectionStore(db_path)
     runner = ProjectionRunner(log, store, [Counting(), Membership()])
     runner.start()
     try:
@@ -71,17 +70,15 @@ def test_the_runner_follows_commits_and_resumes_where_it_stopped(
         assert again.wait_for("counting", last["position"], timeout=10)
     finally:
         again.stop()
-        store.close()
-    with sqlite3.connect(db_path) as db:
-        counted = [row[0] for row in db.execute("SELECT position FROM counted ORDER BY 1")]
+    counted = [row[0] for row in store.reader().execute(
+        "SELECT position FROM counted ORDER BY 1").fetchall()]
     assert counted == list(range(1, last["position"] + 1))
     assert network["position"] in counted
 
 
 def test_a_failing_projection_is_reported_and_the_others_go_on(
-    log: CoordinationLog, db_path: Path
+    log: CoordinationLog, store: ProjectionStore
 ) -> None:
-    store = ProjectionStore(db_path)
     runner = ProjectionRunner(log, store, [Failing(), Counting()])
     runner.start()
     try:
