@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -34,9 +35,11 @@ from api.routes import (
 )
 from api.schemas import problem_responses
 from api.settings import Settings
-from api.wiring import open_log
+from api.wiring import open_database, open_log
 from domain.notes import load_or_create_signer
+from projections.db import listen
 from projections.rebuild import PROJECTIONS, live
+from projections.remote import RemoteProjections
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
 
@@ -93,12 +96,19 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log = await run_in_threadpool(open_log, settings)
-        app.state.keys = KeyStore(settings.sqlite_path)
-        app.state.projection_store = ProjectionStore(settings.sqlite_path)
-        projection_store = app.state.projection_store
-        runner = ProjectionRunner(log, projection_store,
-                                  [live(projection_store, name) for name in PROJECTIONS])
-        runner.start()
+        app.state.keys = KeyStore(await run_in_threadpool(open_database, settings))
+        projection_store = ProjectionStore(await run_in_threadpool(open_database, settings))
+        app.state.projection_store = projection_store
+        stop_listening = threading.Event()
+        runner: ProjectionRunner | RemoteProjections
+        if settings.projections:
+            runner = ProjectionRunner(log, projection_store,
+                                      [live(projection_store, name) for name in PROJECTIONS])
+            runner.start()
+            # Entries other processes commit wake the runner too (PostgreSQL only).
+            listen(projection_store.database, "stored_events", runner.wake, stop_listening)
+        else:
+            runner = RemoteProjections(log, projection_store)
         app.state.projections = runner
         signer = await run_in_threadpool(load_or_create_signer, settings.signing_key_path,
                                          settings.log_origin)
@@ -116,6 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
             finally:
+                stop_listening.set()
                 runner.stop()
                 app.state.projection_store.close()
                 feed.close()
@@ -156,3 +167,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app of one of several API processes (`concord serve --workers N`), configured
+    from CONCORD_* variables."""
+    from api.observe import configure_logging
+    from api.runtime import tune_runtime
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    tune_runtime()
+    return create_app(settings)

@@ -17,7 +17,7 @@ from api.keys import KeyError_, KeyStore, Role
 from api.render import log_table, state_name
 from api.scenario import Scenario, ScenarioError, founding_scenario, load_scenario
 from api.settings import Settings
-from api.wiring import open_log
+from api.wiring import open_database, open_log
 from domain.errors import BatchRefused, ConcordError
 from domain.log import CoordinationLog
 
@@ -38,8 +38,31 @@ DataDir = Annotated[
 ]
 
 
-def _settings(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help=(
+        "postgresql://user@host:port/dbname: the log in PostgreSQL (default: "
+        "$CONCORD_DATABASE_URL, else SQLite in the data directory)."), show_default=False),
+]
+
+_given: dict[str, object] = {}
+
+
+@app.callback()
+def options(database_url: DatabaseUrl = None) -> None:
+    """Concord: an auditable coordination log for networks of states."""
+    if database_url is not None:
+        _given["database_url"] = database_url
+
+
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    given = {**_given, **{k: v for k, v in overrides.items() if v is not None}}
+    if data_dir is not None:
+        given["data_dir"] = data_dir
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValueError as e:
+        raise _fail(f"settings: {e}") from None
 
 
 def _fail(message: str) -> typer.Exit:
@@ -76,7 +99,7 @@ def demo(data_dir: DataDir = None) -> None:
         except ConcordError as e:
             raise _fail(str(e)) from None
         console.print(log_table(log.read(limit=count), f"RELACOPAZ: the founding example "
-                                f"({count} entries in {settings.sqlite_path})"))
+                                f"({count} entries in {settings.where})"))
     console.print(
         ("Recorded" if new else "Already recorded, nothing appended:")
         + f" {count} entries. The scenario's notes on its sources:",
@@ -99,7 +122,7 @@ def _print_read_models(log: CoordinationLog, settings: Settings) -> None:
     from projections.runner import catch_up
     from projections.store import ProjectionStore
 
-    store = ProjectionStore(settings.sqlite_path)
+    store = ProjectionStore(open_database(settings))
     try:
         catch_up(log, store, [live(store, name) for name in PROJECTIONS])
         end, reader = log.last_position(), store.reader()
@@ -127,25 +150,32 @@ def serve(
     = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
     demo_data: Annotated[bool, typer.Option(
         "--demo", help="First record the RELACOPAZ founding example (into a fresh log).")]
     = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help=(
+        "API processes, each with its own writer. With more than one, the read models run "
+        "in one process of their own (concord project), started here unless "
+        "--no-projections."))] = 1,
+    no_projections: Annotated[bool, typer.Option(
+        "--no-projections", help="Do not keep the read models up here: a `concord project` "
+        "process elsewhere does.")] = False,
 ) -> None:
     """Serve the HTTP API (docs at /docs) with uvicorn."""
+    import os
+    import subprocess
+    import sys
+
     import uvicorn
 
     from api.app import create_app
     from api.observe import configure_logging
     from api.runtime import tune_runtime
 
-    overrides: dict[str, object] = {}
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    separate = workers > 1 or no_projections
+    settings = _settings(data_dir, host=host, port=port, database_url=database_url,
+                         projections=False if separate else None)
     url = f"http://{settings.host}:{settings.port}"
     with open_log(settings) as log:
         if demo_data:
@@ -154,8 +184,8 @@ def serve(
             except ConcordError as e:
                 raise _fail(str(e)) from None
             errors.print(f"{'Recorded' if new else 'Already recorded:'} the founding example, "
-                         f"{count} entries, in {settings.sqlite_path}", highlight=False)
-        store = KeyStore(settings.sqlite_path)
+                         f"{count} entries, in {settings.where}", highlight=False)
+        store = KeyStore(open_database(settings))
         try:
             if not store.has_admin():
                 _first_key(store, "admin", Role.admin, url,
@@ -166,12 +196,61 @@ def serve(
         finally:
             store.close()
     configure_logging(settings.log_level)
-    errors.print(f"Concord serving {settings.sqlite_path} on http://{settings.host}:"
-                 f"{settings.port} (API docs at /docs)", highlight=False)
+    errors.print(f"Concord serving {settings.where} on http://{settings.host}:"
+                 f"{settings.port} (API docs at /docs)"
+                 + (f" with {workers} API processes" if workers > 1 else ""), highlight=False)
     tune_runtime()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, access_log=False, proxy_headers=False,
-                timeout_graceful_shutdown=5)
+    common = {"host": settings.host, "port": settings.port, "log_config": None,
+              "access_log": False, "proxy_headers": False, "timeout_graceful_shutdown": 5}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        return
+    # Each worker builds its app from the environment: pass the settings on there.
+    os.environ.update(settings.as_environment())
+    projector = None if no_projections else subprocess.Popen(
+        [sys.argv[0], "project"], env=os.environ.copy())
+    try:
+        uvicorn.run("api.app:from_environment", factory=True, workers=workers,
+                    **common)  # type: ignore[arg-type]
+    finally:
+        if projector is not None:
+            projector.terminate()
+            projector.wait(30)
+
+
+@app.command()
+def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Keep the read models up with the log, in this process, until stopped: for API
+    processes started with --no-projections (or --workers). On PostgreSQL it is woken by
+    every commit (LISTEN/NOTIFY); on SQLite it polls every second."""
+    import signal
+    import threading
+
+    from api.observe import configure_logging
+    from api.runtime import tune_runtime
+    from projections.db import listen
+    from projections.rebuild import PROJECTIONS, live
+    from projections.runner import ProjectionRunner
+    from projections.store import ProjectionStore
+
+    settings = _settings(data_dir, database_url=database_url)
+    configure_logging(settings.log_level)
+    tune_runtime()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with open_log(settings) as log:
+        store = ProjectionStore(open_database(settings))
+        runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
+        runner.start()
+        listen(store.database, "stored_events", runner.wake, stop)
+        errors.print(f"Concord keeping {', '.join(PROJECTIONS)} up with {settings.where}",
+                     highlight=False)
+        try:
+            stop.wait()
+        finally:
+            runner.stop()
+            store.close()
 
 
 def _first_key(store: KeyStore, name: str, role: Role, url: str, why: str) -> None:
@@ -237,9 +316,7 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")],
 
 @contextmanager
 def _key_store(data_dir: Path | None) -> Iterator[KeyStore]:
-    settings = _settings(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = KeyStore(settings.sqlite_path)
+    store = KeyStore(open_database(_settings(data_dir)))
     try:
         yield store
     finally:
@@ -287,7 +364,7 @@ def rebuild(
     if unknown:
         raise _fail(f"no projection {unknown[0]!r}; there are {', '.join(PROJECTIONS)}, or all")
     with open_log(_settings(data_dir)) as log:
-        store = ProjectionStore(_settings(data_dir).sqlite_path)
+        store = ProjectionStore(open_database(_settings(data_dir)))
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(),
                           MofNCompleteColumn(), console=console) as bar:
@@ -402,15 +479,14 @@ def _verify_data_dir(settings: Settings, verifier: Verifier | None) -> Report:
     from domain.notes import Signer
     from projections.store import ProjectionStore
 
-    if not settings.sqlite_path.exists():
+    if not settings.database_url and not settings.sqlite_path.exists():
         raise _fail(f"no log at {settings.sqlite_path}")
     if verifier is None and settings.signing_key_path.exists():
         verifier = Signer.parse(settings.signing_key_path.read_text().strip()).verifier()
     with open_log(settings) as log:
-        store = ProjectionStore(settings.sqlite_path)
+        store = ProjectionStore(open_database(settings))
         try:
-            reader = store.reader()
-            return audit.verify_data_dir(log, reader, store.suffix("transparency"),
+            return audit.verify_data_dir(log, store.reader(), store.suffix("transparency"),
                                          latest_stored(store), verifier)
         finally:
             store.close()

@@ -6,14 +6,14 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
+
+from projections.db import Cursor, Database, Reader, is_postgres
 
 KEYS_TABLE = "concord_api_keys"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -48,7 +48,7 @@ class KeyError_(ValueError):
 
 
 class KeyStore:
-    """API keys in the SQLite file of the log.
+    """API keys in the log's database (its SQLite file, or its PostgreSQL schema).
 
     A token is `cnc_<key id>_<secret>`: the key id finds the row, and the SHA-256 of the
     whole token is compared with the stored one in constant time. The token itself is shown
@@ -56,22 +56,26 @@ class KeyStore:
     revocation, even by another process, applies to the next request.
     """
 
-    def __init__(self, path: Path) -> None:
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                           timeout=10)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute(
+    def __init__(self, database: Database | Path) -> None:
+        self.database = database if isinstance(database, Database) else Database(database)
+        with self.database.transaction() as cursor:
+            cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} ("
                 "name TEXT PRIMARY KEY, key_id TEXT NOT NULL UNIQUE, role TEXT NOT NULL, "
                 "token_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"
             )
 
     def close(self) -> None:
-        """Close the store's connection."""
-        with self._lock:
-            self._connection.close()
+        """Close the store's connections."""
+        self.database.close()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[Cursor]:
+        """A write transaction that no other writer of keys, in any process, overlaps."""
+        with self.database.transaction() as cursor:
+            if is_postgres(cursor):
+                cursor.execute(f"LOCK TABLE {KEYS_TABLE} IN EXCLUSIVE MODE")
+            yield cursor  # SQLite: BEGIN IMMEDIATE already holds the write lock
 
     def create(self, name: str, role: Role) -> tuple[ApiKey, str]:
         """A new key and its token (shown once). Names are never reused, even when revoked."""
@@ -81,83 +85,70 @@ class KeyStore:
         key_id = secrets.token_hex(8)
         token = f"cnc_{key_id}_{secrets.token_urlsafe(32)}"
         created_at = _now()
-        with self._lock, self._immediate():
-            taken = self._connection.execute(
+        with self._exclusive() as cursor:
+            taken = cursor.execute(
                 f"SELECT name FROM {KEYS_TABLE} WHERE lower(name)=lower(?)", (name,)).fetchone()
             if taken is not None:
                 raise KeyError_(f"name: a key named {taken[0]!r} exists or existed; names are "
                                 "never reused (nor changed only in case), so that recorded_by "
                                 "stays unambiguous")
-            self._connection.execute(
+            cursor.execute(
                 f"INSERT INTO {KEYS_TABLE} VALUES (?, ?, ?, ?, ?, NULL)",
                 (name, key_id, role.name, _digest(token), created_at))
         return ApiKey(name, role, created_at, None), token
 
     def list(self) -> list[ApiKey]:
         """Every key, revoked ones too, oldest first."""
-        with self._lock:
-            rows = self._connection.execute(
-                f"SELECT name, role, created_at, revoked_at FROM {KEYS_TABLE} "
-                "ORDER BY created_at, name").fetchall()
+        rows = self.database.reader().execute(
+            f"SELECT name, role, created_at, revoked_at FROM {KEYS_TABLE} "
+            "ORDER BY created_at, name").fetchall()
         return [ApiKey(r[0], Role[r[1]], r[2], r[3]) for r in rows]
 
     def revoke(self, name: str) -> ApiKey:
         """Revoke a key; refuse to revoke the last active admin key."""
         # One write transaction from the count to the update, so that two processes cannot
         # each revoke one of the last two admin keys.
-        with self._lock, self._immediate():
-            row = self._connection.execute(
+        with self._exclusive() as cursor:
+            row = cursor.execute(
                 f"SELECT role, revoked_at FROM {KEYS_TABLE} WHERE name=?", (name,)).fetchone()
             if row is None:
                 raise LookupError(f"there is no key named {name!r}")
             if row[1] is None:
-                if row[0] == Role.admin.name and self._active_admins() == 1:
+                if row[0] == Role.admin.name and _active_admins(cursor) == 1:
                     raise KeyError_(f"{name!r} is the last active admin key; create another "
                                     "admin key before revoking it")
-                self._connection.execute(
+                cursor.execute(
                     f"UPDATE {KEYS_TABLE} SET revoked_at=? WHERE name=?", (_now(), name))
         return next(k for k in self.list() if k.name == name)
 
     def is_active(self, name: str) -> bool:
         """Whether the key named `name` exists and is not revoked."""
-        with self._lock:
-            row = self._connection.execute(
-                f"SELECT revoked_at FROM {KEYS_TABLE} WHERE name=?", (name,)).fetchone()
+        row = self.database.reader().execute(
+            f"SELECT revoked_at FROM {KEYS_TABLE} WHERE name=?", (name,)).fetchone()
         return row is not None and row[0] is None
-
-    @contextmanager
-    def _immediate(self) -> Iterator[None]:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
 
     def has_admin(self) -> bool:
         """Whether an active admin key exists."""
-        with self._lock:
-            return self._active_admins() > 0
-
-    def _active_admins(self) -> int:
-        count: int = self._connection.execute(
-            f"SELECT COUNT(*) FROM {KEYS_TABLE} WHERE role='admin' AND revoked_at IS NULL"
-        ).fetchone()[0]
-        return count
+        return _active_admins(self.database.reader()) > 0
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The active key whose token this is, or None."""
         match = _TOKEN.fullmatch(token)
         if match is None:
             return None
-        with self._lock:
-            row = self._connection.execute(
-                f"SELECT name, role, token_sha256, created_at, revoked_at FROM {KEYS_TABLE} "
-                "WHERE key_id=?", (match.group(1),)).fetchone()
+        row = self.database.reader().execute(
+            f"SELECT name, role, token_sha256, created_at, revoked_at FROM {KEYS_TABLE} "
+            "WHERE key_id=?", (match.group(1),)).fetchone()
         if row is None or not hmac.compare_digest(row[2], _digest(token)) or row[4] is not None:
             return None
         return ApiKey(row[0], Role[row[1]], row[3], None)
+
+
+def _active_admins(reader: Cursor | Reader) -> int:
+    count: int = reader.execute(
+        f"SELECT COUNT(*) FROM {KEYS_TABLE} WHERE role='admin' AND revoked_at IS NULL"
+    ).fetchone()[0]
+    return count
 
 
 def _digest(token: str) -> str:

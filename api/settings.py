@@ -15,7 +15,18 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default=Path("concord-data"),
-        description="Directory holding the SQLite log (concord.db).",
+        description=("Directory holding the SQLite log (concord.db) and the signing key; "
+                     "with a database URL, only the signing key."),
+    )
+    database_url: str | None = Field(
+        default=None, pattern=r"^postgres(ql)?://",
+        description=("postgresql://user[:password]@host[:port]/dbname: keep the log, the "
+                     "read side and the keys in PostgreSQL (pip install '.[postgres]') "
+                     "instead of SQLite."),
+    )
+    database_schema: str = Field(
+        default="concord", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The PostgreSQL schema Concord's tables live in.",
     )
     max_commit_events: int = Field(
         default=10_000, ge=1, le=100_000,
@@ -48,6 +59,11 @@ class Settings(BaseSettings):
         description="How long a read waits for its projection to reach `min_position`.",
     )
     log_level: str = Field(default="INFO", description="Level of Concord's JSON logs.")
+    projections: bool = Field(
+        default=True,
+        description=("Whether this process keeps the read models up (false: `concord project` "
+                     "runs them, and this process reads what it wrote)."),
+    )
     log_origin: str = Field(
         default="concord.localhost/log", min_length=1, max_length=200,
         pattern=r"^[!-*,-~]+$",
@@ -66,6 +82,27 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         """Where the checkpoint signing key is kept."""
         return self.signing_key_file or self.data_dir / "signing.key"
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as CONCORD_* variables, for processes started from this one."""
+        found = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            found[f"CONCORD_{name.upper()}"] = text
+        return found
+
+    @property
+    def where(self) -> str:
+        """Where the log is kept, for messages (never the password)."""
+        if self.database_url:
+            from urllib.parse import urlsplit
+
+            url = urlsplit(self.database_url)
+            return f"postgresql://{url.hostname}:{url.port or 5432}{url.path} " \
+                   f"(schema {self.database_schema})"
+        return str(self.sqlite_path)
 
     @property
     def sqlite_path(self) -> Path:

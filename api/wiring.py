@@ -1,14 +1,31 @@
-"""Builds the log from Settings: the one place that knows how the parts fit together."""
+"""Builds the log and its database from Settings: the one place that knows how the parts
+fit together."""
 
 from __future__ import annotations
 
 from api.settings import Settings
 from domain.log import CoordinationLog, sqlite_env
+from projections.db import Database, PostgresDatabase
+
+
+def log_env(settings: Settings) -> dict[str, str]:
+    """The log's storage settings: PostgreSQL if a database URL is set, else SQLite."""
+    if settings.database_url:
+        from domain.pgstorage import postgres_env
+
+        return postgres_env(settings.database_url, settings.database_schema)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return sqlite_env(settings.sqlite_path)
 
 
 def open_log(settings: Settings) -> CoordinationLog:
-    """Open (creating if need be) the log in the settings' data directory."""
+    """Open (creating if need be) the log the settings name."""
+    return CoordinationLog(log_env(settings), max_commit_events=settings.max_commit_events)
+
+
+def open_database(settings: Settings) -> Database:
+    """A connection to the database of the read side and the keys: the log's own."""
+    if settings.database_url:
+        return PostgresDatabase(settings.database_url, settings.database_schema)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return CoordinationLog(
-        sqlite_env(settings.sqlite_path), max_commit_events=settings.max_commit_events
-    )
+    return Database(settings.sqlite_path)

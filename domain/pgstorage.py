@@ -26,6 +26,8 @@ from psycopg.sql import SQL, Identifier
 
 from domain.storage import IDEMPOTENCY_TABLE, IdempotencyRecord, PriorResult
 
+SCHEMA_LOCK = 0x436F6E636F7264  # the advisory lock held while the schema changes
+
 
 class PostgresLogRecorder(PostgresApplicationRecorder):
     """Stores events at dense positions and, in the same transaction, the idempotency keys
@@ -54,6 +56,16 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
         self._select_key = SQL("SELECT fingerprint, positions FROM {schema}.{idempotency} "
                                "WHERE scope = %s AND key = %s").format(
             schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE))
+
+    def create_table(self) -> None:
+        # Processes starting together would otherwise create the same tables, types and
+        # functions at once, which PostgreSQL refuses ("tuple concurrently updated").
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
     def insert_events(self, stored_events: Sequence[StoredEvent], *,
                       idempotency: Sequence[IdempotencyRecord] = (), **kwargs: Any
@@ -123,6 +135,7 @@ def postgres_env(url: str, schema: str = "concord") -> dict[str, str]:
         "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLogRecorder),
         "AGGREGATE_CACHE_MAXSIZE": "",
     }
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
     return env

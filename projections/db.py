@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -64,13 +64,22 @@ def to_postgres(sql: str) -> str:
     return _PLACEHOLDER.sub("%s", sql)
 
 
+# Held (for the transaction) by whoever changes the schema, so that processes starting
+# together do not create the same table at once, which PostgreSQL refuses.
+SCHEMA_LOCK = 0x436F6E636F7264  # "Concord"
+
+
 class PgCursor:
     """A psycopg cursor that takes `?` placeholders and iterates over tuples."""
 
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
+        self._schema_locked = False
 
     def execute(self, sql: str, parameters: Any = (), /) -> PgCursor:
+        if not self._schema_locked and sql.lstrip()[:6].upper() in ("CREATE", "DROP T"):
+            self._cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            self._schema_locked = True
         self._cursor.execute(to_postgres(sql), parameters or None)
         return self
 
@@ -163,7 +172,8 @@ class PostgresDatabase(Database):
 
         self.url, self.schema = url, schema
         self._psycopg = psycopg
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
         self._pg = self._connect()
         self._lock = threading.Lock()
@@ -198,3 +208,29 @@ class PostgresDatabase(Database):
             self._pg.close()
             for connection in self._all:
                 connection.close()
+
+
+def listen(database: Database, channel: str, wake: Callable[[], None],
+           stop: threading.Event) -> threading.Thread | None:
+    """On PostgreSQL, a thread that calls `wake` whenever `channel` is notified (the log's
+    recorder notifies `stored_events` with every commit), until `stop` is set; on SQLite,
+    which cannot notify, None: the caller polls."""
+    if not isinstance(database, PostgresDatabase):
+        return None
+    from psycopg.sql import SQL, Identifier
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                with database._psycopg.connect(database.url, autocommit=True) as conn:
+                    conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
+                    wake()  # anything committed before LISTEN took effect
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            wake()
+            except database._psycopg.Error:
+                stop.wait(1.0)  # the server went away: listen again when it is back
+
+    thread = threading.Thread(target=run, name=f"concord-listen-{channel}", daemon=True)
+    thread.start()
+    return thread

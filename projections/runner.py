@@ -16,6 +16,7 @@ from projections.store import ProjectionStore
 logger = logging.getLogger(__name__)
 
 PAGE = 2_000
+FAILURES_TABLE = "concord_projection_failures"
 POLL_SECONDS = 1.0
 RETRY_SECONDS = 5.0
 
@@ -55,6 +56,9 @@ class ProjectionRunner:
         with store.transaction() as cursor:
             for projection in self.projections:
                 projection.prepare(cursor)
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {FAILURES_TABLE} "
+                           "(name TEXT PRIMARY KEY, failure TEXT NOT NULL)")
+            cursor.execute(f"DELETE FROM {FAILURES_TABLE}")
         self.status = {p.name: Status(p.name, store.position(p.tracking_name), p.suffix)
                        for p in self.projections}
         self.rebuilds: dict[str, Rebuild] = {}
@@ -172,12 +176,31 @@ class ProjectionRunner:
             logger.exception("projection %s failed after position %d", projection.name,
                              status.position)
             status.failure, status.failed_at = f"{type(e).__name__}: {e}", time.monotonic()
+            self._record_failure(projection.name, status.failure)
             return False
+        failed = status.failure is not None
         with self._caught_up:
             status.position = envelopes[-1]["position"]
             status.failure = None
             self._caught_up.notify_all()
+        if failed:
+            self._record_failure(projection.name, None)
         return True
+
+    def _record_failure(self, name: str, failure: str | None) -> None:
+        """Tell API processes elsewhere (see projections.remote) how the projection fares."""
+        try:
+            with self.store.transaction() as cursor:
+                cursor.execute(f"DELETE FROM {FAILURES_TABLE} WHERE name=?", (name,))
+                if failure is not None:
+                    cursor.execute(f"INSERT INTO {FAILURES_TABLE} VALUES (?, ?)",
+                                   (name, failure[:1000]))
+        except Exception:
+            logger.exception("could not record the state of projection %s", name)
+
+    def wake(self) -> None:
+        """Look for new entries now (another process committed some)."""
+        self._wake.set()
 
 
 def catch_up(log: CoordinationLog, store: ProjectionStore,
