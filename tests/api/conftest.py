@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -19,21 +20,47 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.keys import KeyStore, Role
 from api.settings import Settings
+from api.wiring import open_database
+from tests.backends import BACKENDS, Backend
+from tests.conftest import parametrized_backend
+from tests.postgres import fresh_schema
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Backend]:
+    """The API's end-to-end tests run on a SQLite data directory and on a fresh PostgreSQL
+    schema (ids `sqlite` and `postgres`)."""
+    yield from parametrized_backend(request, db_path)
+
+
+def backend_settings(backend: Backend, data_dir: Path, **more: object) -> Settings:
+    """Settings for a data directory, with the log where `backend` keeps it."""
+    if backend.name == "postgres":
+        more = {"database_url": backend.url, "database_schema": backend.schema, **more}
+    return Settings(data_dir=data_dir, **more)  # type: ignore[arg-type]
+
+
+def backend_args(backend: Backend) -> tuple[list[str], dict[str, str]]:
+    """The `concord serve` arguments and environment that put the log where `backend`
+    keeps it."""
+    if backend.name == "postgres":
+        return (["--database-url", backend.url],
+                {"CONCORD_DATABASE_SCHEMA": backend.schema})
+    return [], {}
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+def settings(tmp_path: Path, backend: Backend) -> Settings:
+    return backend_settings(backend, tmp_path / "data")
 
 
 RECORDER = "secretariat"
 ADMIN = "operator"
 
 
-def make_keys(data_dir: Path) -> dict[str, str]:
-    """A recorder, an admin and a reader key in the data directory: name -> token."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    store = KeyStore(data_dir / "concord.db")
+def make_keys(settings: Settings) -> dict[str, str]:
+    """A recorder, an admin and a reader key in the settings' database: name -> token."""
+    store = KeyStore(open_database(settings))
     try:
         return {name: store.create(name, role)[1] for name, role in (
             (RECORDER, Role.recorder), (ADMIN, Role.admin), ("auditor", Role.reader))}
@@ -48,7 +75,7 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture
 def tokens(settings: Settings) -> dict[str, str]:
     """Keys of the in-process app's log."""
-    return make_keys(settings.data_dir)
+    return make_keys(settings)
 
 
 @pytest.fixture
@@ -90,9 +117,18 @@ class Server:
     log_path: Path
     tokens: dict[str, str]
     data_dir: Path
+    settings: Settings  # where its log is
 
     def logs(self) -> str:
         return self.log_path.read_text()
+
+    def cli_env(self) -> dict[str, str]:
+        """The environment for a `concord` command on this server's log."""
+        env = dict(os.environ)
+        if self.settings.database_url:
+            env.update(CONCORD_DATABASE_URL=self.settings.database_url,
+                       CONCORD_DATABASE_SCHEMA=self.settings.database_schema)
+        return env
 
 
 def concord_command() -> str:
@@ -102,15 +138,28 @@ def concord_command() -> str:
 
 
 @pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Starts `concord serve` on a free port (extra CLI args and env allowed); stops it after."""
+def start_server(tmp_path: Path, backend: Backend) -> Iterator[Callable[..., Server]]:
+    """Starts `concord serve` on a free port (extra CLI args and env allowed), its log where
+    the test's backend keeps it; stops it after. A second server on the same data directory
+    shares the first one's log (and keys)."""
     started: list[Server] = []
+    backends: dict[Path, Backend] = {}  # each data directory its own log
+    schemas = ExitStack()
 
     def _start(*args: str, env: dict[str, str] | None = None,
                data_dir: Path | None = None, keys: bool = True) -> Server:
         port = free_port()
         data = data_dir or tmp_path / f"data-{len(started)}"
-        tokens = make_keys(data) if keys and not (data / "concord.db").exists() else {}
+        tokens = {}
+        if data not in backends:
+            backends[data] = backend if not backends or backend.name == "sqlite" else (
+                Backend(backend.name, backend.path, backend.url,
+                        schemas.enter_context(fresh_schema(backend.url))))
+            if keys and not (data / "concord.db").exists():
+                tokens = make_keys(backend_settings(backends[data], data))
+        extra, extra_env = backend_args(backends[data])
+        args = (*extra, *args)
+        env = {**extra_env, **(env or {})}
         log_path = tmp_path / f"server-{len(started)}.log"
         with log_path.open("w") as out:
             process = subprocess.Popen(
@@ -121,7 +170,7 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         url = f"http://127.0.0.1:{port}"
         headers = bearer(tokens[RECORDER]) if tokens else {}
         server = Server(url, process, httpx.Client(base_url=url, timeout=30, headers=headers),
-                        log_path, tokens, data)
+                        log_path, tokens, data, backend_settings(backends[data], data))
         started.append(server)
         deadline = time.monotonic() + 60
         while True:
@@ -146,6 +195,7 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             except subprocess.TimeoutExpired:
                 server.process.kill()
                 server.process.wait()
+    schemas.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.keys import KeyStore, Role
 from api.settings import Settings
+from api.wiring import open_database
 from tests.api.conftest import ADMIN, RECORDER, Server, bearer, concord_command, wait_for
 
 READER = "auditor"
@@ -81,8 +81,7 @@ def app_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
                ) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], bool]]:
     public_read: bool = request.param
     settings = Settings(data_dir=tmp_path_factory.mktemp("access"), public_read=public_read)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = KeyStore(settings.sqlite_path)
+    store = KeyStore(open_database(settings))
     tokens = {name: store.create(name, role)[1] for name, role in (
         (READER, Role.reader), (RECORDER, Role.recorder), (ADMIN, Role.admin),
         ("former", Role.admin))}
@@ -142,9 +141,10 @@ def test_recorded_by_is_the_name_of_the_submitting_key(server: Server) -> None:
 
 
 def test_the_stored_hash_is_not_a_token(server: Server) -> None:
-    with sqlite3.connect(server.data_dir / "concord.db") as db:
-        stored = db.execute("SELECT token_sha256 FROM concord_api_keys WHERE name=?",
-                            (RECORDER,)).fetchone()[0]
+    database = open_database(server.settings)
+    stored = database.reader().execute(
+        "SELECT token_sha256 FROM concord_api_keys WHERE name=?", (RECORDER,)).fetchone()[0]
+    database.close()
     token = server.tokens[RECORDER]
     assert stored == hashlib.sha256(token.encode()).hexdigest()
     assert token not in stored
@@ -176,7 +176,8 @@ def test_revocation_applies_to_the_next_request_and_keys_survive_restarts(
     server = start_server()
     assert server.http.post("/v1/events", json=adoption()).status_code == 201
     revoked = subprocess.run([concord_command(), "keys", "revoke", RECORDER, "--data-dir",
-                              str(server.data_dir)], capture_output=True, text=True, timeout=60)
+                              str(server.data_dir)], capture_output=True, text=True, timeout=60,
+                             env=server.cli_env())
     assert revoked.returncode == 0, revoked.stderr
     refused = server.http.post("/v1/events", json=adoption())
     assert refused.status_code == 401

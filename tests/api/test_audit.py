@@ -15,8 +15,15 @@ from api.app import create_app
 from api.cli import app
 from api.settings import Settings
 from tests.api.conftest import Server
+from tests.backends import Backend
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def backend(db_path: Path) -> Backend:
+    """These tests tamper with the SQLite file itself."""
+    return Backend("sqlite", db_path)
 
 
 def concord(*args: str) -> tuple[int, str]:

@@ -92,7 +92,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = Settings(data_dir=tmp_path_factory.mktemp("bad-input"))
-    tokens = make_keys(settings.data_dir)
+    tokens = make_keys(settings)
     with TestClient(create_app(settings), raise_server_exceptions=False,
                     headers=bearer(tokens[RECORDER])) as test_client:
         assert test_client.post("/v1/events", json=GOOD).status_code == 201

@@ -32,7 +32,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import httpx2 as httpx
 
     directory: Path = tmp_path_factory.mktemp("schemathesis")
-    tokens = make_keys(directory / "data")
+    settings = Settings(data_dir=directory / "data")
+    tokens = make_keys(settings)
     port = free_port()
     log_path = directory / "server.log"
     with log_path.open("w") as out:
@@ -41,7 +42,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
              str(directory / "data")], stdout=out, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     server = Server(url, process, httpx.Client(base_url=url, timeout=30), log_path, tokens,
-                    directory / "data")
+                    directory / "data", settings)
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -161,7 +161,8 @@ def test_the_stream_carries_entries_another_process_records(
         assert [e["id"] for e in read_until(events, 1)] == ["1"]
         recorded = subprocess.run(
             [concord_command(), "record", str(entries), "--recorded-by", "clerk",
-             "--data-dir", str(data)], capture_output=True, text=True, timeout=60)
+             "--data-dir", str(data)], capture_output=True, text=True, timeout=60,
+            env=server.cli_env())
         assert recorded.returncode == 0, recorded.stderr
         # Check entries written elsewhere reach an idle stream...
         assert [e["id"] for e in read_until(events, 3)] == ["2", "3"]
