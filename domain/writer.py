@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-COMMIT_ATTEMPTS = 3
+COMMIT_ATTEMPTS = 10  # several processes appending to one stream conflict now and then
+STALE_READ_LIMIT = 10_000
 GATHER_LIMIT = 0.002
 # Rounds this large read the streams they miss in one query; smaller ones read each miss
 # on its own, which costs less than finding every stream a round refers to.
@@ -317,9 +319,11 @@ class Writer:
             try:
                 self._attempt(jobs)
             except IntegrityError:
-                # Another process appended to a stream we hold: reload and try again.
+                # Another process appended to a stream we hold: reload and try again, after
+                # a pause that grows, and differs between processes, so that they part.
                 self.cache.clear()
                 logger.info("commit conflicted with another writer (attempt %d)", attempt)
+                time.sleep(random.uniform(0, 0.002 * attempt))
                 continue
             except Exception:
                 self.cache.clear()
@@ -341,13 +345,23 @@ class Writer:
             job.error = LogUnavailable(reason)
         _answer(jobs)
 
+    def _forget_streams_written_since(self, seen: int | None, end: int) -> None:
+        """Drop the cached aggregates of the streams another process appended to between
+        positions `seen` and `end` (all of them, if that is too many to read)."""
+        if seen is None or end - seen > STALE_READ_LIMIT or end < seen:
+            self.cache.clear()
+            return
+        for notification in self.log.recorder.select_notifications(
+                start=seen, stop=end, limit=end - seen, inclusive_of_start=False):
+            self.cache.pop(str(notification.originator_id), None)
+
     def _attempt(self, jobs: list[_Job]) -> None:
         self._saved = False
         # Another process (a second server, the command line) may have appended since this
         # writer last looked: then the cached aggregates may be stale, so start afresh.
         end = self.log.last_position()
         if end != self._last_position:
-            self.cache.clear()
+            self._forget_streams_written_since(self._last_position, end)
             self._last_position = end
         keyed = {(job.recorded_by, job.key) for job in jobs if job.key is not None}
         prior = self.log.prior_results(sorted(keyed)) if keyed else {}

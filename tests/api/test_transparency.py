@@ -36,7 +36,10 @@ def hundred(client: TestClient) -> list[bytes]:
     assert answer.status_code == 201
     envelopes = client.get("/v1/events", params={"limit": ENTRIES}).json()["events"]
     assert [e["leaf_index"] for e in envelopes] == list(range(ENTRIES))
-    client.get("/v1/log/checkpoint", params={"min_position": ENTRIES})  # the tree has them
+    # The tree has them once the checkpoint can be read at their position (each read waits
+    # at most 5 s; a loaded machine may need more).
+    wait_for(lambda: client.get("/v1/log/checkpoint",
+                                params={"min_position": ENTRIES}).status_code == 200, 60)
     return [entry_hash(e) for e in envelopes]
 
 
