@@ -106,7 +106,8 @@ def create_app(settings: Settings) -> FastAPI:
                                       [live(projection_store, name) for name in PROJECTIONS])
             runner.start()
             # Entries other processes commit wake the runner too (PostgreSQL only).
-            listen(projection_store.database, "stored_events", runner.wake, stop_listening)
+            listen(projection_store.database, log.commit_channel, runner.wake,
+                   stop_listening)
         else:
             runner = RemoteProjections(log, projection_store)
         app.state.projections = runner

@@ -51,6 +51,7 @@ _given: dict[str, object] = {}
 @app.callback()
 def options(database_url: DatabaseUrl = None) -> None:
     """Concord: an auditable coordination log for networks of states."""
+    _given.clear()
     if database_url is not None:
         _given["database_url"] = database_url
 
@@ -243,7 +244,7 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         store = ProjectionStore(open_database(settings))
         runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
         runner.start()
-        listen(store.database, "stored_events", runner.wake, stop)
+        listen(store.database, log.commit_channel, runner.wake, stop)
         errors.print(f"Concord keeping {', '.join(PROJECTIONS)} up with {settings.where}",
                      highlight=False)
         try:

@@ -55,6 +55,12 @@ class CoordinationLog(Application[str]):
         return EventStateTranscoder()
 
     @property
+    def commit_channel(self) -> str | None:
+        """The PostgreSQL channel notified with every commit; None on SQLite."""
+        channel = getattr(self.recorder, "channel_name", None)
+        return str(channel) if channel else None
+
+    @property
     def log_recorder(self) -> LogRecorder:
         """The recorder, with its idempotency table (SQLite or PostgreSQL)."""
         recorder = self.recorder

@@ -210,12 +210,12 @@ class PostgresDatabase(Database):
                 connection.close()
 
 
-def listen(database: Database, channel: str, wake: Callable[[], None],
+def listen(database: Database, channel: str | None, wake: Callable[[], None],
            stop: threading.Event) -> threading.Thread | None:
     """On PostgreSQL, a thread that calls `wake` whenever `channel` is notified (the log's
-    recorder notifies `stored_events` with every commit), until `stop` is set; on SQLite,
-    which cannot notify, None: the caller polls."""
-    if not isinstance(database, PostgresDatabase):
+    recorder notifies its channel with every commit), until `stop` is set; on SQLite, which
+    cannot notify, None: the caller polls."""
+    if not isinstance(database, PostgresDatabase) or channel is None:
         return None
     from psycopg.sql import SQL, Identifier
 
