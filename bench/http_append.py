@@ -29,7 +29,10 @@ from pathlib import Path
 
 import pycountry
 
-from api.keys import KeyStore, Role
+# This folder holds bench/projections.py, named like the package: keep it off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+from api.keys import KeyStore, Role  # noqa: E402
 
 
 def free_port() -> int:
@@ -45,6 +48,7 @@ class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.body = b""
 
     async def request(self, raw: bytes) -> int:
         self.writer.write(raw)
@@ -54,7 +58,7 @@ class Connection:
         for line in head.split(b"\r\n"):
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
-        await self.reader.readexactly(length)
+        self.body = await self.reader.readexactly(length)
         return status
 
 
@@ -84,7 +88,8 @@ async def drive(port: int, clients: int, seconds: float | None, total: int | Non
                 status = await connection.request(raw)
                 latencies.append(time.perf_counter() - started)
                 if status != expect:
-                    raise RuntimeError(f"answered {status}, expected {expect}")
+                    raise RuntimeError(f"answered {status}, expected {expect}: "
+                                       f"{connection.body[:300]!r}")
         finally:
             writer.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,13 @@ class CoordinationLog(Application[str]):
 
     def construct_transcoder(self) -> Transcoder:
         return EventStateTranscoder()
+
+    def exclusive_round(self) -> AbstractContextManager[None]:
+        """A writer's round, from reading the log's end to committing, with no other process
+        appending meanwhile (PostgreSQL); on SQLite, where the write transaction itself is
+        exclusive and short, nothing more."""
+        round_ = getattr(self.recorder, "exclusive_round", None)
+        return round_() if round_ is not None else nullcontext()
 
     @property
     def commit_channel(self) -> str | None:

@@ -14,7 +14,9 @@ Imported only when the log is on PostgreSQL (`pip install '.[postgres]'`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -36,17 +38,22 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self._round = threading.local()
         schema, table = Identifier(datastore.schema), Identifier(events_table_name)
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {schema}.{idempotency} (scope text NOT NULL, "
             "key text NOT NULL, fingerprint text NOT NULL, positions text NOT NULL, "
             "PRIMARY KEY (scope, key))").format(
                 schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE)))
+        # One statement numbers and inserts the whole round, from the end of the log as it
+        # stands under the lock.
         self._insert_at = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state, "
-            "notification_id) VALUES (%s, %s, %s, %s, %s)").format(schema=schema, table=table)
-        self._max_id = SQL("SELECT COALESCE(MAX(notification_id), 0) AS last "
-                           "FROM {schema}.{table}").format(schema=schema, table=table)
+            "notification_id) SELECT e.o, e.v, e.t, e.s, last.position + e.n "
+            "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "WITH ORDINALITY AS e(o, v, t, s, n), "
+            "(SELECT COALESCE(MAX(notification_id), 0) AS position FROM {schema}.{table}) last "
+            "RETURNING notification_id").format(schema=schema, table=table)
         self._insert_key = SQL("INSERT INTO {schema}.{idempotency} VALUES (%s, %s, %s, %s)"
                                ).format(schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE))
         self._select_streams = SQL(
@@ -67,27 +74,56 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
+    @contextmanager
+    def exclusive_round(self) -> Iterator[None]:
+        """Hold the log's lock from here until the round's insert commits: the writer reads
+        the log's end, applies the round to its aggregates and inserts it while no other
+        process can append, so that writers in several processes never conflict (they
+        wait their turn instead)."""
+        with self.datastore.get_connection() as conn, conn.transaction(), \
+                conn.cursor() as curs:
+            self._lock_table(curs)
+            self._round.connection = conn
+            try:
+                yield
+            finally:
+                self._round.connection = None
+
+    def max_notification_id(self) -> int | None:
+        connection = getattr(self._round, "connection", None)
+        if connection is None:
+            found: int | None = super().max_notification_id()
+            return found
+        row = connection.execute(self.max_notification_id_statement).fetchone()
+        return None if row is None or row["max"] is None else int(row["max"])
+
     def insert_events(self, stored_events: Sequence[StoredEvent], *,
                       idempotency: Sequence[IdempotencyRecord] = (), **kwargs: Any
                       ) -> Sequence[int] | None:
         if not stored_events:
             return None  # as eventsourcing's recorders answer an empty insert
-        with self.datastore.get_connection() as conn, conn.transaction(), \
+        connection = getattr(self._round, "connection", None)
+        if connection is not None:  # within an exclusive round: its transaction and lock
+            with connection.cursor() as curs:
+                return self._insert(curs, stored_events, idempotency)
+        # Pipelined: the lock, the notification and the insert go in one round trip.
+        with self.datastore.get_connection() as conn, conn.pipeline(), conn.transaction(), \
                 conn.cursor() as curs:
             self._lock_table(curs)
-            self._notify_channel(curs)
-            curs.execute(self._max_id)
-            row = curs.fetchone()
-            assert row is not None
-            last = int(row["last"])
-            positions = list(range(last + 1, last + 1 + len(stored_events)))
-            curs.executemany(self._insert_at, [
-                (s.originator_id, s.originator_version, s.topic, s.state, position)
-                for s, position in zip(stored_events, positions, strict=True)])
-            if idempotency:
-                curs.executemany(self._insert_key, [
-                    (r.scope, r.key, r.fingerprint, json.dumps(positions[r.start:r.stop]))
-                    for r in idempotency])
+            return self._insert(curs, stored_events, idempotency)
+
+    def _insert(self, curs: Any, stored_events: Sequence[StoredEvent],
+                idempotency: Sequence[IdempotencyRecord]) -> list[int]:
+        self._notify_channel(curs)
+        curs.execute(self._insert_at, (
+            [s.originator_id for s in stored_events],
+            [s.originator_version for s in stored_events],
+            [s.topic for s in stored_events], [s.state for s in stored_events]))
+        positions = sorted(int(row["notification_id"]) for row in curs.fetchall())
+        if idempotency:
+            curs.executemany(self._insert_key, [
+                (r.scope, r.key, r.fingerprint, json.dumps(positions[r.start:r.stop]))
+                for r in idempotency])
         return positions
 
     def select_streams(self, stream_ids: Sequence[str]) -> list[StoredEvent]:

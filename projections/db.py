@@ -41,6 +41,9 @@ class Reader(Protocol):
         """Run one statement; its cursor."""
 
 
+READERS = 8  # connections for reads, per process and database
+
+
 def is_postgres(cursor: Any) -> bool:
     """Whether `cursor` (or reader) is PostgreSQL's."""
     return isinstance(cursor, (PgCursor, PgReader))
@@ -100,14 +103,38 @@ class PgCursor:
         return iter(self.fetchall())
 
 
+class Rows:
+    """The rows a read returned, read in full before its connection went back to the pool."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+        self._next = 0
+
+    def fetchone(self) -> Any:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[Any]:
+        rest, self._next = self._rows[self._next:], len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
 class PgReader:
-    """A PostgreSQL connection in autocommit mode: each read sees the latest commit."""
+    """Reads on PostgreSQL, each on a connection of a small pool shared by every thread, in
+    autocommit mode: each read sees the latest commit."""
 
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
 
-    def execute(self, sql: str, parameters: Any = (), /) -> PgCursor:
-        return PgCursor(self.connection.cursor()).execute(sql, parameters)
+    def execute(self, sql: str, parameters: Any = (), /) -> Rows:
+        with self.pool.connection() as connection, connection.cursor() as cursor:
+            cursor.execute(to_postgres(sql), parameters or None)
+            return Rows(cursor.fetchall() if cursor.description is not None else [])
 
 
 class Database:
@@ -177,8 +204,17 @@ class PostgresDatabase(Database):
             conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
         self._pg = self._connect()
         self._lock = threading.Lock()
-        self._readers = threading.local()
-        self._all: list[Any] = []
+        from psycopg_pool import ConnectionPool
+
+        path = SQL("SET search_path TO {}").format(Identifier(schema))
+
+        def configure(connection: Any) -> None:
+            connection.execute(path)
+
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=READERS, open=True, name=f"concord-{schema}",
+            kwargs={"autocommit": True}, configure=configure)
+        self._reader = PgReader(self._pool)
 
     def _connect(self) -> Any:
         from psycopg.sql import SQL, Identifier
@@ -193,12 +229,7 @@ class PostgresDatabase(Database):
             yield PgCursor(self._pg.cursor())
 
     def reader(self) -> Reader:  # noqa: D102
-        reader: PgReader | None = getattr(self._readers, "reader", None)
-        if reader is None or reader.connection.closed:
-            reader = PgReader(self._connect())
-            self._readers.reader = reader
-            self._all.append(reader.connection)
-        return reader
+        return self._reader
 
     def missing_table(self, error: Exception) -> bool:  # noqa: D102
         return isinstance(error, self._psycopg.errors.UndefinedTable)
@@ -206,8 +237,7 @@ class PostgresDatabase(Database):
     def close(self) -> None:  # noqa: D102
         with self._lock:
             self._pg.close()
-            for connection in self._all:
-                connection.close()
+            self._pool.close()
 
 
 def listen(database: Database, channel: str | None, wake: Callable[[], None],
