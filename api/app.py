@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,7 +38,7 @@ from api.schemas import problem_responses
 from api.settings import Settings
 from api.wiring import open_database, open_log
 from domain.notes import load_or_create_signer
-from projections.db import listen
+from projections.db import claim_projections, listen
 from projections.rebuild import PROJECTIONS, live
 from projections.remote import RemoteProjections
 from projections.runner import ProjectionRunner
@@ -88,6 +89,9 @@ def _declare_security(schema: dict[str, Any], public_read: bool, rate_limited: b
                                              f"an API key with the role {role.name} or higher.")
 
 
+logger = logging.getLogger(__name__)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The Concord HTTP service over the log in `settings.data_dir`."""
     metrics = Metrics()
@@ -101,7 +105,13 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.projection_store = projection_store
         stop_listening = threading.Event()
         runner: ProjectionRunner | RemoteProjections
-        if settings.projections:
+        # One process keeps the read models up; on PostgreSQL, if another already does,
+        # this one reads what that one writes.
+        claim = (await run_in_threadpool(claim_projections, projection_store.database)
+                 if settings.projections else None)
+        if settings.projections and claim is None:
+            logger.warning("another process keeps the read models up: reading its tables")
+        if claim is not None:
             runner = ProjectionRunner(log, projection_store,
                                       [live(projection_store, name) for name in PROJECTIONS])
             runner.start()
@@ -129,6 +139,8 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 stop_listening.set()
                 runner.stop()
+                if claim is not None and claim is not True:
+                    claim.close()
                 app.state.projection_store.close()
                 feed.close()
                 log.writer.remove_listener(metrics.on_commit)

@@ -229,7 +229,7 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 
     from api.observe import configure_logging
     from api.runtime import tune_runtime
-    from projections.db import listen
+    from projections.db import claim_projections, listen
     from projections.rebuild import PROJECTIONS, live
     from projections.runner import ProjectionRunner
     from projections.store import ProjectionStore
@@ -242,6 +242,15 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         signal.signal(signum, lambda *_: stop.set())
     with open_log(settings) as log:
         store = ProjectionStore(open_database(settings))
+        claim = claim_projections(store.database)
+        if claim is None:
+            errors.print("Another process keeps the read models up; standing by to take "
+                         "over", highlight=False)
+        while claim is None and not stop.wait(1.0):
+            claim = claim_projections(store.database)
+        if claim is None:
+            store.close()
+            return
         runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
         runner.start()
         listen(store.database, log.commit_channel, runner.wake, stop)
@@ -252,6 +261,8 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         finally:
             runner.stop()
             store.close()
+            if claim is not True:
+                claim.close()
 
 
 def _first_key(store: KeyStore, name: str, role: Role, url: str, why: str) -> None:

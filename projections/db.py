@@ -264,3 +264,23 @@ def listen(database: Database, channel: str | None, wake: Callable[[], None],
     thread = threading.Thread(target=run, name=f"concord-listen-{channel}", daemon=True)
     thread.start()
     return thread
+
+
+PROJECTOR_LOCK = SCHEMA_LOCK + 1
+
+
+def claim_projections(database: Database) -> Any | None:
+    """On PostgreSQL, the right to keep the read models up: a session holding an advisory
+    lock (per schema), or None if another process holds it. Whoever holds it runs the
+    projections; the others read what it writes. On SQLite (one machine, and writers that
+    already take turns on the file) always granted: returns True."""
+    if not isinstance(database, PostgresDatabase):
+        return True
+    connection = database._connect()
+    row = connection.execute(
+        "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))",
+        (PROJECTOR_LOCK % 2**31,)).fetchone()
+    if row is not None and row[0]:
+        return connection  # held as long as this connection lives
+    connection.close()
+    return None

@@ -164,3 +164,48 @@ def test_two_api_processes_and_a_projection_process_agree(
     finally:
         store.close()
         log.close()
+
+
+def test_a_second_projection_process_stands_by_and_takes_over(
+    backend: Backend, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=backend.url,
+                        database_schema=backend.schema)
+    tokens = make_keys(settings)
+    env = {**os.environ, **settings.as_environment()}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    first = subprocess.Popen([concord_command(), "project"], env=env, **quiet)
+    processes = [first]
+    try:
+        processes.append(subprocess.Popen(
+            [concord_command(), "serve", "--no-projections", "--port", str(port)], env=env,
+            **quiet))
+        wait_for(lambda: _ready(url), 60)
+        headers = bearer(tokens[RECORDER])
+
+        def adopt(code: str) -> int:
+            answer = httpx.post(f"{url}/v1/events", headers=headers, json={
+                "type": "DeclarationAdopted", "data": {"declaration": code, "title": code}})
+            assert answer.status_code == 201
+            position: int = answer.json()["position"]
+            return position
+
+        def read(position: int) -> int:
+            return httpx.get(f"{url}/v1/declarations", params={"min_position": position},
+                             timeout=30).status_code
+
+        assert read(adopt("A")) == 200
+        standby = subprocess.Popen([concord_command(), "project"], env=env, **quiet)
+        processes.append(standby)
+        time.sleep(1.0)
+        first.kill()
+        first.wait(10)
+        assert read(adopt("B")) == 200  # the standby took over
+        assert standby.poll() is None
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
