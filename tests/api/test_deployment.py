@@ -84,7 +84,7 @@ def _ready(url: str) -> bool:
 
 
 def test_two_api_processes_and_a_projection_process_agree(
-    deployment: tuple[list[str], dict[str, str]], backend: Backend
+    deployment: tuple[list[str], dict[str, str]], backend: Backend, tmp_path: Path
 ) -> None:
     urls, tokens = deployment
     headers = bearer(tokens[RECORDER])
@@ -164,6 +164,13 @@ def test_two_api_processes_and_a_projection_process_agree(
     finally:
         store.close()
         log.close()
+    # The operator's check of the stored log, tree and latest checkpoint, on PostgreSQL.
+    settings = Settings(data_dir=tmp_path / "data", database_url=backend.url,
+                        database_schema=backend.schema)
+    verified = subprocess.run([concord_command(), "verify"], capture_output=True, text=True,
+                              env={**os.environ, **settings.as_environment()}, timeout=120)
+    assert verified.returncode == 0, verified.stderr
+    assert f"OK: {end} entries verified." in verified.stdout
 
 
 def test_a_second_projection_process_stands_by_and_takes_over(

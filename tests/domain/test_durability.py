@@ -9,12 +9,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-from domain.log import CoordinationLog, sqlite_env
+from domain.log import CoordinationLog
+from tests.backends import Backend
 
 WRITER = textwrap.dedent("""
     import sys, threading
-    from domain.log import CoordinationLog, sqlite_env
-    log = CoordinationLog(sqlite_env(sys.argv[1]))
+    from tests.backends import from_spec
+    log, store = from_spec(sys.argv[1])
     lock = threading.Lock()
     def submitter(t):
         for i in range(100000):
@@ -29,11 +30,10 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_every_acknowledged_event_survives_a_kill(tmp_path: Path) -> None:
-    db = tmp_path / "crash.db"
+def test_every_acknowledged_event_survives_a_kill(backend: Backend) -> None:
     acknowledged = []
     with subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", WRITER, backend.spec()], stdout=subprocess.PIPE, text=True,
         cwd=Path(__file__).parents[2],
     ) as process:
         assert process.stdout is not None
@@ -46,7 +46,7 @@ def test_every_acknowledged_event_survives_a_kill(tmp_path: Path) -> None:
         # A line cut short by the kill was never seen by the submitter as acknowledged.
         acknowledged += [line.split() for line in process.stdout if line.endswith("\n")]
 
-    log = CoordinationLog(sqlite_env(db))
+    log = CoordinationLog(backend.log_env())
     try:
         stored = {e["position"]: e["data"]["declaration"]
                   for e in log.read(limit=10_000)}
