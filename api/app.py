@@ -144,7 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.projection_store.close()
                 feed.close()
                 log.writer.remove_listener(metrics.on_commit)
-                app.state.keys.close()
+                await app.state.keys.aclose()
                 await run_in_threadpool(log.close)
 
     app = FastAPI(title="Concord", version=_version(), description=DESCRIPTION,

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import problem_response
@@ -83,11 +82,7 @@ class AuthMiddleware:
                 await self._refuse(scope, receive, send, 401, "the Authorization header must "
                                    "be 'Bearer <token>'", 'Bearer error="invalid_request"')
                 return
-            store = self.keys()
-            if store.database.dialect == "sqlite":
-                key = store.authenticate(token.strip())  # a local read: quicker than a hop
-            else:  # a round trip to the server: not on the event loop
-                key = await run_in_threadpool(store.authenticate, token.strip())
+            key = await self.keys().authenticate_async(token.strip())
             if key is None:
                 await self._refuse(scope, receive, send, 401, "the API key is unknown or "
                                    "revoked", 'Bearer error="invalid_token"')

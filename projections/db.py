@@ -178,6 +178,14 @@ class Database:
             self._readers.connection = connection
         return connection
 
+    async def fetchone_async(self, sql: str, parameters: Any = ()) -> Any:
+        """One row of a read (a local file: read at once)."""
+        return self.reader().execute(sql, parameters).fetchone()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        self.close()
+
     def missing_table(self, error: Exception) -> bool:
         """Whether `error` says a table does not exist."""
         return isinstance(error, sqlite3.OperationalError) and "no such table" in str(error)
@@ -215,6 +223,7 @@ class PostgresDatabase(Database):
             url, min_size=1, max_size=READERS, open=True, name=f"concord-{schema}",
             kwargs={"autocommit": True}, configure=configure)
         self._reader = PgReader(self._pool)
+        self._async_pool: Any = None
 
     def _connect(self) -> Any:
         from psycopg.sql import SQL, Identifier
@@ -233,6 +242,33 @@ class PostgresDatabase(Database):
 
     def missing_table(self, error: Exception) -> bool:  # noqa: D102
         return isinstance(error, self._psycopg.errors.UndefinedTable)
+
+    async def fetchone_async(self, sql: str, parameters: Any = ()) -> Any:
+        """One row of a read, awaited on the event loop (no thread hop): for the reads every
+        request makes. The pool is opened on first use, in the caller's loop."""
+        if self._async_pool is None:
+            from psycopg.sql import SQL, Identifier
+            from psycopg_pool import AsyncConnectionPool
+
+            path = SQL("SET search_path TO {}").format(Identifier(self.schema))
+
+            async def configure(connection: Any) -> None:
+                await connection.execute(path)
+
+            self._async_pool = AsyncConnectionPool(
+                self.url, min_size=1, max_size=READERS, open=False,
+                kwargs={"autocommit": True}, configure=configure)
+            await self._async_pool.open()
+        async with self._async_pool.connection() as connection:
+            cursor = await connection.execute(to_postgres(sql), parameters or None)
+            return await cursor.fetchone()
+
+    async def aclose(self) -> None:
+        """Close the connections, the awaited ones too."""
+        if self._async_pool is not None:
+            await self._async_pool.close()
+            self._async_pool = None
+        self.close()
 
     def close(self) -> None:  # noqa: D102
         with self._lock:
