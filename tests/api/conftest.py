@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -23,7 +23,7 @@ from api.settings import Settings
 from api.wiring import open_database
 from tests.backends import BACKENDS, Backend
 from tests.conftest import parametrized_backend
-from tests.postgres import fresh_schema
+from tests.postgres import database_url, fresh_schema
 
 
 @pytest.fixture(params=BACKENDS)
@@ -47,6 +47,18 @@ def backend_args(backend: Backend) -> tuple[list[str], dict[str, str]]:
         return (["--database-url", backend.url],
                 {"CONCORD_DATABASE_SCHEMA": backend.schema})
     return [], {}
+
+
+@contextmanager
+def module_settings(backend_name: str, data_dir: Path, **more: object) -> Iterator[Settings]:
+    """Settings for a fixture wider than one test, on a backend of its own (a fresh schema
+    on PostgreSQL, dropped afterwards)."""
+    if backend_name == "sqlite":
+        yield Settings(data_dir=data_dir, **more)  # type: ignore[arg-type]
+        return
+    url = database_url()
+    with fresh_schema(url) as schema:
+        yield backend_settings(Backend("postgres", data_dir, url, schema), data_dir, **more)
 
 
 @pytest.fixture

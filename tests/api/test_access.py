@@ -17,7 +17,15 @@ from api.app import create_app
 from api.keys import KeyStore, Role
 from api.settings import Settings
 from api.wiring import open_database
-from tests.api.conftest import ADMIN, RECORDER, Server, bearer, concord_command, wait_for
+from tests.api.conftest import (
+    ADMIN,
+    RECORDER,
+    Server,
+    bearer,
+    concord_command,
+    module_settings,
+    wait_for,
+)
 
 READER = "auditor"
 CREDENTIALS = ["none", "malformed", "unknown", "revoked", "reader", "recorder", "admin"]
@@ -76,11 +84,20 @@ def expected(kind: str, credential: str, public_read: bool, method: str) -> int:
     return ALLOWED[method] if rank.index(credential) >= rank.index(needed) else 403
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["public-reads", "private-reads"])
+@pytest.fixture(scope="module", params=[(True, "sqlite"), (False, "sqlite"),
+                                        (True, "postgres"), (False, "postgres")],
+                ids=["public-reads-sqlite", "private-reads-sqlite", "public-reads-postgres",
+                     "private-reads-postgres"])
 def app_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], bool]]:
-    public_read: bool = request.param
-    settings = Settings(data_dir=tmp_path_factory.mktemp("access"), public_read=public_read)
+    public_read, backend_name = request.param
+    with module_settings(backend_name, tmp_path_factory.mktemp("access"),
+                         public_read=public_read) as settings:
+        yield from _app_client(settings, public_read)
+
+
+def _app_client(settings: Settings, public_read: bool
+                ) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], bool]]:
     store = KeyStore(open_database(settings))
     tokens = {name: store.create(name, role)[1] for name, role in (
         (READER, Role.reader), (RECORDER, Role.recorder), (ADMIN, Role.admin),

@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
-from tests.api.conftest import RECORDER, bearer, make_keys
+from tests.api.conftest import RECORDER, bearer, make_keys, module_settings
+from tests.backends import BACKENDS
 
 GOOD = {"type": "DeclarationAdopted", "data": {"declaration": "D", "title": "T"}}
 JOIN = {"type": "StateJoinedNetwork", "data": {"network": "N", "state": "ARG", "role": "member"}}
@@ -89,14 +89,14 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad-input"))
-    tokens = make_keys(settings)
-    with TestClient(create_app(settings), raise_server_exceptions=False,
-                    headers=bearer(tokens[RECORDER])) as test_client:
-        assert test_client.post("/v1/events", json=GOOD).status_code == 201
-        yield test_client
+@pytest.fixture(scope="module", params=BACKENDS)
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with module_settings(request.param, tmp_path_factory.mktemp("bad-input")) as settings:
+        tokens = make_keys(settings)
+        with TestClient(create_app(settings), raise_server_exceptions=False,
+                        headers=bearer(tokens[RECORDER])) as test_client:
+            assert test_client.post("/v1/events", json=GOOD).status_code == 201
+            yield test_client
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs", "status", "detail"), CASES,
