@@ -139,7 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 stop_listening.set()
                 runner.stop()
-                if claim is not None and claim is not True:
+                if claim is not None:
                     claim.close()
                 app.state.projection_store.close()
                 feed.close()

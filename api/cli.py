@@ -261,8 +261,7 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         finally:
             runner.stop()
             store.close()
-            if claim is not True:
-                claim.close()
+            claim.close()
 
 
 def _first_key(store: KeyStore, name: str, role: Role, url: str, why: str) -> None:

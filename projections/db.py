@@ -306,12 +306,20 @@ PROJECTOR_LOCK = SCHEMA_LOCK + 1
 
 
 def claim_projections(database: Database) -> Any | None:
-    """On PostgreSQL, the right to keep the read models up: a session holding an advisory
-    lock (per schema), or None if another process holds it. Whoever holds it runs the
-    projections; the others read what it writes. On SQLite (one machine, and writers that
-    already take turns on the file) always granted: returns True."""
+    """The right to keep the read models up, or None if another process holds it: whoever
+    holds it runs the projections; the others read what it writes. On PostgreSQL a session
+    holding an advisory lock (per schema); on SQLite an exclusive lock on a file beside the
+    database. Closing what this returns gives the right up; so does the process's end."""
     if not isinstance(database, PostgresDatabase):
-        return True
+        import fcntl
+
+        handle = open(f"{database.path}.projections.lock", "a")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        return handle
     connection = database._connect()
     row = connection.execute(
         "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))",

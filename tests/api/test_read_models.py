@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from api.app import create_app
 from api.scenario import founding_scenario
+from api.settings import Settings
+from projections.remote import RemoteProjections
+from projections.runner import ProjectionRunner
+from tests.api.conftest import RECORDER, bearer
 
 
 @pytest.fixture
@@ -96,3 +101,19 @@ def test_a_registered_state_and_a_code_nobody_has(client: TestClient) -> None:
     assert found["registered"]["registered_at"] == registered["position"]
     wrong = client.get("/v1/states/AR")
     assert wrong.status_code == 422 and "'ARG'" in wrong.json()["detail"]
+
+
+def test_a_second_app_on_the_same_log_reads_what_the_first_one_projects(
+    settings: Settings, tokens: dict[str, str]
+) -> None:
+    with TestClient(create_app(settings), headers=bearer(tokens[RECORDER])) as first, \
+            TestClient(create_app(settings), headers=bearer(tokens[RECORDER])) as second:
+        assert isinstance(first.app.state.projections, ProjectionRunner)  # type: ignore[attr-defined]
+        assert isinstance(second.app.state.projections, RemoteProjections)  # type: ignore[attr-defined]
+        position = second.post("/v1/events", json={
+            "type": "NetworkEstablished", "data": {"network": "N", "name": "Network"}}
+        ).json()["position"]
+        found = second.get("/v1/networks/N", params={"min_position": position})
+        assert found.status_code == 200 and found.json()["name"] == "Network"
+        ready = second.get("/readyz").json()
+        assert set(ready["projections"].values()) == {"ok"}
