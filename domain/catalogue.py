@@ -43,11 +43,26 @@ PartialDate = Annotated[
     str, Strict(), AfterValidator(check_partial_date),
     Field(json_schema_extra={"pattern": "^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"}),
 ]
-Name = Annotated[str, Strict(), Field(min_length=1, max_length=200, pattern=_NON_BLANK)]
-Title = Annotated[str, Strict(), Field(min_length=1, max_length=300, pattern=_NON_BLANK)]
-Text = Annotated[str, Strict(), Field(min_length=1, max_length=2000, pattern=_NON_BLANK)]
-Short = Annotated[str, Strict(), Field(min_length=1, max_length=64, pattern=_NON_BLANK)]
-Source = Annotated[str, Strict(), Field(min_length=1, max_length=500, pattern=_NON_BLANK)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL's text cannot hold U+0000, and no record needs it.
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+_Plain = AfterValidator(_no_nul)
+Name = Annotated[str, Strict(), _Plain,
+                 Field(min_length=1, max_length=200, pattern=_NON_BLANK)]
+Title = Annotated[str, Strict(), _Plain,
+                  Field(min_length=1, max_length=300, pattern=_NON_BLANK)]
+Text = Annotated[str, Strict(), _Plain,
+                 Field(min_length=1, max_length=2000, pattern=_NON_BLANK)]
+Short = Annotated[str, Strict(), _Plain,
+                  Field(min_length=1, max_length=64, pattern=_NON_BLANK)]
+Source = Annotated[str, Strict(), _Plain,
+                   Field(min_length=1, max_length=500, pattern=_NON_BLANK)]
 Sha256Hex = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{64}$")]
 MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
 Position = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]

@@ -183,6 +183,7 @@ class Writer:
         self._expected = 0
         self._saved = False  # whether the round under way has been committed
         self._last_position: int | None = None  # the log's end as this writer last saw it
+        self._stored: list[Envelope] = []  # the round's envelopes, announced once committed
         self._thread = threading.Thread(target=self._run, name="concord-writer", daemon=True)
         self.commits = 0
         self.committed_events = 0
@@ -319,6 +320,7 @@ class Writer:
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             for job in jobs:
                 job.reset()
+            self._stored = []
             try:
                 with self.log.exclusive_round():
                     self._attempt(jobs)
@@ -339,6 +341,10 @@ class Writer:
                     self._fail(jobs, "the log could not store the submission; nothing was "
                                      "appended")
                 return
+            if self._stored:
+                self.commits += 1
+                self.committed_events += len(self._stored)
+                self._announce(self._stored)
             _answer(jobs)
             return
         self._fail(jobs, "the log kept conflicting with another writer; nothing was appended")
@@ -443,11 +449,12 @@ class Writer:
                 )
                 for r in recordings
             ]
-            self.commits += 1
-            self.committed_events += len(events)
             for job in accepted:
                 job.result = envelopes[job.span[0]:job.span[1]]
-            self._announce(envelopes)
+            # Announced once the round has committed (on PostgreSQL the round's transaction
+            # ends after this): a listener never hears of an entry a reader cannot see yet,
+            # nor of one that a failed commit took back.
+            self._stored = envelopes
 
         for job in jobs:
             if job.leader is not None:

@@ -62,8 +62,8 @@ def create_key(request: Request, creation: KeyCreation) -> dict[str, str | None]
 
 @router.delete("/{name}", response_model=KeyView,
                responses=problem_responses(401, 403, 404, 409, 422))
-def revoke_key(request: Request, name: Annotated[str, Path(max_length=64)]) -> dict[
-        str, str | None]:
+def revoke_key(request: Request, name: Annotated[str, Path(
+        pattern=f"^{NAME_PATTERN.pattern}$")]) -> dict[str, str | None]:
     """Revoke a key: it stops working with the next request. The key stays listed."""
     try:
         return _keys(request).revoke(name).public()
