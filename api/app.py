@@ -100,8 +100,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log = await run_in_threadpool(open_log, settings)
-        app.state.keys = KeyStore(await run_in_threadpool(open_database, settings))
-        projection_store = ProjectionStore(await run_in_threadpool(open_database, settings))
+        # The keys and the read side share one set of connections to the database.
+        database = await run_in_threadpool(open_database, settings)
+        app.state.keys = KeyStore(database)
+        projection_store = ProjectionStore(database)
         app.state.projection_store = projection_store
         stop_listening = threading.Event()
         runner: ProjectionRunner | RemoteProjections

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -62,8 +63,11 @@ def _settings(data_dir: Path | None, **overrides: object) -> Settings:
         given["data_dir"] = data_dir
     try:
         return Settings(**given)  # type: ignore[arg-type]
-    except ValueError as e:
-        raise _fail(f"settings: {e}") from None
+    except ValidationError as e:
+        raise _fail("; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: "
+            f"{str(error['msg']).removeprefix('Value error, ')}"
+            for error in e.errors())) from None
 
 
 def _fail(message: str) -> typer.Exit:
@@ -229,7 +233,7 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 
     from api.observe import configure_logging
     from api.runtime import tune_runtime
-    from projections.db import claim_projections, listen
+    from projections.db import claim_projections, listen, still_claimed
     from projections.rebuild import PROJECTIONS, live
     from projections.runner import ProjectionRunner
     from projections.store import ProjectionStore
@@ -256,12 +260,19 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         listen(store.database, log.commit_channel, runner.wake, stop)
         errors.print(f"Concord keeping {', '.join(PROJECTIONS)} up with {settings.where}",
                      highlight=False)
+        lost = False
         try:
-            stop.wait()
+            while not stop.wait(2.0):
+                if not still_claimed(claim):
+                    lost = True  # a standby may already have taken over: stop at once
+                    break
         finally:
             runner.stop()
             store.close()
             claim.close()
+        if lost:
+            raise _fail("lost the database session that held the right to run the "
+                        "projections; exiting so that a supervisor restarts this process")
 
 
 def _first_key(store: KeyStore, name: str, role: Role, url: str, why: str) -> None:

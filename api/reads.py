@@ -8,6 +8,7 @@ from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ProblemError
+from projections.remote import RemoteProjections
 from projections.runner import ProjectionRunner
 
 MAX_POSITION = 2**63 - 1
@@ -18,17 +19,26 @@ MinPosition = Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
 async def caught_up(request: Request, name: str, position: int) -> tuple[str, int]:
     """Wait (bounded) until projection `name` has reached `position`; then the suffix of
     its live tables and their position."""
-    runner: ProjectionRunner = request.app.state.projections
+    runner: ProjectionRunner | RemoteProjections = request.app.state.projections
     end = await run_in_threadpool(request.app.state.log.last_position)
     if position > end:
         raise ProblemError(422, "position-beyond-log", "Position beyond the log",
                            f"position {position} is beyond the end of the log ({end})",
                            errors=[{"field": "min_position", "reason": "beyond the log"}])
     wait = request.app.state.settings.read_wait_seconds
-    if position > runner.status[name].position and not await run_in_threadpool(
-            runner.wait_for, name, position, wait):
-        reached = runner.status[name].position
-        raise ProblemError(503, "projection-behind", "Projection behind",
-                           f"the {name} projection has reached position {reached}, not "
-                           f"{position}, after {wait:g} s; retry", position=reached)
-    return runner.view(name)
+
+    async def view() -> tuple[str, int]:
+        # Another process's projections are read from the database: not on the event loop.
+        if isinstance(runner, RemoteProjections):
+            return await run_in_threadpool(runner.view, name)
+        return runner.view(name)
+
+    suffix, reached = await view()
+    if position > reached:
+        if not await run_in_threadpool(runner.wait_for, name, position, wait):
+            reached = (await view())[1]
+            raise ProblemError(503, "projection-behind", "Projection behind",
+                               f"the {name} projection has reached position {reached}, not "
+                               f"{position}, after {wait:g} s; retry", position=reached)
+        suffix, reached = await view()
+    return suffix, reached

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -82,6 +82,28 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         """Where the checkpoint signing key is kept."""
         return self.signing_key_file or self.data_dir / "signing.key"
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            from psycopg.conninfo import conninfo_to_dict
+        except ImportError:
+            raise ValueError("PostgreSQL support is not installed: pip install "
+                             "'concord[postgres]' (or '.[postgres]' from a checkout)") from None
+        try:
+            parts = conninfo_to_dict(url)
+        except Exception as e:
+            raise ValueError(f"not a usable PostgreSQL URL: {e}") from None
+        unsupported = sorted(set(parts) - {"dbname", "host", "port", "user", "password"})
+        if unsupported:
+            raise ValueError(f"the log cannot honour {', '.join(unsupported)} in the URL; "
+                             "use libpq's environment (e.g. PGSSLMODE) instead")
+        if not parts.get("dbname"):
+            raise ValueError("the URL names no database")
+        return url
 
     def as_environment(self) -> dict[str, str]:
         """These settings as CONCORD_* variables, for processes started from this one."""

@@ -18,7 +18,6 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -153,19 +152,32 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
 def postgres_env(url: str, schema: str = "concord") -> dict[str, str]:
     """The eventsourcing settings for a log in `schema` of the PostgreSQL database at `url`
     (postgresql://user[:password]@host[:port]/dbname); the schema is created if missing."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not url.startswith(("postgresql://", "postgres://")):
         raise ValueError(f"not a PostgreSQL URL (postgresql://user@host:port/dbname): {url!r}")
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as e:
+        raise ValueError(f"not a PostgreSQL URL: {e}") from None
+    unsupported = sorted(set(parts) - {"dbname", "host", "port", "user", "password"})
+    if unsupported:
+        # eventsourcing's recorder connects with these five only: refuse rather than connect
+        # some other way than the URL says (without TLS, say).
+        raise ValueError(f"the log cannot honour {', '.join(unsupported)} in the database "
+                         "URL; use the server's defaults (e.g. PGSSLMODE) instead")
+    if not parts.get("dbname"):
+        raise ValueError(f"the database URL names no database: {url!r}")
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
-        "POSTGRES_HOST": parts.hostname or "localhost",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_DBNAME": str(parts["dbname"]),
+        "POSTGRES_HOST": str(parts.get("host") or "localhost"),
+        "POSTGRES_PORT": str(parts.get("port") or 5432),
+        "POSTGRES_USER": str(parts.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(parts.get("password") or ""),
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": "4",
-        "POSTGRES_MAX_OVERFLOW": "8",
+        "POSTGRES_MAX_OVERFLOW": "4",
         "POSTGRES_LOCK_TIMEOUT": "10",
         "ORIGINATOR_ID_TYPE": "text",
         "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLogRecorder),

@@ -234,8 +234,12 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:  # noqa: D102
-        with self._lock, self._pg.transaction():
-            yield PgCursor(self._pg.cursor())
+        with self._lock:
+            if self._pg.closed or self._pg.broken:
+                # The server restarted, failed over or dropped the session: a fresh one.
+                self._pg = self._connect()
+            with self._pg.transaction():
+                yield PgCursor(self._pg.cursor())
 
     def reader(self) -> Reader:  # noqa: D102
         return self._reader
@@ -256,7 +260,7 @@ class PostgresDatabase(Database):
                 await connection.execute(path)
 
             self._async_pool = AsyncConnectionPool(
-                self.url, min_size=1, max_size=READERS, open=False,
+                self.url, min_size=1, max_size=READERS // 2, open=False,
                 kwargs={"autocommit": True}, configure=configure)
             await self._async_pool.open()
         async with self._async_pool.connection() as connection:
@@ -328,3 +332,14 @@ def claim_projections(database: Database) -> Any | None:
         return connection  # held as long as this connection lives
     connection.close()
     return None
+
+
+def still_claimed(claim: Any) -> bool:
+    """Whether a claim from `claim_projections` still holds: on PostgreSQL the lock lives as
+    long as its session, which the server may have ended."""
+    if hasattr(claim, "execute"):
+        try:
+            claim.execute("SELECT 1")
+        except Exception:
+            return False
+    return True

@@ -29,8 +29,11 @@ def readyz(request: Request, log: LogDep) -> JSONResponse:
         position, state = None, "unavailable"
     ready = writer == "running" and state == "open"
     runner = getattr(request.app.state, "projections", None)
-    projections = {name: status.failure or "ok"
-                   for name, status in (runner.status.items() if runner else ())}
+    try:
+        projections = {name: status.failure or "ok"
+                       for name, status in (runner.status.items() if runner else ())}
+    except Exception:  # another process runs them, and their state cannot be read now
+        projections = {"*": "unavailable"}
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "log": state, "writer": writer,
          "position": position, "projections": projections},
