@@ -343,3 +343,23 @@ def still_claimed(claim: Any) -> bool:
         except Exception:
             return False
     return True
+
+
+@contextmanager
+def exclusive(database: Database, what: str) -> Iterator[None]:
+    """Hold, across processes, the right to do `what` (e.g. rebuild one projection): on
+    PostgreSQL an advisory lock for the duration, refused with RuntimeError if another
+    process holds it; on SQLite nothing more (a rebuild's swap is one transaction there)."""
+    if not isinstance(database, PostgresDatabase):
+        yield
+        return
+    connection = database._connect()
+    try:
+        row = connection.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(current_schema() || %s))",
+            (PROJECTOR_LOCK % 2**31 + 1, what)).fetchone()
+        if row is None or not row[0]:
+            raise RuntimeError(f"another process is already doing it: {what}")
+        yield
+    finally:
+        connection.close()

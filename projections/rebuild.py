@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 
 from domain.log import CoordinationLog
 from projections.conferences import Conferences
+from projections.db import exclusive
 from projections.declarations import Declarations
 from projections.history import History
 from projections.membership import Membership
@@ -44,7 +46,16 @@ def rebuild(log: CoordinationLog, store: ProjectionStore, name: str,
 def rebuild_many(log: CoordinationLog, store: ProjectionStore, names: Sequence[str],
                  progress: Progress | None = None) -> int:
     """Rebuild the projections `names` together, reading the log once, and make them live
-    together; their position then."""
+    together; their position then. Refused (RuntimeError) while another process rebuilds
+    one of them."""
+    with ExitStack() as held:
+        for name in sorted(names):
+            held.enter_context(exclusive(store.database, f"rebuild {name}"))
+        return _rebuild_many(log, store, names, progress)
+
+
+def _rebuild_many(log: CoordinationLog, store: ProjectionStore, names: Sequence[str],
+                  progress: Progress | None) -> int:
     current = {name: store.suffix(name) for name in names}
     suffix = f"_{int(time.time() * 1000)}"
     fresh = [PROJECTIONS[name](suffix=suffix) for name in names]

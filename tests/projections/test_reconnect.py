@@ -34,3 +34,22 @@ def test_a_transaction_after_the_session_was_ended_gets_a_new_one(
         cursor.execute("INSERT INTO marks VALUES (3)")
     assert [row[0] for row in store.reader().execute("SELECT n FROM marks ORDER BY n")] == [
         1, 3]
+
+
+def test_two_processes_cannot_rebuild_one_projection_at_once(
+    store: ProjectionStore, backend: Backend
+) -> None:
+    from projections.db import exclusive
+
+    other = backend.database()  # as another process would connect
+    try:
+        with exclusive(store.database, "rebuild history"):
+            with pytest.raises(RuntimeError, match="already"), \
+                    exclusive(other, "rebuild history"):
+                pass
+            with exclusive(other, "rebuild membership"):
+                pass  # another projection may be rebuilt meanwhile
+        with exclusive(other, "rebuild history"):
+            pass  # and this one again, once the first is done
+    finally:
+        other.close()
