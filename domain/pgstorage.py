@@ -38,6 +38,21 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
                  events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self._round = threading.local()
+        # Within a round, every read this thread makes goes through the round's own
+        # connection: the round holds the log's lock, and must not wait for a second
+        # connection from a pool that concurrent readers may have emptied.
+        pooled = self._pooled = datastore.get_connection
+
+        @contextmanager
+        def get_connection() -> Iterator[Any]:
+            connection = getattr(self._round, "connection", None)
+            if connection is not None:
+                yield connection
+                return
+            with pooled() as conn:
+                yield conn
+
+        datastore.get_connection = get_connection  # type: ignore[method-assign]
         schema, table = Identifier(datastore.schema), Identifier(events_table_name)
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {schema}.{idempotency} (scope text NOT NULL, "
@@ -65,13 +80,15 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
 
     def create_table(self) -> None:
         # Processes starting together would otherwise create the same tables, types and
-        # functions at once, which PostgreSQL refuses ("tuple concurrently updated").
-        with self.datastore.get_connection() as conn:
+        # functions at once, which PostgreSQL refuses ("tuple concurrently updated"). The
+        # lock is held on a connection of its own, outside the pool the creation uses.
+        raw = self.datastore.pool.kwargs
+        kwargs: dict[str, Any] = raw() if callable(raw) else dict(raw or {})
+        with psycopg.connect(autocommit=True, **{
+                key: kwargs[key] for key in ("dbname", "host", "port", "user", "password")
+                if key in kwargs}) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-            try:
-                super().create_table()
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+            super().create_table()
 
     @contextmanager
     def exclusive_round(self) -> Iterator[None]:
@@ -79,22 +96,15 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
         the log's end, applies the round to its aggregates and inserts it while no other
         process can append, so that writers in several processes never conflict (they
         wait their turn instead)."""
-        with self.datastore.get_connection() as conn, conn.transaction(), \
-                conn.cursor() as curs:
+        # eventsourcing's own checkout: it opens the pool, and turns psycopg's errors into
+        # its own (a conflict into IntegrityError), raised inside the round or not.
+        with self._pooled() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
             self._round.connection = conn
             try:
                 yield
             finally:
                 self._round.connection = None
-
-    def max_notification_id(self) -> int | None:
-        connection = getattr(self._round, "connection", None)
-        if connection is None:
-            found: int | None = super().max_notification_id()
-            return found
-        row = connection.execute(self.max_notification_id_statement).fetchone()
-        return None if row is None or row["max"] is None else int(row["max"])
 
     def insert_events(self, stored_events: Sequence[StoredEvent], *,
                       idempotency: Sequence[IdempotencyRecord] = (), **kwargs: Any

@@ -61,3 +61,24 @@ def test_an_insert_in_flight_holds_back_later_ones_so_readers_never_skip(
     writer.join(10)
     assert done == [[3]]
     assert [n.id for n in recorder.select_notifications(start=None, limit=10)] == [1, 2, 3]
+
+
+def test_a_round_reads_on_its_own_connection(log: CoordinationLog, backend: Backend) -> None:
+    log.submit({"type": "NetworkEstablished", "data": {"network": "N", "name": "N"},
+                "effective_date": "2000-01-01"}, recorded_by="clerk")
+    # A writer with a pool of one connection: its round holds it, so every read the round
+    # needs (the network's stream, the idempotency key) must go through that connection.
+    env = {**backend.log_env(), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "0",
+           "POSTGRES_CONNECT_TIMEOUT": "3"}
+    lean = CoordinationLog(env)
+    try:
+        joined = lean.submit({"type": "StateJoinedNetwork", "effective_date": "2001-01-01",
+                              "data": {"network": "N", "state": "ARG", "role": "member"}},
+                             recorded_by="clerk", idempotency_key="join-ARG")
+        assert joined["position"] == 2
+        again = lean.submit({"type": "StateJoinedNetwork", "effective_date": "2001-01-01",
+                             "data": {"network": "N", "state": "ARG", "role": "member"}},
+                            recorded_by="clerk", idempotency_key="join-ARG")
+        assert again == joined
+    finally:
+        lean.close()
