@@ -89,20 +89,11 @@ class Settings(BaseSettings):
         if url is None:
             return None
         try:
-            from psycopg.conninfo import conninfo_to_dict
+            from domain.pgstorage import parse_database_url
         except ImportError:
             raise ValueError("PostgreSQL support is not installed: pip install "
                              "'concord[postgres]' (or '.[postgres]' from a checkout)") from None
-        try:
-            parts = conninfo_to_dict(url)
-        except Exception as e:
-            raise ValueError(f"not a usable PostgreSQL URL: {e}") from None
-        unsupported = sorted(set(parts) - {"dbname", "host", "port", "user", "password"})
-        if unsupported:
-            raise ValueError(f"the log cannot honour {', '.join(unsupported)} in the URL; "
-                             "use libpq's environment (e.g. PGSSLMODE) instead")
-        if not parts.get("dbname"):
-            raise ValueError("the URL names no database")
+        parse_database_url(url)
         return url
 
     def as_environment(self) -> dict[str, str]:

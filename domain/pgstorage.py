@@ -159,9 +159,10 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
         return found
 
 
-def postgres_env(url: str, schema: str = "concord") -> dict[str, str]:
-    """The eventsourcing settings for a log in `schema` of the PostgreSQL database at `url`
-    (postgresql://user[:password]@host[:port]/dbname); the schema is created if missing."""
+def parse_database_url(url: str) -> dict[str, str]:
+    """The parts of a database URL the log connects with (dbname, host, port, user,
+    password), by libpq's rules; ValueError saying why if the URL is not one the log can
+    honour as written."""
     from psycopg.conninfo import conninfo_to_dict
 
     if not url.startswith(("postgresql://", "postgres://")):
@@ -175,9 +176,16 @@ def postgres_env(url: str, schema: str = "concord") -> dict[str, str]:
         # eventsourcing's recorder connects with these five only: refuse rather than connect
         # some other way than the URL says (without TLS, say).
         raise ValueError(f"the log cannot honour {', '.join(unsupported)} in the database "
-                         "URL; use the server's defaults (e.g. PGSSLMODE) instead")
+                         "URL; use libpq's environment (e.g. PGSSLMODE) instead")
     if not parts.get("dbname"):
-        raise ValueError(f"the database URL names no database: {url!r}")
+        raise ValueError("the database URL names no database")
+    return {key: str(value) for key, value in parts.items() if value is not None}
+
+
+def postgres_env(url: str, schema: str = "concord") -> dict[str, str]:
+    """The eventsourcing settings for a log in `schema` of the PostgreSQL database at `url`
+    (postgresql://user[:password]@host[:port]/dbname); the schema is created if missing."""
+    parts = parse_database_url(url)
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": str(parts["dbname"]),

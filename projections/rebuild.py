@@ -9,6 +9,8 @@ log when it goes live).
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -21,6 +23,7 @@ from projections.history import History
 from projections.membership import Membership
 from projections.networks import Networks
 from projections.projection import Projection
+from projections.runner import Rebuild
 from projections.store import TABLES_TABLE, ProjectionStore
 from projections.transparency import Transparency
 
@@ -28,6 +31,8 @@ PROJECTIONS: dict[str, type[Projection]] = {
     "membership": Membership, "history": History, "declarations": Declarations,
     "conferences": Conferences, "networks": Networks, "transparency": Transparency}
 PAGE = 5_000
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
@@ -94,3 +99,32 @@ def _rebuild_many(log: CoordinationLog, store: ProjectionStore, names: Sequence[
     if progress is not None:
         progress(position, max(position, log.last_position()))
     return position
+
+
+def in_background(log: CoordinationLog, store: ProjectionStore, name: str,
+                  rebuilds: dict[str, Rebuild], lock: threading.Lock,
+                  then: Callable[[], None] | None = None) -> Rebuild:
+    """Rebuild projection `name` in a thread of its own, its progress in `rebuilds[name]`
+    (one at a time per name: a rebuild under way is returned as it is); `then` runs when
+    it ends."""
+    with lock:
+        under_way = rebuilds.get(name)
+        if under_way is not None and under_way.state == "running":
+            return under_way
+        progress = rebuilds[name] = Rebuild(of=log.last_position())
+
+    def report(position: int, end: int) -> None:
+        progress.position, progress.of = position, end
+
+    def build() -> None:
+        try:
+            rebuild(log, store, name, report)
+            progress.state = "done"
+        except Exception as e:
+            logger.exception("rebuilding projection %s failed", name)
+            progress.state = f"failed: {type(e).__name__}: {e}"
+        if then is not None:
+            then()
+
+    threading.Thread(target=build, name=f"concord-rebuild-{name}", daemon=True).start()
+    return progress

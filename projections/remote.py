@@ -7,7 +7,7 @@ import threading
 import time
 
 from domain.log import CoordinationLog
-from projections.rebuild import PROJECTIONS, rebuild
+from projections.rebuild import PROJECTIONS, in_background
 from projections.runner import FAILURES_TABLE, Rebuild, Status
 from projections.store import POSITIONS_TABLE, TABLES_TABLE, ProjectionStore
 
@@ -61,24 +61,7 @@ class RemoteProjections:
     def start_rebuild(self, name: str) -> Rebuild:
         """Rebuild projection `name` here, in the background; the process that runs the
         projections follows the swap."""
-        with self._lock:
-            under_way = self.rebuilds.get(name)
-            if under_way is not None and under_way.state == "running":
-                return under_way
-            progress = self.rebuilds[name] = Rebuild(of=self.log.last_position())
-
-        def report(position: int, end: int) -> None:
-            progress.position, progress.of = position, end
-
-        def build() -> None:
-            try:
-                rebuild(self.log, self.store, name, report)
-                progress.state = "done"
-            except Exception as e:
-                progress.state = f"failed: {type(e).__name__}: {e}"
-
-        threading.Thread(target=build, name=f"concord-rebuild-{name}", daemon=True).start()
-        return progress
+        return in_background(self.log, self.store, name, self.rebuilds, self._lock)
 
     def stop(self) -> None:
         """Nothing runs here to stop."""

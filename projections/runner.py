@@ -62,6 +62,7 @@ class ProjectionRunner:
         self.status = {p.name: Status(p.name, store.position(p.tracking_name), p.suffix)
                        for p in self.projections}
         self.rebuilds: dict[str, Rebuild] = {}
+        self._rebuilding = threading.Lock()
         self._wake = threading.Event()
         self._caught_up = threading.Condition()
         self._stopping = False
@@ -104,27 +105,10 @@ class ProjectionRunner:
 
     def start_rebuild(self, name: str) -> Rebuild:
         """Rebuild projection `name` in the background (see `projections.rebuild`)."""
-        from projections.rebuild import rebuild
+        from projections.rebuild import in_background
 
-        under_way = self.rebuilds.get(name)
-        if under_way is not None and under_way.state == "running":
-            return under_way
-        progress = self.rebuilds[name] = Rebuild(of=self.log.last_position())
-
-        def report(position: int, end: int) -> None:
-            progress.position, progress.of = position, end
-
-        def build() -> None:
-            try:
-                rebuild(self.log, self.store, name, report)
-                progress.state = "done"
-            except Exception as e:
-                logger.exception("rebuilding projection %s failed", name)
-                progress.state = f"failed: {type(e).__name__}: {e}"
-            self._wake.set()
-
-        threading.Thread(target=build, name=f"concord-rebuild-{name}", daemon=True).start()
-        return progress
+        return in_background(self.log, self.store, name, self.rebuilds, self._rebuilding,
+                             then=self._wake.set)
 
     def _follow_swaps(self) -> None:
         """Serve the copy a rebuild (here or in another process) has made live."""
