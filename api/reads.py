@@ -42,3 +42,10 @@ async def caught_up(request: Request, name: str, position: int) -> tuple[str, in
                                f"{position}, after {wait:g} s; retry", position=reached)
         suffix, reached = await view()
     return suffix, reached
+
+
+async def stream_etag(request: Request, stream_id: str, position: int) -> str:
+    """The entity tag of a read model of stream `stream_id` reflecting the log up to
+    `position`: the stream's version then, quoted, as If-Match takes it."""
+    version = await run_in_threadpool(request.app.state.log.stream_version, stream_id, position)
+    return f'"{version}"'

@@ -73,6 +73,7 @@ class CoordinationLog(Application[str]):
         """The recorder, with its idempotency table (SQLite or PostgreSQL)."""
         recorder = self.recorder
         assert hasattr(recorder, "select_streams") and hasattr(recorder, "find_prior_results")
+        assert hasattr(recorder, "stream_version")
         return recorder
 
     def submit(
@@ -184,6 +185,10 @@ class CoordinationLog(Application[str]):
             return None
         n = found[0]
         return str(n.originator_id), n.originator_version, public_type(n.topic)
+
+    def stream_version(self, stream_id: str, upto_position: int) -> int:
+        """The version of stream `stream_id` as of position `upto_position` (0: no entry)."""
+        return self.log_recorder.stream_version(stream_id, upto_position)
 
     def last_position(self) -> int:
         """The position of the latest entry (0 for an empty log)."""

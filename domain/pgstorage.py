@@ -77,6 +77,10 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
         self._select_key = SQL("SELECT fingerprint, positions FROM {schema}.{idempotency} "
                                "WHERE scope = %s AND key = %s").format(
             schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE))
+        self._select_version = SQL(
+            "SELECT MAX(originator_version) AS version FROM {schema}.{table} "
+            "WHERE originator_id = %s AND notification_id <= %s").format(
+            schema=schema, table=table)
 
     def create_table(self) -> None:
         # Processes starting together would otherwise create the same tables, types and
@@ -141,6 +145,13 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
             curs.execute(self._select_streams, (list(stream_ids),))
             return [StoredEvent(row["originator_id"], row["originator_version"],
                                 row["topic"], bytes(row["state"])) for row in curs.fetchall()]
+
+    def stream_version(self, stream_id: str, upto_position: int) -> int:
+        """The version of stream `stream_id` as of position `upto_position` (0: no entry)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_version, (stream_id, upto_position))
+            row = curs.fetchone()
+        return int(row["version"] or 0) if row is not None else 0
 
     def find_prior_results(self, keys: Iterable[tuple[str, str]]
                            ) -> dict[tuple[str, str], PriorResult]:

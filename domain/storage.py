@@ -48,6 +48,9 @@ class LogRecorder(Protocol):
     ) -> dict[tuple[str, str], PriorResult]:
         """The keys among `keys` already used, with what they were used for."""
 
+    def stream_version(self, stream_id: str, upto_position: int) -> int:
+        """The version of stream `stream_id` as of position `upto_position` (0: no entry)."""
+
 
 class SQLiteLogRecorder(SQLiteApplicationRecorder):
     """Stores events and, in the same transaction, the idempotency keys they answer."""
@@ -109,6 +112,17 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
                     StoredEvent(row[0], row[1], row[2], row[3]) for row in c.fetchall()
                 )
         return events
+
+    def stream_version(self, stream_id: str, upto_position: int) -> int:
+        """The version of stream `stream_id` as of position `upto_position` (0: no entry)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT MAX(originator_version) FROM {self.events_table_name} "
+                "WHERE originator_id=? AND rowid<=?",
+                (stream_id, upto_position),
+            )
+            row = c.fetchone()
+        return int(row[0] or 0)
 
     def find_prior_results(
         self, keys: Iterable[tuple[str, str]]

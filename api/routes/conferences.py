@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ProblemError
-from api.reads import MinPosition, caught_up
+from api.reads import MinPosition, caught_up, stream_etag
 from api.render import state_name
 from api.schemas import problem_responses
 from domain.catalogue import Code, StateCode
 from domain.codes import CODE_PATTERN
+from domain.conference import Conference
 from projections import conferences as projection
 
 router = APIRouter(prefix="/v1/conferences", tags=["conferences"])
@@ -128,11 +129,12 @@ async def list_conferences(
 @router.get("/{code}", response_model=ConferenceDetail,
             responses=problem_responses(404, 422, 503))
 async def read_conference(
-    request: Request, code: Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")],
+    request: Request, response: Response,
+    code: Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")],
     min_position: MinPosition = 0,
 ) -> dict[str, Any]:
     """One conference: schedule, host, status, delegations by role, sessions and speakers."""
-    suffix, _ = await caught_up(request, "conferences", min_position)
+    suffix, reached = await caught_up(request, "conferences", min_position)
     store = request.app.state.projection_store
     found: dict[str, Any] | None = await run_in_threadpool(
         store.read, "conferences", suffix,
@@ -142,4 +144,5 @@ async def read_conference(
                            f"conference {code} is not on record")
     for item in (*found["delegations"]["participants"], *found["delegations"]["observers"]):
         item["name"] = state_name(item["state"])
+    response.headers["ETag"] = await stream_etag(request, Conference.stream_id(code), reached)
     return {**found, "host_name": state_name(found["host_state"])}

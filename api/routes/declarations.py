@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ProblemError
-from api.reads import MinPosition, caught_up
+from api.reads import MinPosition, caught_up, stream_etag
 from api.render import state_name
 from api.schemas import problem_responses
 from domain.codes import CODE_PATTERN
+from domain.declaration import Declaration
 from projections import declarations as projection
 
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
@@ -73,11 +74,12 @@ async def list_declarations(request: Request, min_position: MinPosition = 0
 @router.get("/{code}", response_model=DeclarationDetail,
             responses=problem_responses(404, 422, 503))
 async def read_declaration(
-    request: Request, code: Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")],
+    request: Request, response: Response,
+    code: Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")],
     min_position: MinPosition = 0,
 ) -> dict[str, Any]:
     """One declaration: its facts, its signatories with dates and names, its withdrawals."""
-    suffix, _ = await caught_up(request, "declarations", min_position)
+    suffix, reached = await caught_up(request, "declarations", min_position)
     store = request.app.state.projection_store
     found: dict[str, Any] | None = await run_in_threadpool(
         store.read, "declarations", suffix,
@@ -87,4 +89,5 @@ async def read_declaration(
                            f"declaration {code} is not on record")
     for item in (*found["signed"], *found["withdrawn"]):
         item["name"] = state_name(item["state"])
+    response.headers["ETag"] = await stream_etag(request, Declaration.stream_id(code), reached)
     return found

@@ -179,12 +179,13 @@ def read_events(
 
 @router.get("/{position}", response_model=EnvelopeModel, responses=problem_responses(404, 422))
 def read_event(
-    log: LogDep, position: Annotated[int, Path(ge=1, le=MAX_POSITION)],
+    log: LogDep, response: Response, position: Annotated[int, Path(ge=1, le=MAX_POSITION)],
 ) -> Envelope:
-    """One entry by its position."""
+    """One entry by its position; its ETag is the entry's version in its stream."""
     found = log.read(after=position - 1, limit=1)
     if not found or found[0]["position"] != position:
         raise ProblemError(404, "no-such-entry", "No such entry",
                            f"there is no entry at position {position}; the log holds "
                            f"{log.last_position()}")
+    response.headers["ETag"] = f'"{found[0]["version"]}"'
     return found[0]

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ProblemError
-from api.reads import MAX_POSITION, MinPosition, caught_up
+from api.reads import MAX_POSITION, MinPosition, caught_up, stream_etag
 from api.render import state_name
 from api.schemas import problem_responses
 from domain.catalogue import IsoDate
 from domain.codes import CODE_PATTERN
+from domain.network import Network as NetworkStream
 from projections import networks as projection
 from projections.db import Reader
 from projections.membership import members
@@ -61,16 +62,17 @@ async def list_networks(request: Request, min_position: MinPosition = 0
 
 
 @router.get("/{code}", response_model=Network, responses=problem_responses(404, 422, 503))
-async def read_network(request: Request, code: NetworkCode, min_position: MinPosition = 0
-                       ) -> dict[str, Any]:
-    """One network: its founding facts and its statutes."""
-    suffix, _ = await caught_up(request, "networks", min_position)
+async def read_network(request: Request, response: Response, code: NetworkCode,
+                       min_position: MinPosition = 0) -> dict[str, Any]:
+    """One network: its founding facts and its statutes; its ETag is the stream's version."""
+    suffix, reached = await caught_up(request, "networks", min_position)
     store = request.app.state.projection_store
     found = await run_in_threadpool(store.read, "networks", suffix,
                                     lambda reader, live: projection.network(reader, code, live))
     if found is None:
         raise ProblemError(404, "no-such-network", "No such network",
                            f"network {code} is not on record")
+    response.headers["ETag"] = await stream_etag(request, NetworkStream.stream_id(code), reached)
     return _with_link(found)
 
 
