@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,13 @@ import orjson
 
 from domain.leaves import entry_hash
 from domain.log import CoordinationLog
-from domain.merkle import ProofError, TreeBuilder, root_of, verify_consistency
+from domain.merkle import (
+    ProofError,
+    TreeBuilder,
+    root_of,
+    verify_consistency,
+    verify_inclusion,
+)
 from domain.notes import Checkpoint, NoteError, Verifier, open_checkpoint
 from projections.db import Reader
 
@@ -35,6 +42,7 @@ class Report:
     problems: list[str] = field(default_factory=list)
     first_bad_position: int | None = None
     notes: list[str] = field(default_factory=list)
+    uncovered: int = 0  # entries checked for order only: later than what was signed
 
     @property
     def ok(self) -> bool:
@@ -69,6 +77,9 @@ def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
     checkpoint: the signature, the order of the entries, and the root of the first
     `tree size` entries, recomputed from their canonical leaves.
 
+    Entries after the checkpoint's tree size (the log grew since it was signed) are checked
+    for order only and counted in `uncovered`: nothing signed vouches for them.
+
     An edited entry changes the root but does not say where it is. Given `consistency` (a
     source of consistency proofs, such as the server), the first edited entry is found by
     bisection: a prefix of the export whose root a proof links to the signed root is
@@ -81,7 +92,7 @@ def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
     builder = TreeBuilder()
     hashes: list[bytes] = []  # kept only to locate an edit
     positions: list[int] = []
-    previous = 0
+    previous, due = 0, 0  # the last position read, and the leaf index the next entry needs
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -89,26 +100,31 @@ def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
             envelope: dict[str, Any] = orjson.loads(line)
             position, index = envelope["position"], envelope["leaf_index"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            return report.fail(f"line {number}: not an entry's envelope")
-        if index != builder.size or position <= previous:
+            return report.fail(f"line {number}: not an entry's envelope", previous + 1)
+        if type(position) is not int or type(index) is not int:
+            return report.fail(f"line {number}: position and leaf_index must be integers",
+                               previous + 1)
+        if index != due or position <= previous:
             return report.fail(
-                f"position {position} (line {number}): leaf_index {index} where "
-                f"{builder.size} was due, after position {previous}: an entry was deleted, "
-                "inserted or reordered here", position)
-        previous = position
+                f"position {position} (line {number}): leaf_index {index} where {due} was "
+                f"due, after position {previous}: an entry was deleted, inserted or "
+                "reordered here", position)
+        previous, due = position, due + 1
         if builder.size < checkpoint.size:
             digest = entry_hash(envelope)
             builder.append(digest)
             if consistency is not None:
                 hashes.append(digest)
                 positions.append(position)
-        report.checked += 1
-        if progress is not None and report.checked % 10_000 == 0:
-            progress(report.checked)
+            report.checked += 1
+        else:
+            report.uncovered += 1
+        if progress is not None and due % 10_000 == 0:
+            progress(due)
     if builder.size < checkpoint.size:
-        return report.fail(f"the export has {builder.size} entries; the checkpoint covers "
-                           f"{checkpoint.size}: entries are missing at the end",
-                           previous + 1 if previous else 1)
+        return report.fail(f"the export has {builder.size} {entries(builder.size)}; the "
+                           f"checkpoint covers {checkpoint.size}: entries are missing at the "
+                           "end", previous + 1)
     if builder.root() != checkpoint.root:
         if consistency is None:
             return report.fail(
@@ -122,10 +138,12 @@ def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
         return report.fail(f"the root of the first {checkpoint.size} entries is not the "
                            f"signed one: position {positions[found]} was edited",
                            positions[found])
-    elif report.checked > checkpoint.size:
-        report.notes.append(f"{report.checked - checkpoint.size} entries after the checkpoint "
-                            "are not covered by it")
     return report
+
+
+def entries(count: int) -> str:
+    """'entry' or 'entries', as `count` needs."""
+    return "entry" if count == 1 else "entries"
 
 
 def _first_edit(hashes: list[bytes], checkpoint: Checkpoint,
@@ -157,6 +175,30 @@ def _first_edit(hashes: list[bytes], checkpoint: Checkpoint,
     return bad - 1 if proves(bad, server_root) else None
 
 
+_LOOPBACK = ("localhost", "127.", "[::1]")
+
+
+def server_url(text: str) -> str:
+    """A server's base URL from what was typed: http or https, or a bare `host[:port]`,
+    which means http on a loopback host (localhost, 127.x, [::1]) and https elsewhere;
+    ValueError saying why if it is none of these."""
+    given = text.strip()
+    scheme, sep, rest = given.partition("://")
+    if not sep:
+        scheme, rest = ("http" if given.startswith(_LOOPBACK) else "https"), given
+    parsed = urllib.parse.urlsplit(f"{scheme.lower()}://{rest}")
+    if parsed.scheme not in ("http", "https"):
+        raise ValueError(f"{text!r}: the scheme must be http or https, not {scheme!r}")
+    if not parsed.hostname or any(c.isspace() for c in rest) or parsed.query:
+        raise ValueError(f"{text!r} is not a server's address (e.g. https://concord.example "
+                         "or localhost:8000)")
+    try:
+        parsed.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        raise ValueError(f"{text!r}: the port is not a number from 0 to 65535") from None
+    return urllib.parse.urlunsplit(parsed).rstrip("/")
+
+
 def fetch(url: str, token: str | None = None) -> bytes:
     """GET `url` (with a bearer token if given); the body, or OSError saying what failed."""
     request = urllib.request.Request(url, headers={"Accept": "*/*"})
@@ -185,6 +227,73 @@ def server_consistency(server: str, token: str | None = None) -> Consistency:
             raise OSError(f"malformed consistency proof from the server: {e}") from e
 
     return prove
+
+
+PAGE = 1_000  # the API's largest page of entries
+
+
+def server_entries(server: str, token: str | None = None,
+                   after: int = 0) -> Iterator[list[dict[str, Any]]]:
+    """The server's entries after position `after`, a page at a time, in order (GET
+    /v1/events); OSError if a page is malformed or does not follow the previous one."""
+    base = server.rstrip("/")
+    while True:
+        body = fetch(f"{base}/v1/events?after={after}&limit={PAGE}", token)
+        try:
+            page = orjson.loads(body)
+            events, next_after = page["events"], page["next_after"]
+            if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+                raise TypeError("events is not a list of entries")
+        except (orjson.JSONDecodeError, KeyError, TypeError) as e:
+            raise OSError(f"{base}/v1/events?after={after}: not a page of entries ({e})"
+                          ) from None
+        if not events:
+            return
+        if type(next_after) is not int or next_after <= after:
+            raise OSError(f"{base}/v1/events?after={after}: next_after {next_after!r} does "
+                          "not move forward")
+        yield events
+        after = next_after
+
+
+def verify_receipt(body: bytes, verifier: Verifier) -> Report:
+    """Check a receipt (the answer to POST /v1/events?proof=true: an entry's envelope and
+    its `proof`): the checkpoint's signature, that the leaf hash is the envelope's, and the
+    inclusion proof against the signed root."""
+    report = Report()
+    try:
+        receipt = orjson.loads(body)
+        envelope = {k: v for k, v in receipt.items() if k != "proof"}
+        proof = receipt["proof"]
+        position, index = envelope["position"], envelope["leaf_index"]
+        size, note = proof["tree_size"], proof["checkpoint"]
+        claimed = base64.b64decode(proof["leaf_hash"], validate=True)
+        path = [base64.b64decode(h, validate=True) for h in proof["inclusion"]]
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as e:
+        return report.fail(f"not a receipt (an envelope with its proof): {e}")
+    if type(position) is not int or type(index) is not int or type(size) is not int:
+        return report.fail("position, leaf_index and proof.tree_size must be integers")
+    try:
+        checkpoint = open_checkpoint(str(note), verifier)
+    except NoteError as e:
+        return report.fail(f"position {position}: the receipt's checkpoint: {e}", position)
+    if size != checkpoint.size:
+        return report.fail(f"position {position}: the receipt says tree size {size}; its "
+                           f"signed checkpoint says {checkpoint.size}", position)
+    digest = entry_hash(envelope)
+    if claimed != digest:
+        return report.fail(f"position {position}: the receipt's leaf hash is not the hash of "
+                           "its envelope: the envelope was edited", position)
+    try:
+        verify_inclusion(digest, index, checkpoint.size, path, checkpoint.root)
+    except ProofError as e:
+        return report.fail(f"position {position}: the inclusion proof does not lead to the "
+                           f"signed root: {e}", position)
+    report.checked = 1
+    report.notes.append(f"position {position} (leaf {index}) is in the log of "
+                        f"{checkpoint.size} {entries(checkpoint.size)} signed by "
+                        f"{checkpoint.origin}")
+    return report
 
 
 def verify_growth(old_note: str, server: str, verifier: Verifier,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -403,42 +403,83 @@ def rebuild(
     console.print(f"Rebuilt {', '.join(names)}.")
 
 
+Server = Annotated[str | None, typer.Option(
+    "--server", help="A Concord server's base URL: https://host, or host[:port] (http on "
+    "localhost and 127.x, https elsewhere).", show_default=False)]
+Token = Annotated[str | None, typer.Option(envvar="CONCORD_TOKEN",
+                                           help="An API key, if reads need one.")]
+
+
+def _server(given: str) -> str:
+    from api.audit import server_url
+
+    try:
+        return server_url(given)
+    except ValueError as e:
+        raise _fail(f"--server: {e}") from None
+
+
 @app.command()
 def export(
     data_dir: DataDir = None,
     after: Annotated[int, typer.Option(min=0, help="Export the entries after this position.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+    server: Server = None,
+    token: Token = None,
 ) -> None:
-    """Write the log as JSON Lines of envelopes, in order, for `concord verify --export`."""
+    """Write the log as JSON Lines of envelopes, in order, for `concord verify --export`:
+    from the data directory, or with --server from a server's API."""
     import orjson
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with open_log(_settings(data_dir)) as log, \
-            (out.open("wb") if out else contextlib.nullcontext(sys.stdout.buffer)) as sink, \
-            Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(),
-                     console=errors) as bar:
-        task = bar.add_task("export", total=max(log.last_position() - after, 0) or 1)
-        position, written = after, 0
-        while envelopes := log.read(after=position, limit=10_000):
-            sink.write(b"".join(orjson.dumps(e) + b"\n" for e in envelopes))
-            position, written = envelopes[-1]["position"], written + len(envelopes)
-            bar.update(task, completed=written)
-    errors.print(f"Exported {written} entries" + (f" to {out}." if out else "."),
+    from api.audit import entries, server_entries
+
+    base = _server(server) if server is not None else None
+    with contextlib.ExitStack() as stack:
+        if base is None:
+            log = stack.enter_context(open_log(_settings(data_dir)))
+            total: int | None = max(log.last_position() - after, 0) or 1
+
+            def pages() -> Iterator[Sequence[Mapping[str, Any]]]:
+                position = after
+                while envelopes := log.read(after=position, limit=10_000):
+                    yield envelopes
+                    position = envelopes[-1]["position"]
+        else:
+            total = None
+
+            def pages() -> Iterator[Sequence[Mapping[str, Any]]]:
+                yield from server_entries(base, token, after)
+        sink = stack.enter_context(out.open("wb") if out else
+                                   contextlib.nullcontext(sys.stdout.buffer))
+        bar = stack.enter_context(Progress(TextColumn("export"), BarColumn(),
+                                           MofNCompleteColumn(), console=errors))
+        task = bar.add_task("export", total=total)
+        written = 0
+        try:
+            for envelopes in pages():
+                sink.write(b"".join(orjson.dumps(e) + b"\n" for e in envelopes))
+                written += len(envelopes)
+                bar.update(task, completed=written)
+        except OSError as e:
+            raise _fail(f"export stopped after {written} {entries(written)}: {e}") from None
+    errors.print(f"Exported {written} {entries(written)}"
+                 + (f" from {base}" if base else "") + (f" to {out}." if out else "."),
                  highlight=False)
 
 
 @app.command()
 def checkpoint(
-    server: Annotated[str, typer.Option(help="The Concord server's base URL.")],
+    server: Annotated[str, typer.Option(help="The Concord server's base URL (https://host, "
+                                        "or host[:port]).")],
     out: Annotated[Path, typer.Option(help="Where to save the signed checkpoint.")],
-    token: Annotated[str | None, typer.Option(envvar="CONCORD_TOKEN",
-                                              help="An API key, if reads need one.")] = None,
+    token: Token = None,
 ) -> None:
     """Save the server's current signed checkpoint, to verify the log against later."""
     from api.audit import fetch
 
     try:
-        note = fetch(f"{server.rstrip('/')}/v1/log/checkpoint", token)
+        note = fetch(f"{_server(server)}/v1/log/checkpoint", token)
     except OSError as e:
         raise _fail(str(e)) from None
     out.write_bytes(note)
@@ -453,35 +494,46 @@ def verify(
         help="An export (concord export) to check against --checkpoint.")] = None,
     checkpoint: Annotated[Path | None, typer.Option(
         help="A signed checkpoint saved earlier (concord checkpoint).")] = None,
+    receipt: Annotated[Path | None, typer.Option(
+        help="A receipt: the answer to POST /v1/events?proof=true, saved as JSON.")] = None,
     key: Annotated[str | None, typer.Option(
         help="The log's verifier key (as published at /v1/log/public-key), or a file "
              "holding it.")] = None,
     server: Annotated[str | None, typer.Option(
         help="With --checkpoint: check that the server's log only grew since; with --export "
-             "too: locate an edited entry with the server's proofs.")] = None,
+             "too: locate an edited entry with the server's proofs. https://host, or "
+             "host[:port].")] = None,
     data_dir: DataDir = None,
-    token: Annotated[str | None, typer.Option(envvar="CONCORD_TOKEN",
-                                              help="An API key, if reads need one.")] = None,
+    token: Token = None,
 ) -> None:
     """Verify the log: an export offline (--export --checkpoint --key), growth since a
-    checkpoint (--checkpoint --server --key), or a data directory (--data-dir [--key])."""
+    checkpoint (--checkpoint --server --key), a receipt (--receipt --key), or a data
+    directory (--data-dir [--key])."""
     from api import audit
 
     try:
         verifier = audit.read_verifier(key) if key else None
     except (OSError, ValueError) as e:
         raise _fail(f"--key: {e}") from None
-    if export is not None or server is not None:
+    base = _server(server) if server is not None else None
+    if receipt is not None:
+        if verifier is None:
+            raise _fail("--receipt needs --key")
+        report = audit.verify_receipt(_read(receipt, "--receipt"), verifier)
+    elif export is not None or base is not None:
         if checkpoint is None or verifier is None:
             raise _fail("--export and --server need --checkpoint and --key")
-        note = checkpoint.read_text()
+        note = _read(checkpoint, "--checkpoint").decode(errors="replace")
         if export is not None:
-            locate = audit.server_consistency(server, token) if server else None
-            with export.open("rb") as lines:
-                report = audit.verify_export(lines, note, verifier, consistency=locate)
+            locate = audit.server_consistency(base, token) if base else None
+            try:
+                with export.open("rb") as lines:
+                    report = audit.verify_export(lines, note, verifier, consistency=locate)
+            except OSError as e:
+                raise _fail(f"--export: {e}") from None
         else:
-            assert server is not None
-            report, _ = audit.verify_growth(note, server, verifier, token)
+            assert base is not None
+            report, _ = audit.verify_growth(note, base, verifier, token)
     else:
         report = _verify_data_dir(_settings(data_dir), verifier)
     for line in report.notes:
@@ -492,7 +544,30 @@ def verify(
         if report.first_bad_position is not None:
             errors.print(f"first bad position: {report.first_bad_position}", highlight=False)
         raise typer.Exit(code=1)
-    console.print(f"OK: {report.checked} entries verified.", highlight=False)
+    console.print(_verified(report, export is not None and receipt is None), highlight=False,
+                  soft_wrap=True)
+
+
+def _read(path: Path, option: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise _fail(f"{option}: {e.strerror or e}: {path}") from None
+
+
+def _verified(report: Report, against_checkpoint: bool) -> str:
+    from api.audit import entries
+
+    done = f"OK: {report.checked} {entries(report.checked)} verified"
+    if not against_checkpoint:
+        return done + "."
+    done += " against the checkpoint"
+    if not report.uncovered:
+        return done + "."
+    later = report.uncovered
+    return (f"{done}; {later} later {entries(later)} {'is' if later == 1 else 'are'} not "
+            "covered by it (in order, but nothing signed vouches for them: save a newer "
+            "checkpoint to cover them).")
 
 
 def _verify_data_dir(settings: Settings, verifier: Verifier | None) -> Report:

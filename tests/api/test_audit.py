@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
+from api.audit import server_url
 from api.cli import app
 from api.settings import Settings
 from tests.api.conftest import Server
@@ -131,7 +132,7 @@ def test_an_export_verifies_offline_and_any_change_to_it_is_caught(
                        "--key", str(key))
 
     status, output = verify(lines)
-    assert status == 0 and "OK: 88 entries verified." in output, output
+    assert status == 0 and "OK: 88 entries verified against the checkpoint." in output, output
     edited = orjson.loads(lines[29])
     edited["recorded_by"] = "someone-else"
     status, output = verify([*lines[:29], orjson.dumps(edited) + b"\n", *lines[30:]])
@@ -198,3 +199,110 @@ def test_a_saved_checkpoint_shows_the_log_only_grew_and_then_catches_a_rewrite(
                              rewritten.url, "--key", str(key))
     assert status == 1, output
     assert "no proof that the log of 91 entries extends the one of 88" in output
+
+
+@pytest.fixture
+def grown_export(audited: tuple[Server, Path, Path], tmp_path: Path
+                 ) -> tuple[Server, Path, Path, list[bytes]]:
+    """The audited server after two more entries, and its export of 90 lines."""
+    server, checkpoint, key = audited
+    for code in ("L-1", "L-2"):
+        answer = server.http.post("/v1/events", json={"type": "DeclarationAdopted",
+                                                      "data": {"declaration": code,
+                                                               "title": code}})
+        assert answer.status_code == 201, answer.text
+    export = tmp_path / "export.jsonl"
+    status, output = concord("export", "--data-dir", str(server.data_dir), "--out", str(export))
+    assert status == 0 and "Exported 90 entries" in output, output
+    return server, checkpoint, key, export.read_bytes().splitlines(keepends=True)
+
+
+def test_an_export_longer_than_the_checkpoint_says_how_many_entries_it_covers(
+    grown_export: tuple[Server, Path, Path, list[bytes]], tmp_path: Path,
+) -> None:
+    _, checkpoint, key, lines = grown_export
+    export = tmp_path / "export.jsonl"
+    expected = {
+        90: "OK: 88 entries verified against the checkpoint; 2 later entries are not covered",
+        89: "OK: 88 entries verified against the checkpoint; 1 later entry is not covered",
+        88: "OK: 88 entries verified against the checkpoint.",
+    }
+    for count, message in expected.items():
+        export.write_bytes(b"".join(lines[:count]))
+        status, output = concord("verify", "--export", str(export), "--checkpoint",
+                                 str(checkpoint), "--key", str(key))
+        assert status == 0 and message in output, (count, output)
+        assert "89 entries verified" not in output and "90 entries verified" not in output
+
+
+def test_a_change_inside_the_covered_range_of_a_longer_export_fails_by_position(
+    grown_export: tuple[Server, Path, Path, list[bytes]], tmp_path: Path,
+) -> None:
+    server, checkpoint, key, lines = grown_export
+    export = tmp_path / "export.jsonl"
+
+    def verify(changed: list[bytes], *more: str) -> tuple[int, str]:
+        export.write_bytes(b"".join(changed))
+        return concord("verify", "--export", str(export), "--checkpoint", str(checkpoint),
+                       "--key", str(key), *more)
+
+    edited = orjson.loads(lines[29])
+    edited["data"] = {**edited["data"], "extra": 1}
+    with_edit = [*lines[:29], orjson.dumps(edited) + b"\n", *lines[30:]]
+    status, output = verify(with_edit)
+    assert status == 1 and "the root of the first 88 entries is not the signed one" in output
+    status, output = verify(with_edit, "--server", server.url)
+    assert status == 1 and "first bad position: 30" in output, output
+    cases = {
+        "deleted": ([*lines[:39], *lines[40:]], 41),
+        "reordered": ([*lines[:49], lines[50], lines[49], *lines[51:]], 51),
+        "inserted": ([*lines[:10], lines[9], *lines[10:]], 10),
+        "deleted at the end of the covered range": ([*lines[:87], *lines[88:]], 89),
+        "deleted after it": ([*lines[:88], lines[89]], 90),
+    }
+    for what, (changed, position) in cases.items():
+        status, output = verify(changed)
+        assert status == 1, (what, output)
+        assert f"first bad position: {position}" in output, (what, output)
+    status, output = verify([*lines[:88], b"not json\n", lines[89]])
+    assert status == 1 and "line 89: not an entry's envelope" in output, output
+
+
+def test_an_edit_after_the_checkpoint_is_not_claimed_as_verified(
+    grown_export: tuple[Server, Path, Path, list[bytes]], tmp_path: Path,
+) -> None:
+    _, checkpoint, key, lines = grown_export
+    edited = orjson.loads(lines[89])
+    edited["source"] = "rewritten"
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(b"".join([*lines[:89], orjson.dumps(edited) + b"\n"]))
+    status, output = concord("verify", "--export", str(export), "--checkpoint", str(checkpoint),
+                             "--key", str(key))
+    # Nothing signed covers position 90: the report must say so rather than vouch for it.
+    assert status == 0 and "2 later entries are not covered by it" in output, output
+
+
+@pytest.mark.parametrize(("typed", "url"), [
+    ("localhost:8000", "http://localhost:8000"),
+    ("127.0.0.1:8000/", "http://127.0.0.1:8000"),
+    ("concord.example", "https://concord.example"),
+    ("HTTP://concord.example:8080", "http://concord.example:8080"),
+    ("https://concord.example/base", "https://concord.example/base"),
+])
+def test_a_server_address_without_a_scheme_is_completed(typed: str, url: str) -> None:
+    assert server_url(typed) == url
+
+
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("ftp://concord.example", "the scheme must be http or https"),
+    ("localhost:port", "the port is not a number"),
+    ("http://", "is not a server's address"),
+    ("concord example", "is not a server's address"),
+])
+def test_a_server_address_that_cannot_be_one_is_refused_saying_why(
+    typed: str, reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        server_url(typed)
+    status, output = concord("checkpoint", "--server", typed, "--out", "unused.txt")
+    assert status == 1 and "--server:" in output and reason in output, output
