@@ -100,6 +100,24 @@ class CoordinationLog(Application[str]):
             [submission], recorded_by, idempotency_key, batch=False)
         return envelopes[0]
 
+    async def submit_replayed_async(
+        self,
+        raws: Sequence[Mapping[str, Any] | Submission],
+        *,
+        batch: bool,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> tuple[list[Envelope], bool]:
+        """`submit_async` (one submission) or `submit_batch_async`, and whether the answer is
+        an earlier result for the same idempotency key, which appended nothing."""
+        if batch:
+            submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+        else:
+            (raw,) = raws
+            submissions = [_checked(raw, recorded_by, idempotency_key)]
+        return await self.writer.submit_async_replayed(submissions, recorded_by,
+                                                       idempotency_key, batch=batch)
+
     async def submit_batch_async(
         self,
         raws: Sequence[Mapping[str, Any] | Submission],

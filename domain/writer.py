@@ -103,6 +103,11 @@ class _Job:
         self.result = self.error = self.replay = self.leader = None
         self.span = (0, 0)
 
+    @property
+    def replayed(self) -> bool:
+        """Whether the answer is an earlier result for the same idempotency key."""
+        return self.replay is not None or self.leader is not None
+
     def outcome(self) -> list[Envelope]:
         """The envelopes, or the error raised."""
         if self.error is not None:
@@ -251,10 +256,23 @@ class Writer:
         batch: bool,
     ) -> list[Envelope]:
         """The same, awaited on the running event loop instead of blocking a thread."""
+        envelopes, _ = await self.submit_async_replayed(submissions, recorded_by, key,
+                                                        batch=batch)
+        return envelopes
+
+    async def submit_async_replayed(
+        self,
+        submissions: Sequence[Submission],
+        recorded_by: str,
+        key: str | None,
+        *,
+        batch: bool,
+    ) -> tuple[list[Envelope], bool]:
+        """`submit_async`, and whether the answer is an earlier result (an idempotent retry)."""
         done = _AsyncDone(asyncio.get_running_loop())
         job = self._enqueue(_Job(submissions, recorded_by, key, batch, done=done))
         await done.wait()
-        return job.outcome()
+        return job.outcome(), job.replayed
 
     def _enqueue(self, job: _Job) -> _Job:
         if job.key is not None:

@@ -31,6 +31,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 
 MAX_PAGE = 1_000
 MAX_POSITION = 2**63 - 1
+REPLAYED = "Idempotent-Replayed"  # set on an answer that is an earlier result
 _IF_MATCH = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
 
 EventType = Literal[tuple(CATALOGUE)]  # type: ignore[valid-type]
@@ -85,6 +86,15 @@ _PARAMETERS = [
 ]
 
 
+# The 201 of a submission: its headers, in the OpenAPI document.
+_APPENDED: dict[int | str, dict[str, Any]] = {201: {
+    "description": "Appended, or answered from an earlier result.",
+    "headers": {REPLAYED: {
+        "description": ("`true` when an Idempotency-Key retry was answered with the original "
+                        "result: nothing was appended."),
+        "schema": {"type": "string", "enum": ["true"]}}}}}
+
+
 class Appended(EnvelopeModel):
     """The appended entry's envelope; with ?proof=true, the proof that it is in the log."""
 
@@ -116,21 +126,25 @@ async def submit_event(request: Request) -> Response:
                            f"proof: {proof!r} is not true or false",
                            errors=[{"field": "proof", "reason": "not true or false"}])
     log: CoordinationLog = request.app.state.log
-    envelope: dict[str, Any] = await log.submit_async(  # type: ignore[assignment]
-        raw, recorded_by=current_key(request.scope).name,
+    envelopes, replayed = await log.submit_replayed_async(
+        [raw], batch=False, recorded_by=current_key(request.scope).name,
         idempotency_key=request.headers.get("idempotency-key"))
+    envelope: dict[str, Any] = dict(envelopes[0])
     if proof == "true":
-        envelope = {**envelope, "proof": await inclusion_for(request, envelope)}
+        envelope["proof"] = await inclusion_for(request, envelope)
+    headers = {"Location": f"/v1/events/{envelope['position']}",
+               "ETag": f'"{envelope["version"]}"'}
+    if replayed:
+        headers[REPLAYED] = "true"
     return Response(orjson.dumps(envelope), status_code=201, media_type="application/json",
-                    headers={"Location": f"/v1/events/{envelope['position']}",
-                             "ETag": f'"{envelope["version"]}"'})
+                    headers=headers)
 
 
 router.add_api_route(
     "", submit_event, methods=["POST"], route_class_override=BareRoute,
     status_code=201,
     response_model=Appended,
-    responses=problem_responses(400, 409, 413, 415, 422, 503),
+    responses={**_APPENDED, **problem_responses(400, 409, 413, 415, 422, 503)},
     openapi_extra={**_schema_body(Submission), "parameters": _PARAMETERS},
 )
 
@@ -139,7 +153,7 @@ router.add_api_route(
     "/batch",
     status_code=201,
     response_model=BatchResponse,
-    responses=problem_responses(400, 409, 413, 415, 422, 503),
+    responses={**_APPENDED, **problem_responses(400, 409, 413, 415, 422, 503)},
     openapi_extra=_schema_body(BatchRequest),
 )
 async def submit_batch(
@@ -157,10 +171,12 @@ async def submit_batch(
         raise ProblemError(413, "batch-too-large", "Batch too large",
                            f"events: {len(events):,} submissions; a batch holds at most "
                            f"{settings.max_batch:,}")
-    envelopes = await log.submit_batch_async(events, recorded_by=current_key(request.scope).name,
-                                             idempotency_key=idempotency_key)
+    envelopes, replayed = await log.submit_replayed_async(
+        events, batch=True, recorded_by=current_key(request.scope).name,
+        idempotency_key=idempotency_key)
     return Response(orjson.dumps({"events": envelopes}), status_code=201,
-                    media_type="application/json")
+                    media_type="application/json",
+                    headers={REPLAYED: "true"} if replayed else None)
 
 
 @router.get("", response_model=EventPage, responses=problem_responses(422))

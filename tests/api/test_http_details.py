@@ -60,3 +60,30 @@ def test_a_read_model_carries_its_streams_version_so_that_if_match_can_follow(
     stale = client.post("/v1/events", json=join("URY"), headers={"If-Match": etag})
     assert stale.status_code == 409
     assert stale.json()["current_version"] == accepted.json()["version"]
+
+
+# Idempotent replays
+
+
+def test_a_retry_answered_from_the_first_result_says_it_was_replayed(client: TestClient) -> None:
+    key = {"Idempotency-Key": "founding"}
+    first = client.post("/v1/events", json=NETWORK, headers=key)
+    again = client.post("/v1/events", json=NETWORK, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json() and again.headers["etag"] == first.headers["etag"]
+    batch = {"events": [join("ARG"), join("BRA")]}
+    appended = client.post("/v1/events/batch", json=batch, headers={"Idempotency-Key": "b"})
+    replayed = client.post("/v1/events/batch", json=batch, headers={"Idempotency-Key": "b"})
+    assert "idempotent-replayed" not in appended.headers
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json() == appended.json()
+    assert client.get("/v1/events", params={"after": 3}).json()["events"] == []
+
+
+def test_the_replay_header_is_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/events", "/v1/events/batch"):
+        headers = paths[path]["post"]["responses"]["201"]["headers"]
+        assert "Idempotent-Replayed" in headers, path
