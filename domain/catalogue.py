@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
     AfterValidator,
@@ -18,9 +18,16 @@ from pydantic import (
     Field,
     Strict,
     ValidationError,
+    create_model,
 )
 
-from domain.codes import check_code, check_iso_date, check_partial_date, check_state_code
+from domain.codes import (
+    check_code,
+    check_iso_date,
+    check_partial_date,
+    check_state_code,
+    nearest_codes,
+)
 from domain.errors import FieldProblem, InvalidSubmission
 
 _NON_BLANK = r"\S"
@@ -219,6 +226,50 @@ class EntryRetracted(Payload):
     reason: Text
 
 
+_CORRECTABLE = (
+    NetworkEstablished, StatuteApproved, StateRegistered, StateJoinedNetwork, StateLeftNetwork,
+    ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceHeld,
+    DelegationAttended, SessionHeld, DeclarationAdopted, DeclarationSigned, SignatureWithdrawn,
+)
+
+
+class Replacement(_Strict):
+    """The corrected fact of an entry: its type (the corrected entry's) and its whole data."""
+
+    type: str
+    data: Payload
+
+
+def _replacement_model(payload: type[Payload]) -> type[Replacement]:
+    name = payload.__name__
+    model: type[Replacement] = create_model(
+        f"{name}Replacement", __base__=Replacement,
+        __doc__=f"The corrected fact of a {name} entry: its type and its whole data.",
+        type=(Literal[name], ...),  # type: ignore[arg-type]
+        data=(payload, ...),
+    )
+    return model
+
+
+if TYPE_CHECKING:
+    AnyReplacement = Replacement
+else:
+    AnyReplacement = Annotated[
+        Union[tuple(_replacement_model(p) for p in _CORRECTABLE)],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
+
+
+class EntryCorrected(Payload):
+    """A wrong entry is corrected: from here on its fact is `replacement` (the same type, the
+    same entity, every field given again); the corrected entry stays in the log. The
+    correction's effective_date and source default to the corrected entry's."""
+
+    position: Position
+    reason: Text
+    replacement: AnyReplacement
+
+
 CATALOGUE: dict[str, type[Payload]] = {
     cls.__name__: cls
     for cls in (
@@ -237,6 +288,7 @@ CATALOGUE: dict[str, type[Payload]] = {
         DeclarationSigned,
         SignatureWithdrawn,
         EntryRetracted,
+        EntryCorrected,
     )
 }
 
@@ -292,10 +344,7 @@ def parse_submission(raw: object) -> Submission:
         raise InvalidSubmission(_problems(e, _SubmissionFields)) from None
     payload_model = CATALOGUE.get(fields.type)
     if payload_model is None:
-        raise InvalidSubmission(
-            [FieldProblem("type", f"unknown event type {fields.type!r}; known types: "
-                          + ", ".join(CATALOGUE))]
-        )
+        raise InvalidSubmission([FieldProblem("type", _unknown_type(fields.type))])
     try:
         payload = payload_model.model_validate(fields.data)
     except ValidationError as e:
@@ -315,10 +364,45 @@ def _problems(error: ValidationError, model: type[BaseModel]) -> list[FieldProbl
         field = ".".join(str(part) for part in item["loc"])
         reason = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            reason = "unknown field"
-            if len(item["loc"]) == 1:
-                reason += "; allowed fields: " + ", ".join(model.model_fields)
+            reason = _unknown_field(item["loc"], model)
         elif item["type"] == "missing":
             reason = "required"
         problems.append(FieldProblem(field, reason))
     return problems
+
+
+def _unknown_type(name: str) -> str:
+    if nearest := nearest_codes(name, CATALOGUE, limit=1):
+        return f"unknown event type {name!r}; did you mean {nearest[0]!r}?"
+    return f"unknown event type {name!r}; known types: " + ", ".join(CATALOGUE)
+
+
+def _unknown_field(loc: tuple[int | str, ...], model: type[BaseModel]) -> str:
+    allowed = _fields_at(model, loc[:-1])
+    if allowed is None:
+        return "unknown field"
+    reason = "unknown field; "
+    if nearest := nearest_codes(str(loc[-1]), allowed, limit=1):
+        reason += f"did you mean {nearest[0]!r}? "
+    return reason + "allowed fields: " + ", ".join(allowed)
+
+
+def _fields_at(model: type[BaseModel], path: tuple[int | str, ...]) -> list[str] | None:
+    # The fields of the model nested at `path` (list indexes skipped), or None if there is none.
+    current: type[BaseModel] | None = model
+    for part in path:
+        if current is None:
+            return None
+        if isinstance(part, str):
+            field = current.model_fields.get(part)
+            current = _model_in(field.annotation) if field else None
+    return list(current.model_fields) if current else None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        if found := _model_in(argument):
+            return found
+    return None

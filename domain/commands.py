@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
@@ -10,8 +11,8 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain import catalogue as c
 from domain.catalogue import Submission
-from domain.codes import is_iso
-from domain.conference import Conference
+from domain.codes import is_iso, looks_alike, nearest_codes
+from domain.conference import Conference, require_ordered_dates
 from domain.declaration import Declaration
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.network import Network
@@ -41,12 +42,20 @@ class Streams(Protocol):
     def replace(self, stream: Stream) -> None:
         """Hold `stream` in place of the aggregate held for its stream."""
 
+    def codes(self, prefix: str) -> list[str]:
+        """The codes of every stream of this kind ('network'), committed or pending."""
+
+    def same_but_case(self, stream_id: str) -> list[str]:
+        """The streams, committed or pending, whose ids differ from `stream_id` in case alone."""
+
 
 def execute(submission: Submission, entry: Entry, streams: Streams) -> Stream:
     """Apply one submission to its aggregate; return the aggregate, holding the new event."""
     payload = submission.payload
     if isinstance(payload, c.EntryRetracted):
         return _retract(submission, payload, entry, streams)
+    if isinstance(payload, c.EntryCorrected):
+        return _correct(submission, payload, entry, streams)
     kind, code_field, creates, command = _COMMANDS[submission.type]
     code = getattr(payload, code_field)
     stream_id = kind.stream_id(code)
@@ -58,13 +67,26 @@ def execute(submission: Submission, entry: Entry, streams: Streams) -> Stream:
                 f"{kind.kind} code {code} is already in use (stream {stream_id} has "
                 f"{aggregate.version} entries); codes are never reused"
             )
+        _require_distinct(kind, code, streams)
         created: Stream = command(None, payload, entry, streams)
         streams.add(created)
         return created
     if aggregate is None:
-        raise NotFound(_not_on_record(kind, code))
+        raise NotFound(_not_on_record(kind, code, streams))
     command(aggregate, payload, entry, streams)
     return aggregate
+
+
+def _require_distinct(kind: type[Stream], code: str, streams: Streams) -> None:
+    """Refuse a new code that differs only in case from one on record."""
+    if kind is RegisteredState:
+        return  # state codes are upper case by their pattern
+    found = streams.same_but_case(kind.stream_id(code))
+    if found:
+        same = found[0].partition(":")[2]
+        raise RuleViolation(
+            f"{kind.kind} code {code} differs only in case from {same}, which is on record; "
+            f"codes are unique whatever their case: use {same}, or a code of its own")
 
 
 _REFERENCE_FIELDS: dict[str, type[Stream]] = {
@@ -93,6 +115,9 @@ def referenced_streams(submission: Submission) -> list[str]:
     if isinstance(payload, c.SessionHeld):
         streams += [RegisteredState.stream_id(s.state) for s in payload.speakers or ()
                     if s.state is not None and not is_iso(s.state)]
+    if isinstance(payload, c.EntryCorrected):
+        return referenced_streams(Submission(type=payload.replacement.type,
+                                             payload=payload.replacement.data))
     return streams
 
 
@@ -122,21 +147,93 @@ def _retract(
     return folded
 
 
-def _not_on_record(kind: type[Stream], code: str) -> str:
-    first = {
-        Network: "NetworkEstablished",
-        Conference: "ConferenceScheduled",
-        Declaration: "DeclarationAdopted",
-        RegisteredState: "StateRegistered",
-    }[kind]
-    return f"{kind.kind} {code} is not on record; record it first with {first}"
+_FIRST = {
+    Network: "NetworkEstablished",
+    Conference: "ConferenceScheduled",
+    Declaration: "DeclarationAdopted",
+    RegisteredState: "StateRegistered",
+}
+
+
+def _correct(
+    submission: Submission, payload: c.EntryCorrected, entry: Entry, streams: Streams
+) -> Stream:
+    position = payload.position
+    found = streams.entry_at(position)
+    if found is None:
+        raise NotFound(f"there is no entry at position {position}")
+    stream_id, version, type_ = found
+    aggregate = streams.get(stream_id)
+    if aggregate is None:
+        raise NotFound(f"position {position} belongs to {stream_id}, which this "
+                       "writer cannot load; retry")
+    _check_expected_version(submission, stream_id, aggregate)
+    events = streams.events_of(stream_id)
+    target = next((e for e in events if e.originator_version == version), None)
+    if target is None:
+        raise NotFound(f"position {position} is not an entry of {stream_id}")
+    if type_ == "EntryRetracted":
+        raise RuleViolation(f"position {position} is a retraction; a retraction cannot be "
+                            "corrected")
+    corrected = target.data["replacement"]["type"] if type_ == "EntryCorrected" else type_
+    replacement = payload.replacement
+    if replacement.type != corrected:
+        raise RuleViolation(
+            f"position {position} is a {corrected} entry; its correction must be a "
+            f"{corrected} too, not a {replacement.type}")
+    kind, code_field, _, _ = _COMMANDS[corrected]
+    fact = replacement.data
+    moved_to = kind.stream_id(getattr(fact, code_field))
+    if moved_to != stream_id:
+        raise RuleViolation(
+            f"position {position} is an entry of {stream_id}; a correction cannot move it to "
+            f"{moved_to}: retract it and record the entry anew")
+    _require_references(fact, code_field, streams)
+    if isinstance(fact, c.ConferenceScheduled | c.ConferenceRescheduled):
+        require_ordered_dates(fact.starts_on, fact.ends_on)
+    if isinstance(fact, c.StateRegistered):
+        RegisteredState.require_outside_iso(fact.state)
+    # Unless given, the correction keeps the corrected entry's date and citation.
+    entry = replace(entry, effective_date=submission.effective_date or target.effective_date,
+                    source=submission.source or target.source)
+    folded = aggregate.correct(events, version, payload, entry)
+    streams.replace(folded)
+    return folded
+
+
+def _require_references(payload: c.Payload, own: str, streams: Streams) -> None:
+    """Every entity a payload names, other than the one it is an entry of, is on record."""
+    for name, kind in _references(type(payload)):
+        code = getattr(payload, name)
+        if name == own or code is None:
+            continue
+        if kind is RegisteredState:
+            require_state(streams, code, name)
+        else:
+            require(streams, kind, code)
+    if isinstance(payload, c.SessionHeld):
+        for i, speaker in enumerate(payload.speakers or ()):
+            if speaker.state is not None:
+                require_state(streams, speaker.state, f"speakers.{i}.state")
+
+
+def _not_on_record(kind: type[Stream], code: str, streams: Streams) -> str:
+    message = f"{kind.kind} {code} is not on record"
+    near = nearest_codes(code, streams.codes(kind.prefix))
+    if near:
+        message += "; did you mean " + " or ".join(near) + "?"
+        if any(looks_alike(code, other) for other in near):
+            # Never advise creating a look-alike of a code on record.
+            return message
+        return message + f" If not, record it first with {_FIRST[kind]}"
+    return message + f"; record it first with {_FIRST[kind]}"
 
 
 def require(streams: Streams, kind: type[T], code: str) -> T:
     """The aggregate of an entity that must be on record."""
     aggregate = streams.get(kind.stream_id(code))
     if aggregate is None:
-        raise NotFound(_not_on_record(kind, code))
+        raise NotFound(_not_on_record(kind, code, streams))
     aggregate.require_exists()
     assert isinstance(aggregate, kind)
     return aggregate
@@ -148,9 +245,11 @@ def require_state(streams: Streams, code: str, field: str = "state") -> None:
         return
     registered = streams.get(RegisteredState.stream_id(code))
     if registered is None or not registered.exists:
+        near = nearest_codes(code, streams.codes(RegisteredState.prefix))
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
         raise NotFound(
             f"{field} {code} is neither an ISO 3166-1 alpha-3 code, nor an ISO 3166-3 "
-            "former-state code, nor registered with StateRegistered"
+            f"former-state code, nor registered with StateRegistered{hint}"
         )
 
 
@@ -182,7 +281,7 @@ def _conference_scheduled(_: None, p: c.ConferenceScheduled, e: Entry, s: Stream
     if p.network is not None:
         require(s, Network, p.network)
     require_state(s, p.host_state, "host_state")
-    return Conference.schedule(p, e)
+    return Conference.schedule_new(p, e)
 
 
 def _conference_rescheduled(x: Conference, p: c.ConferenceRescheduled, e: Entry,
@@ -249,10 +348,12 @@ _COMMANDS: dict[str, tuple[type[Stream], str, bool, Command]] = {
     "DeclarationSigned": (Declaration, "declaration", False, _declaration_signed),
     "SignatureWithdrawn": (Declaration, "declaration", False, _signature_withdrawn),
 }
+# The types whose entries can be corrected: all but retractions and corrections.
+CORRECTABLE = frozenset(_COMMANDS)
 
 
 def _event_classes() -> list[type[Stream.Event]]:
-    classes: list[type[Stream.Event]] = [Stream.EntryRetracted]
+    classes: list[type[Stream.Event]] = [Stream.EntryRetracted, Stream.EntryCorrected]
     for aggregate in AGGREGATES:
         for value in vars(aggregate).values():
             if (

@@ -1,12 +1,20 @@
-"""A declaration: adopted, then signed by states, whose signatures may be withdrawn."""
+"""A declaration: adopted, then signed by states, whose signatures may be withdrawn.
+
+Each state's signatures and withdrawals are change points of its timeline
+(`domain.timeline`), ordered by effective date: every one must change whether the state is a
+signatory, wherever it falls, and none may come before the adoption.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from domain import catalogue as c
-from domain.errors import RuleViolation
+from domain.errors import Contradiction
 from domain.stream import Entry, Stream
+from domain.timeline import EMPTY, Change, Timeline, added, breaks
+
+SIGNED = "signed"
 
 
 class Declaration(Stream):
@@ -23,19 +31,29 @@ class Declaration(Stream):
             aggregate.exists = True
             aggregate.title = self.data["title"]
             aggregate.adopted_on = self.effective_date
+            aggregate.adopted_version = self.originator_version
+            aggregate.touched.add(Stream.WHOLE)
 
     class DeclarationSigned(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.signatories[self.data["state"]] = self.effective_date
+            aggregate.change(self.data["state"], Change(
+                self.effective_date, self.originator_version, SIGNED))
 
     class SignatureWithdrawn(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.signatories.pop(self.data["state"], None)
+            aggregate.change(self.data["state"], Change(
+                self.effective_date, self.originator_version, None))
 
     def _reset(self) -> None:
         self.title = ""
         self.adopted_on = ""
-        self.signatories: dict[str, str] = {}
+        self.adopted_version = 0
+        self.signatures: dict[str, Timeline] = {}
+
+    def change(self, state: str, change: Change) -> None:
+        """Put a change point in the state's timeline."""
+        self.signatures[state] = added(self.signatures.get(state, EMPTY), change)
+        self.touched.add(state)
 
     @classmethod
     def adopt(cls, p: c.DeclarationAdopted, entry: Entry) -> Declaration:
@@ -43,26 +61,49 @@ class Declaration(Stream):
         return cls.start(cls.DeclarationAdopted, p.declaration, p, entry)
 
     def sign(self, p: c.DeclarationSigned, entry: Entry) -> None:
-        """A state signs the declaration."""
+        """A state signs the declaration (the rules are checked once the submission, or its
+        batch, is applied)."""
         self.require_exists()
-        if (signed_on := self.signatories.get(p.state)) is not None:
-            raise RuleViolation(f"{p.state} already signed {self.code} on {signed_on}")
-        if entry.effective_date < self.adopted_on:
-            raise RuleViolation(
-                f"{p.state} cannot sign {self.code} on {entry.effective_date}: it was adopted "
-                f"on {self.adopted_on}"
-            )
         self.record(self.DeclarationSigned, p, entry)
 
     def withdraw(self, p: c.SignatureWithdrawn, entry: Entry) -> None:
         """A state withdraws its signature."""
         self.require_exists()
-        signed_on = self.signatories.get(p.state)
-        if signed_on is None:
-            raise RuleViolation(f"{p.state} has not signed {self.code}, so it cannot withdraw")
-        if entry.effective_date < signed_on:
-            raise RuleViolation(
-                f"{p.state} cannot withdraw from {self.code} on {entry.effective_date}: it "
-                f"signed on {signed_on}"
-            )
         self.record(self.SignatureWithdrawn, p, entry)
+
+    def problems(self, keys: set[str]) -> dict[tuple[Any, ...], Contradiction]:
+        """Signatures and withdrawals that change nothing, and signatures before adoption."""
+        states = self.signatures if Stream.WHOLE in keys else keys
+        found: dict[tuple[Any, ...], Contradiction] = {}
+        for state in states:
+            timeline = self.signatures.get(state, EMPTY)
+            if not timeline:
+                continue
+            first = timeline[0]
+            if first.value is not None and first.day < self.adopted_on:
+                found["early", state, first.version] = Contradiction(
+                    f"{state} cannot sign {self.code} on {first.day} ({{subject}}): it was "
+                    f"adopted on {self.adopted_on} ({{adopted}})",
+                    subject=self.ref(first.version, first.day),
+                    adopted=self.ref(self.adopted_version, self.adopted_on))
+            for version, before in breaks(timeline).items():
+                subject = next(c for c in timeline if c.version == version)
+                found["same", state, version] = self._no_change(state, subject, before)
+        return found
+
+    def _no_change(self, state: str, subject: Change, before: Change | None) -> Contradiction:
+        refs = {"subject": self.ref(subject.version, subject.day)}
+        if before is not None:
+            refs["before"] = self.ref(before.version, before.day)
+        if subject.value is not None:
+            assert before is not None
+            return Contradiction(
+                f"{state} already signed {self.code} on {before.day} ({{before}}), so the "
+                f"signature of {subject.day} ({{subject}}) would change nothing", **refs)
+        if before is None:
+            return Contradiction(
+                f"{state} has not signed {self.code} by {subject.day}, so it cannot withdraw "
+                "its signature then ({subject})", **refs)
+        return Contradiction(
+            f"{state} withdrew its signature from {self.code} on {before.day} ({{before}}), "
+            f"so it cannot withdraw it again on {subject.day} ({{subject}})", **refs)

@@ -39,6 +39,33 @@ class RuleViolation(ConcordError):
     """The submission is well formed but breaks a rule of the log as it stands."""
 
 
+@dataclass(frozen=True)
+class EntryRef:
+    """An entry by its place in its stream, before its position is looked up."""
+
+    stream: str
+    version: int
+    effective_date: str
+
+
+class Contradiction(RuleViolation):
+    """The entry would contradict another entry on record (named by its position), or the
+    record would contradict itself once it is in."""
+
+    def __init__(self, template: str, **entries: EntryRef) -> None:
+        # `template` names the entries as {name}; `locate` puts their positions in.
+        self.template = template
+        self.entries = entries
+        self.positions: dict[str, int] = {}
+        super().__init__(template.format(**{n: "an entry" for n in entries}))
+
+    def locate(self, describe: dict[str, str], positions: dict[str, int]) -> None:
+        """Name the entries as `describe` says ('position 54', 'submission 2 of this
+        batch'), and keep the positions found."""
+        self.positions = positions
+        self.args = (self.template.format(**describe),)
+
+
 class NotFound(RuleViolation):
     """The submission names a network, conference, declaration, state or position not on record."""
 
@@ -66,7 +93,11 @@ class BatchRefused(ConcordError):
     def __init__(self, index: int, cause: ConcordError) -> None:
         self.index = index
         self.cause = cause
-        super().__init__(f"submission {index} of the batch was refused: {cause}")
+        super().__init__(index, cause)
+
+    def __str__(self) -> str:
+        # The cause's message may change once its positions are known.
+        return f"submission {self.index} of the batch was refused: {self.cause}"
 
 
 class LogUnavailable(ConcordError):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from eventsourcing.application import Application
@@ -24,7 +24,8 @@ from domain.writer import Writer
 
 MAX_READ = 10_000
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
-_RECORDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+# An API key's name, or `cli:NAME` for the command line (a key name cannot hold a colon).
+_RECORDER_NAME = re.compile(r"(?:cli:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
 def sqlite_env(path: Path) -> dict[str, str]:
@@ -73,8 +74,8 @@ class CoordinationLog(Application[str]):
         """The recorder, with its idempotency table (SQLite or PostgreSQL)."""
         recorder = self.recorder
         assert hasattr(recorder, "select_streams") and hasattr(recorder, "find_prior_results")
-        assert hasattr(recorder, "stream_version")
-        return recorder
+        assert hasattr(recorder, "stream_version") and hasattr(recorder, "position_of")
+        return cast(LogRecorder, recorder)
 
     def submit(
         self,
@@ -208,6 +209,18 @@ class CoordinationLog(Application[str]):
         """The version of stream `stream_id` as of position `upto_position` (0: no entry)."""
         return self.log_recorder.stream_version(stream_id, upto_position)
 
+    def position_of(self, stream_id: str, version: int) -> int | None:
+        """The position of a stream's entry by its version, if it is stored."""
+        return self.log_recorder.position_of(stream_id, version)
+
+    def stream_codes(self, kind: str) -> list[str]:
+        """The codes of every stored stream of a kind ('network' -> ['RELACOPAZ', ...])."""
+        return [sid.partition(":")[2] for sid in self.log_recorder.stream_ids(kind + ":")]
+
+    def same_but_case(self, stream_id: str) -> list[str]:
+        """The stored streams whose ids differ from `stream_id` in case alone."""
+        return [sid for sid in self.log_recorder.same_but_case(stream_id) if sid != stream_id]
+
     def last_position(self) -> int:
         """The position of the latest entry (0 for an empty log)."""
         return self.recorder.max_notification_id() or 0
@@ -258,7 +271,7 @@ def _check_caller(recorded_by: str, idempotency_key: str | None) -> None:
     problems = []
     if not _RECORDER_NAME.fullmatch(recorded_by):
         problems.append(FieldProblem("recorded_by", "must be 1 to 64 letters, digits, '.', "
-                                     "'_', '@' or '-'"))
+                                     "'_', '@' or '-', after 'cli:' for the command line"))
     if idempotency_key is not None and not _KEY.fullmatch(idempotency_key):
         problems.append(FieldProblem("idempotency_key", "must be 1 to 255 visible ASCII "
                                      "characters"))

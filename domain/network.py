@@ -1,21 +1,18 @@
-"""A network of states: its founding, statutes, members and observers."""
+"""A network of states: its founding, statutes, members and observers.
+
+Each state's joins (as member or observer) and leaves are change points of its timeline in
+the network (`domain.timeline`), ordered by effective date: every one must change the
+state's role, wherever it falls, and none may come before the network was established.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from domain import catalogue as c
-from domain.errors import RuleViolation
+from domain.errors import Contradiction
 from domain.stream import Entry, Stream
-
-
-@dataclass(frozen=True)
-class Role:
-    """A state's current role in a network and the effective date it took it."""
-
-    role: str
-    since: str
+from domain.timeline import EMPTY, Change, Timeline, added, breaks
 
 
 class Network(Stream):
@@ -32,24 +29,34 @@ class Network(Stream):
             aggregate.exists = True
             aggregate.name = self.data["name"]
             aggregate.established_on = self.effective_date
+            aggregate.established_version = self.originator_version
+            aggregate.touched.add(Stream.WHOLE)  # every state's first join depends on it
 
     class StatuteApproved(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.statutes.append(self.data["title"])
+            aggregate.statutes = [*aggregate.statutes, self.data["title"]]
 
     class StateJoinedNetwork(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.roles[self.data["state"]] = Role(self.data["role"], self.effective_date)
+            aggregate.change(self.data["state"], Change(
+                self.effective_date, self.originator_version, self.data["role"]))
 
     class StateLeftNetwork(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.roles.pop(self.data["state"], None)
+            aggregate.change(self.data["state"], Change(
+                self.effective_date, self.originator_version, None))
 
     def _reset(self) -> None:
         self.name = ""
         self.established_on = ""
+        self.established_version = 0
         self.statutes: list[str] = []
-        self.roles: dict[str, Role] = {}
+        self.pairs: dict[str, Timeline] = {}
+
+    def change(self, state: str, change: Change) -> None:
+        """Put a change point in the state's timeline."""
+        self.pairs[state] = added(self.pairs.get(state, EMPTY), change)
+        self.touched.add(state)
 
     @classmethod
     def establish(cls, p: c.NetworkEstablished, entry: Entry) -> Network:
@@ -62,36 +69,53 @@ class Network(Stream):
         self.record(self.StatuteApproved, p, entry)
 
     def join(self, p: c.StateJoinedNetwork, entry: Entry) -> None:
-        """A state joins as member or observer, or moves from one role to the other."""
+        """A state joins as member or observer, or moves from one role to the other; the
+        rules over its timeline are checked once the submission (or batch) is applied."""
         self.require_exists()
-        self.require_not_in(p.state, p.role)
-        if entry.effective_date < self.established_on:
-            raise RuleViolation(
-                f"{p.state} cannot join {self.code} on {entry.effective_date}: the network was "
-                f"established on {self.established_on}"
-            )
         self.record(self.StateJoinedNetwork, p, entry)
 
     def leave(self, p: c.StateLeftNetwork, entry: Entry) -> None:
-        """A state leaves the network."""
+        """A state leaves the network (checked as `join` is)."""
         self.require_exists()
-        current = self.roles.get(p.state)
-        if current is None:
-            raise RuleViolation(f"{p.state} is not in {self.code}, so it cannot leave it")
-        if entry.effective_date < current.since:
-            raise RuleViolation(
-                f"{p.state} cannot leave {self.code} on {entry.effective_date}: it has been "
-                f"{an(current.role)} since {current.since}"
-            )
         self.record(self.StateLeftNetwork, p, entry)
 
-    def require_not_in(self, state: str, role: str) -> None:
-        """Refuse a join that would not change the state's role."""
-        current = self.roles.get(state)
-        if current is not None and current.role == role:
-            raise RuleViolation(
-                f"{state} is already {an(role)} of {self.code} since {current.since}"
-            )
+    def problems(self, keys: set[str]) -> dict[tuple[Any, ...], Contradiction]:
+        """Joins and leaves that change nothing, and joins before the network's founding."""
+        states = self.pairs if Stream.WHOLE in keys else keys
+        found: dict[tuple[Any, ...], Contradiction] = {}
+        for state in states:
+            timeline = self.pairs.get(state, EMPTY)
+            if not timeline:
+                continue
+            first = timeline[0]
+            if first.value is not None and first.day < self.established_on:
+                found["early", state, first.version] = Contradiction(
+                    f"{state} cannot join {self.code} on {first.day} ({{subject}}): the "
+                    f"network was established on {self.established_on} ({{established}})",
+                    subject=self.ref(first.version, first.day),
+                    established=self.ref(self.established_version, self.established_on))
+            for version, before in breaks(timeline).items():
+                subject = next(c for c in timeline if c.version == version)
+                found["same", state, version] = self._no_change(state, subject, before)
+        return found
+
+    def _no_change(self, state: str, subject: Change, before: Change | None) -> Contradiction:
+        refs = {"subject": self.ref(subject.version, subject.day)}
+        if before is not None:
+            refs["before"] = self.ref(before.version, before.day)
+        if subject.value is not None:
+            assert before is not None
+            return Contradiction(
+                f"{state} is already {an(subject.value)} of {self.code} since {before.day} "
+                f"({{before}}), so the entry making it {an(subject.value)} on {subject.day} "
+                "({subject}) would change nothing; retract or correct one of them", **refs)
+        if before is None:
+            return Contradiction(
+                f"{state} is not in {self.code} on {subject.day}, so it cannot leave it then "
+                "({subject})", **refs)
+        return Contradiction(
+            f"{state} left {self.code} on {before.day} ({{before}}), so it cannot leave it "
+            f"again on {subject.day} ({{subject}})", **refs)
 
 
 def an(role: str) -> str:

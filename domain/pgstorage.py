@@ -25,7 +25,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
-from domain.storage import IDEMPOTENCY_TABLE, IdempotencyRecord, PriorResult
+from domain.storage import FIRST_ENTRIES_INDEX, IDEMPOTENCY_TABLE, IdempotencyRecord, PriorResult
 
 SCHEMA_LOCK = 0x436F6E636F7264  # the advisory lock held while the schema changes
 
@@ -59,6 +59,19 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
             "key text NOT NULL, fingerprint text NOT NULL, positions text NOT NULL, "
             "PRIMARY KEY (scope, key))").format(
                 schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE)))
+        self.sql_create_statements.append(SQL(
+            "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{table} (lower(originator_id) "
+            "text_pattern_ops) WHERE originator_version = 1").format(
+                index=Identifier(FIRST_ENTRIES_INDEX), schema=schema, table=table))
+        self._select_position = SQL(
+            "SELECT notification_id FROM {schema}.{table} WHERE originator_id = %s "
+            "AND originator_version = %s").format(schema=schema, table=table)
+        self._select_ids = SQL(
+            "SELECT originator_id FROM {schema}.{table} WHERE originator_version = 1 "
+            "AND lower(originator_id) LIKE %s").format(schema=schema, table=table)
+        self._select_same = SQL(
+            "SELECT originator_id FROM {schema}.{table} WHERE originator_version = 1 "
+            "AND lower(originator_id) = %s").format(schema=schema, table=table)
         # One statement numbers and inserts the whole round, from the end of the log as it
         # stands under the lock.
         self._insert_at = SQL(
@@ -152,6 +165,27 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
             curs.execute(self._select_version, (stream_id, upto_position))
             row = curs.fetchone()
         return int(row["version"] or 0) if row is not None else 0
+
+    def position_of(self, stream_id: str, version: int) -> int | None:
+        """The position of the stream's entry at `version`, if stored."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_position, (stream_id, version))
+            row = curs.fetchone()
+        return int(row["notification_id"]) if row is not None else None
+
+    def stream_ids(self, prefix: str) -> list[str]:
+        """Every stream whose id starts with `prefix` (such as 'network:')."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_ids, (pattern.lower(),))
+            return [str(row["originator_id"]) for row in curs.fetchall()
+                    if str(row["originator_id"]).startswith(prefix)]
+
+    def same_but_case(self, stream_id: str) -> list[str]:
+        """The streams whose ids equal `stream_id` but for case (it, too, if stored)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_same, (stream_id.lower(),))
+            return [str(row["originator_id"]) for row in curs.fetchall()]
 
     def find_prior_results(self, keys: Iterable[tuple[str, str]]
                            ) -> dict[tuple[str, str], PriorResult]:

@@ -30,9 +30,14 @@ class RegisteredState(Stream):
     @classmethod
     def register(cls, p: c.StateRegistered, entry: Entry) -> RegisteredState:
         """Register a code outside ISO 3166."""
-        if (name := iso_name(p.state)) is not None:
+        cls.require_outside_iso(p.state)
+        return cls.start(cls.StateRegistered, p.state, p, entry)
+
+    @staticmethod
+    def require_outside_iso(state: str) -> None:
+        """Refuse to register a code ISO 3166 already gives."""
+        if (name := iso_name(state)) is not None:
             raise RuleViolation(
-                f"{p.state} is the ISO 3166 code of {name}; only codes outside ISO 3166 are "
+                f"{state} is the ISO 3166 code of {name}; only codes outside ISO 3166 are "
                 "registered"
             )
-        return cls.start(cls.StateRegistered, p.state, p, entry)

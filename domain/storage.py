@@ -51,6 +51,19 @@ class LogRecorder(Protocol):
     def stream_version(self, stream_id: str, upto_position: int) -> int:
         """The version of stream `stream_id` as of position `upto_position` (0: no entry)."""
 
+    def position_of(self, stream_id: str, version: int) -> int | None:
+        """The position of the stream's entry at `version`, if stored."""
+
+    def stream_ids(self, prefix: str) -> list[str]:
+        """Every stream whose id starts with `prefix` (such as 'network:')."""
+
+    def same_but_case(self, stream_id: str) -> list[str]:
+        """The streams whose ids equal `stream_id` but for case (it, too, if stored)."""
+
+
+# Streams by their first entry: the codes of each kind, found without reading every entry.
+FIRST_ENTRIES_INDEX = "concord_first_entries"
+
 
 class SQLiteLogRecorder(SQLiteApplicationRecorder):
     """Stores events and, in the same transaction, the idempotency keys they answer."""
@@ -64,6 +77,8 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
             "fingerprint TEXT NOT NULL, "
             "positions TEXT NOT NULL, "
             "PRIMARY KEY (scope, key)) WITHOUT ROWID",
+            f"CREATE INDEX IF NOT EXISTS {FIRST_ENTRIES_INDEX} ON {self.events_table_name} "
+            "(lower(originator_id)) WHERE originator_version = 1",
         ]
 
     def _insert_events(
@@ -123,6 +138,31 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
             )
             row = c.fetchone()
         return int(row[0] or 0)
+
+    def position_of(self, stream_id: str, version: int) -> int | None:
+        """The position of the stream's entry at `version`, if stored."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid FROM {self.events_table_name} "
+                      "WHERE originator_id=? AND originator_version=?", (stream_id, version))
+            row = c.fetchone()
+        return int(row[0]) if row is not None else None
+
+    def stream_ids(self, prefix: str) -> list[str]:
+        """Every stream whose id starts with `prefix` (such as 'network:')."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT originator_id FROM {self.events_table_name} "
+                      f"INDEXED BY {FIRST_ENTRIES_INDEX} WHERE originator_version = 1 "
+                      "AND lower(originator_id) >= ? AND lower(originator_id) < ?",
+                      (prefix.lower(), prefix.lower()[:-1] + chr(ord(prefix[-1]) + 1)))
+            return [str(row[0]) for row in c.fetchall() if str(row[0]).startswith(prefix)]
+
+    def same_but_case(self, stream_id: str) -> list[str]:
+        """The streams whose ids equal `stream_id` but for case (it, too, if stored)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT originator_id FROM {self.events_table_name} "
+                      f"INDEXED BY {FIRST_ENTRIES_INDEX} WHERE originator_version = 1 "
+                      "AND lower(originator_id) = ?", (stream_id.lower(),))
+            return [str(row[0]) for row in c.fetchall()]
 
     def find_prior_results(
         self, keys: Iterable[tuple[str, str]]

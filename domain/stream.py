@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,11 +16,22 @@ from eventsourcing.domain import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
+from domain.catalogue import EntryCorrected as CorrectionPayload
 from domain.catalogue import EntryRetracted as RetractionPayload
 from domain.catalogue import Payload
-from domain.errors import NotFound, RuleViolation
+from domain.errors import Contradiction, EntryRef, NotFound, RuleViolation
 
 S = TypeVar("S", bound="Stream")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What an entry states, apart from the entry itself: for a correction, the fact it puts
+    in place of the corrected one (applied by the corrected type's `apply_fact`)."""
+
+    data: dict[str, Any]
+    effective_date: str
+    originator_version: int
 
 
 @dataclass(frozen=True)
@@ -84,13 +96,37 @@ class Stream(BaseAggregate[str]):
 
         retracted_version: int
 
+    @dataclass(frozen=True)
+    class EntryCorrected(Event):
+        """Replaces the fact of the entry at `corrected_version` with the one in
+        `data["replacement"]`, from this entry on; the corrected entry stays on record."""
+
+        corrected_version: int
+
+    # What `touched` holds for an aggregate whose rules span all its entries.
+    WHOLE = "*"
+
     def __init__(self) -> None:
-        # Versions of entries that no longer count (retracted). Only the derived state is
-        # kept, never the entries themselves: an aggregate stays small however long its
-        # stream grows.
+        # Versions of entries that no longer count (retracted or corrected). Only the derived
+        # state is kept, never the entries themselves: an aggregate stays small however long
+        # its stream grows.
         self.retracted: set[int] = set()
         self.exists = False
+        # The keys (states, or WHOLE) whose facts changed since the last snapshot: where the
+        # rules must be checked again before the change is accepted.
+        self.touched: set[str] = set()
         self._reset()
+
+    @classmethod
+    def fact_classes(cls) -> dict[str, type[Stream.Event]]:
+        """This aggregate's event classes by public type name."""
+        found = cls.__dict__.get("_fact_classes")
+        if found is None:
+            found = {name: value for klass in reversed(cls.__mro__)
+                     for name, value in vars(klass).items()
+                     if isinstance(value, type) and issubclass(value, Stream.Event)}
+            cls._fact_classes = found  # type: ignore[attr-defined]
+        return found
 
     @classmethod
     def stream_id(cls, code: str) -> str:
@@ -110,13 +146,21 @@ class Stream(BaseAggregate[str]):
             # The fact it retracts was already folded in: only a fold of the whole stream
             # (`fold`) can take it out. Whoever triggers or replays a retraction folds.
             self.retracted.add(event.retracted_version)
+        elif isinstance(event, Stream.EntryCorrected):
+            # The same for the fact it corrects; the fact it brings counts from here on.
+            self.retracted.add(event.corrected_version)
+            if event.originator_version not in self.retracted:
+                replacement = event.data["replacement"]
+                fact = Fact(replacement["data"], event.effective_date, event.originator_version)
+                self.fact_classes()[replacement["type"]].apply_fact(fact, self)  # type: ignore[arg-type]
         elif event.originator_version not in self.retracted:
             event.apply_fact(self)
 
     @staticmethod
     def fold(events: Sequence[Stream.Event]) -> Stream:
-        """The aggregate of a whole stream, its retracted entries not counted."""
+        """The aggregate of a whole stream, its retracted and corrected entries not counted."""
         retracted = {e.retracted_version for e in events if isinstance(e, Stream.EntryRetracted)}
+        retracted |= {e.corrected_version for e in events if isinstance(e, Stream.EntryCorrected)}
         aggregate = events[0].mutate(None)
         assert isinstance(aggregate, Stream)
         if retracted:
@@ -131,8 +175,41 @@ class Stream(BaseAggregate[str]):
     def state(self) -> dict[str, Any]:
         """The derived state, for comparing two copies of the same aggregate."""
         return {
-            k: v for k, v in vars(self).items() if k not in ("_modified_on", "_pending_events")
+            k: v for k, v in vars(self).items()
+            if k not in ("_modified_on", "_pending_events", "touched")
         }
+
+    def snapshot(self) -> Stream:
+        """A copy to put back if what follows is refused; from now on `touched` says what
+        changed since it. Cheap: the derived state's parts are replaced, never changed in
+        place, except the containers copied here."""
+        kept = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, (list, dict, set)):
+                setattr(kept, name, copy.copy(value))
+        self.touched = set()
+        kept.touched = set()
+        return kept
+
+    def problems(self, keys: set[str]) -> dict[tuple[Any, ...], Contradiction]:
+        """What breaks the aggregate's rules among the facts of `keys`, by what it is."""
+        return {}
+
+    def new_problem(self, before: Stream | None) -> Contradiction | None:
+        """The first problem of the changes since `before` (a snapshot, or None for a new
+        stream) that `before` did not have already."""
+        keys = self.touched
+        if not keys or not self.exists:
+            return None
+        old = before.problems(keys) if before is not None and before.exists else {}
+        for key, problem in self.problems(keys).items():
+            if key not in old:
+                return problem
+        return None
+
+    def ref(self, version: int, effective_date: str) -> EntryRef:
+        """The entry of this stream at `version`, to be named in an error."""
+        return EntryRef(self.id, version, effective_date)
 
     def record(self, event_class: type[Stream.Event], payload: Payload, entry: Entry,
                **extra: Any) -> None:
@@ -183,22 +260,41 @@ class Stream(BaseAggregate[str]):
         """Retract this stream's entry at `version` (at `position` in the log), given all the
         stream's `events`; return the aggregate folded again without it, the retraction
         pending on it."""
-        target = next((e for e in events if e.originator_version == version), None)
-        if target is None:
-            raise NotFound(f"position {position} is not an entry of {self.id}")
-        if isinstance(target, Stream.EntryRetracted):
-            raise RuleViolation(
-                f"position {position} is itself a retraction; a retraction cannot be retracted"
-            )
-        if version in self.retracted:
-            raise RuleViolation(f"position {position} has already been retracted")
+        self._require_standing(events, version, position, "retracted")
         self.record(
             Stream.EntryRetracted,
             RetractionPayload(position=position, reason=reason),
             entry,
             retracted_version=version,
         )
+        return self._folded(events)
+
+    def correct(self, events: Sequence[Stream.Event], version: int, payload: CorrectionPayload,
+                entry: Entry) -> Stream:
+        """Correct this stream's entry at `version` (at `payload.position` in the log) with
+        `payload.replacement`, given all the stream's `events`; return the aggregate folded
+        again, the correction pending on it."""
+        self._require_standing(events, version, payload.position, "corrected")
+        self.record(Stream.EntryCorrected, payload, entry, corrected_version=version)
+        return self._folded(events)
+
+    def _require_standing(self, events: Sequence[Stream.Event], version: int, position: int,
+                          what: str) -> Stream.Event:
+        target = next((e for e in events if e.originator_version == version), None)
+        if target is None:
+            raise NotFound(f"position {position} is not an entry of {self.id}")
+        if isinstance(target, Stream.EntryRetracted):
+            raise RuleViolation(
+                f"position {position} is itself a retraction; a retraction cannot be {what}")
+        if version in self.retracted:
+            raise RuleViolation(f"position {position} has already been retracted or "
+                                "corrected; correct the entry that stands instead")
+        return target
+
+    def _folded(self, events: Sequence[Stream.Event]) -> Stream:
         pending = [e for e in self.pending_events if isinstance(e, Stream.Event)]
         folded = Stream.fold([*events, *pending])
         folded.pending_events.extend(self.collect_events())
+        # The fold built every fact again: every key must be checked again.
+        folded.touched = set(folded.touched) | {Stream.WHOLE}
         return folded

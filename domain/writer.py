@@ -10,14 +10,13 @@ at one commit per request.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import IntegrityError
@@ -28,7 +27,10 @@ from domain.envelope import Envelope, make_envelope
 from domain.errors import (
     BatchRefused,
     ConcordError,
+    Contradiction,
+    FieldProblem,
     IdempotencyKeyReused,
+    InvalidSubmission,
     LogUnavailable,
 )
 from domain.storage import IdempotencyRecord
@@ -84,6 +86,13 @@ class _AsyncDone:
         await self._future
 
 
+def idempotency_scope(recorded_by: str) -> str:
+    """Whose idempotency keys a recorder shares: its own, except that every command-line
+    recorder (`cli:NAME`) shares one scope, so a file recorded twice is recorded once
+    whatever name is given."""
+    return "cli:" if recorded_by.startswith("cli:") else recorded_by
+
+
 @dataclass(eq=False)
 class _Job:
     submissions: Sequence[Submission]
@@ -119,23 +128,26 @@ class _Job:
 class _RoundStreams:
     """The writer's cache as one job sees it, able to put back what the job changed.
 
-    Rules are checked before an entry is triggered, so a refused single submission changes
-    nothing. A batch may be refused after some of its entries changed aggregates, so for a
-    batch each aggregate is copied when the job first touches it, and the copies are put
-    back if the batch is refused. (Aggregates hold only derived state, so copies are small.)
+    Each aggregate is snapshotted (cheaply: its parts are replaced, never changed in place)
+    when the job first touches it. Once the job's submissions are applied, `check` compares
+    each aggregate with its snapshot: a change that breaks a rule anywhere in the record (a
+    join that changes nothing because of an earlier back-dated entry, say) refuses the job,
+    and `undo` puts the snapshots back. A batch is checked as a whole, so that entries which
+    are only consistent together (a join and a leave inserted into the past) are accepted.
     """
 
     def __init__(self, writer: Writer, round_events: list[Stream.Event], batch: bool) -> None:
         self.writer = writer
         self.round_events = round_events
         self.batch = batch
-        self.before: dict[str, tuple[int, Stream | None]] = {}
+        self.index = 0  # the submission of the job being applied
+        self.before: dict[str, tuple[int, Stream | None, int]] = {}
 
     def _remember(self, stream_id: str, aggregate: Stream | None) -> None:
         if stream_id not in self.before:
             version = aggregate.version if aggregate is not None else 0
-            kept = copy.deepcopy(aggregate) if self.batch and aggregate is not None else None
-            self.before[stream_id] = (version, kept)
+            kept = aggregate.snapshot() if aggregate is not None else None
+            self.before[stream_id] = (version, kept, self.index)
 
     def get(self, stream_id: str) -> Stream | None:
         aggregate = self.writer.cached(stream_id)
@@ -145,6 +157,7 @@ class _RoundStreams:
     def add(self, stream: Stream) -> None:
         self._remember(stream.id, None)
         self.writer.cache[stream.id] = stream
+        self.writer.created[stream.id.lower()] = stream.id
 
     def replace(self, stream: Stream) -> None:
         self._remember(stream.id, self.writer.cache.get(stream.id))
@@ -157,13 +170,50 @@ class _RoundStreams:
         committed = self.writer.log.events_of(stream_id)
         return committed + [e for e in self.round_events if e.originator_id == stream_id]
 
+    def codes(self, prefix: str) -> list[str]:
+        start = prefix + ":"
+        pending = [sid for sid in self.writer.created.values() if sid.startswith(start)
+                   and self.writer.cache.get(sid) is not None]
+        found = set(self.writer.log.stream_codes(prefix)) | {
+            sid.partition(":")[2] for sid in pending}
+        return sorted(found)
+
+    def same_but_case(self, stream_id: str) -> list[str]:
+        pending = self.writer.created.get(stream_id.lower())
+        found = self.writer.log.same_but_case(stream_id)
+        if pending is not None and pending != stream_id and self.writer.cache.get(pending):
+            found.append(pending)
+        return found
+
+    def check(self, start: int) -> None:
+        """Refuse the job if it broke a rule anywhere in the record of a stream it changed
+        (for a batch, naming the submission the broken rule is about, if it is in the
+        batch; else the first that changed that stream)."""
+        for stream_id, (_, kept, index) in self.before.items():
+            current = self.writer.cache.get(stream_id)
+            if current is None:
+                continue
+            problem = current.new_problem(kept)
+            if problem is None:
+                continue
+            if not self.batch:
+                raise problem
+            mine = {(e.originator_id, e.originator_version): i
+                    for i, e in enumerate(self.round_events[start:])}
+            for ref in problem.entries.values():
+                if (ref.stream, ref.version) in mine:
+                    index = mine[ref.stream, ref.version]
+                    break
+            raise BatchRefused(index, problem)
+
     def undo(self) -> None:
         """Put every aggregate this job changed back as it was before the job."""
         cache = self.writer.cache
-        for stream_id, (version, kept) in self.before.items():
+        for stream_id, (version, kept, _) in self.before.items():
             current = cache.get(stream_id)
             if version == 0:
                 cache[stream_id] = None
+                self.writer.created.pop(stream_id.lower(), None)
             elif kept is not None:
                 cache[stream_id] = kept
             elif current is None or current.version != version:
@@ -182,6 +232,9 @@ class Writer:
         self.cache_size = cache_size
         # stream id -> its aggregate, or None for a stream known to have no entries yet
         self.cache: dict[str, Stream | None] = {}
+        # case-folded stream id -> stream id, of the streams this writer has created and
+        # not yet seen committed: a new code must differ from them in more than case.
+        self.created: dict[str, str] = {}
         self._queue: list[_Job] = []
         self._condition = threading.Condition()
         self._stopping = False
@@ -391,19 +444,25 @@ class Writer:
         if end != self._last_position:
             self._forget_streams_written_since(self._last_position, end)
             self._last_position = end
-        keyed = {(job.recorded_by, job.key) for job in jobs if job.key is not None}
+        keyed = {(idempotency_scope(job.recorded_by), job.key) for job in jobs
+                 if job.key is not None}
         prior = self.log.prior_results(sorted(keyed)) if keyed else {}
         leaders: dict[tuple[str, str], _Job] = {}
         events: list[Stream.Event] = []
         records: list[IdempotencyRecord] = []
         accepted: list[_Job] = []
+        # Refusals naming an entry accepted earlier in this round: its position is known
+        # once the round is stored.
+        located: list[tuple[Contradiction, dict[str, int]]] = []
+        self.created = {}
         now = datetime.now(UTC)
         threshold = PREFETCH_FROM if self.log.commit_channel is None else PREFETCH_FROM_SERVER
         if sum(len(job.submissions) for job in jobs) >= threshold:
             self._prefetch(jobs)
 
         for job in jobs:
-            scoped = (job.recorded_by, job.key) if job.key is not None else None
+            scoped = ((idempotency_scope(job.recorded_by), job.key) if job.key is not None
+                      else None)
             if scoped is not None:
                 if scoped in prior:
                     if prior[scoped].fingerprint != job.fingerprint:
@@ -418,14 +477,18 @@ class Writer:
             streams = _RoundStreams(self, events, job.batch)
             try:
                 for index, submission in enumerate(job.submissions):
+                    streams.index = index
                     entry = Entry(submission.effective_date_or(now), submission.source,
                                   job.recorded_by)
                     try:
+                        _require_past(submission, now)
                         aggregate = execute(submission, entry, streams)
                     except ConcordError as e:
                         raise BatchRefused(index, e) if job.batch else e from None
                     events.extend(aggregate.collect_events())  # type: ignore[arg-type]
+                streams.check(start)
             except ConcordError as e:
+                self._locate(e, events, start, located)
                 streams.undo()
                 del events[start:]
                 job.error = e
@@ -469,6 +532,9 @@ class Writer:
             ]
             for job in accepted:
                 job.result = envelopes[job.span[0]:job.span[1]]
+            for contradiction, pending in located:
+                _name_entries(contradiction, {
+                    name: envelopes[index]["position"] for name, index in pending.items()})
             # Announced once the round has committed (on PostgreSQL the round's transaction
             # ends after this): a listener never hears of an entry a reader cannot see yet,
             # nor of one that a failed commit took back.
@@ -482,6 +548,33 @@ class Writer:
                     job.error = job.leader.error
                 else:
                     job.result = job.leader.result
+
+    def _locate(self, error: ConcordError, events: list[Stream.Event], start: int,
+                later: list[tuple[Contradiction, dict[str, int]]]) -> None:
+        """Name the entries a refusal refers to: by position if committed (or accepted
+        earlier in this round: then once the round is stored), by index if in the refused
+        job itself."""
+        cause = error.cause if isinstance(error, BatchRefused) else error
+        if not isinstance(cause, Contradiction):
+            return
+        index_of = {(e.originator_id, e.originator_version): i for i, e in enumerate(events)}
+        describe, positions, pending = {}, {}, {}
+        for name, ref in cause.entries.items():
+            i = index_of.get((ref.stream, ref.version))
+            if i is not None and i >= start:
+                describe[name] = (f"submission {i - start} of this batch"
+                                  if isinstance(error, BatchRefused) else "this entry")
+            elif i is not None:
+                pending[name] = i
+            else:
+                position = self.log.position_of(ref.stream, ref.version)
+                if position is not None:
+                    positions[name] = position
+        cause.locate({**describe, **{n: f"position {p}" for n, p in positions.items()},
+                      **{n: "an entry of this round" for n in pending}}, positions)
+        if pending:
+            cause.pending_names = describe  # type: ignore[attr-defined]
+            later.append((cause, pending))
 
     def add_listener(self, listener: Callable[[list[Envelope]], None]) -> None:
         """Call `listener` with the envelopes of each commit, in order, on the writer thread.
@@ -529,6 +622,28 @@ def _answer(jobs: list[_Job]) -> None:
 def _resolve_all(dones: list[_AsyncDone]) -> None:
     for done in dones:
         done.resolve()
+
+
+def _name_entries(contradiction: Contradiction, found: dict[str, int]) -> None:
+    """Put the positions of entries committed with this round into a refusal's message."""
+    positions = {**contradiction.positions, **found}
+    describe = {**getattr(contradiction, "pending_names", {}),
+                **{name: f"position {p}" for name, p in positions.items()}}
+    contradiction.locate(describe, positions)
+
+
+def _require_past(submission: Submission, now: datetime) -> None:
+    """Refuse an effective date later than the recording date (UTC), beyond a day."""
+    given = submission.effective_date
+    if given is None:
+        return
+    latest = (now.astimezone(UTC) + timedelta(days=1)).date().isoformat()
+    if given > latest:
+        raise InvalidSubmission([FieldProblem(
+            "effective_date",
+            f"{given} is later than the recording date, {now.astimezone(UTC).date()} (UTC, "
+            "one day of tolerance): an entry records what has taken effect, and no event "
+            "type allows a future effect yet")])
 
 
 def _reused(key: str | None) -> IdempotencyKeyReused:

@@ -14,8 +14,13 @@ from tests.conftest import RECORDER
 JOIN = {"network": "RELACOPAZ", "state": "ARG", "role": "member"}
 
 BAD = [
-    pytest.param({"type": "StateJoined", "data": JOIN}, "type", "unknown event type",
+    pytest.param({"type": "StateJoined", "data": JOIN}, "type",
+                 "unknown event type 'StateJoined'; did you mean 'StateJoinedNetwork'?",
                  id="unknown-type"),
+    pytest.param({"type": "statejoinednetwork", "data": JOIN}, "type",
+                 "did you mean 'StateJoinedNetwork'?", id="type-in-lower-case"),
+    pytest.param({"type": "Recorded", "data": JOIN}, "type",
+                 "known types: NetworkEstablished, ", id="type-nothing-like-a-known-one"),
     pytest.param({"data": JOIN}, "type", "required", id="missing-type"),
     pytest.param({"type": 7, "data": JOIN}, "type", "string", id="type-not-a-string"),
     pytest.param({"type": "StateJoinedNetwork"}, "data", "required", id="missing-data"),
@@ -25,6 +30,12 @@ BAD = [
                  "unknown field", id="unknown-envelope-field"),
     pytest.param({"type": "StateJoinedNetwork", "data": {**JOIN, "since": "2020"}},
                  "data.since", "unknown field", id="unknown-data-field"),
+    pytest.param({"type": "StateJoinedNetwork", "data": {"network": "R", "state": "ARG",
+                                                         "rol": "member"}},
+                 "data.rol", "unknown field; did you mean 'role'? allowed fields: network, "
+                 "state, role", id="misspelt-data-field"),
+    pytest.param({"type": "StateJoinedNetwork", "data": JOIN, "efective_date": "2023-09-12"},
+                 "efective_date", "did you mean 'effective_date'?", id="misspelt-envelope-field"),
     pytest.param({"type": "StateJoinedNetwork", "data": {"network": "RELACOPAZ", "state": "ARG"}},
                  "data.role", "required", id="missing-data-field"),
     pytest.param({"type": "StateJoinedNetwork", "data": {**JOIN, "role": "president"}},
@@ -75,7 +86,12 @@ BAD = [
     pytest.param({"type": "DelegationAttended", "data": {
         "conference": "C", "state": "ARG", "role": "participant",
         "head": {"name": "A", "title": "B", "rank": 1}}},
-                 "data.head.rank", "unknown field", id="nested-unknown-field"),
+                 "data.head.rank", "unknown field; allowed fields: name, title",
+                 id="nested-unknown-field"),
+    pytest.param({"type": "SessionHeld", "data": {
+        "conference": "C", "title": "T", "speakers": [{"name": "A", "title": "B",
+                                                       "stat": "ARG"}]}},
+                 "data.speakers.0.stat", "did you mean 'state'?", id="misspelt-field-in-a-list"),
     pytest.param({"type": "SessionHeld", "data": {
         "conference": "C", "title": "T", "speakers": [{"name": "A", "title": "B",
                                                        "state": "1AB"}]}},
@@ -147,6 +163,7 @@ def test_the_catalogue_has_exactly_the_public_types_of_the_design() -> None:
         "StateLeftNetwork", "ConferenceScheduled", "ConferenceRescheduled",
         "ConferenceCancelled", "ConferenceHeld", "DelegationAttended", "SessionHeld",
         "DeclarationAdopted", "DeclarationSigned", "SignatureWithdrawn", "EntryRetracted",
+            "EntryCorrected",
     }
 
 
@@ -183,3 +200,21 @@ def test_a_conference_may_end_in_the_last_month_of_the_calendar(log: Coordinatio
         "conference": "C", "title": "T", "host_state": "PRY", "starts_on": "9999-12-01",
         "ends_on": "9999-12"}}, recorded_by=RECORDER)
     assert envelope["data"]["ends_on"] == "9999-12"
+
+
+@pytest.mark.parametrize("name", list(CATALOGUE))
+def test_a_type_one_character_off_is_pointed_at_the_right_type(name: str) -> None:
+    with pytest.raises(InvalidSubmission) as refused:
+        parse_submission({"type": name[:-1], "data": {}})
+    assert [str(p) for p in refused.value.problems] == [
+        f"type: unknown event type {name[:-1]!r}; did you mean {name!r}?"]
+
+
+def test_a_misspelt_field_is_pointed_at_the_field_of_its_own_type() -> None:
+    with pytest.raises(InvalidSubmission) as refused:
+        parse_submission({"type": "ConferenceScheduled", "data": {
+            "conference": "C", "title": "T", "host_state": "PRY", "starts_on": "2025",
+            "Edition": "III"}})
+    assert [str(p) for p in refused.value.problems] == [
+        "data.Edition: unknown field; did you mean 'edition'? allowed fields: conference, "
+        "title, network, edition, host_state, city, starts_on, ends_on"]

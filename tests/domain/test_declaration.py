@@ -53,7 +53,8 @@ def test_only_a_signatory_can_withdraw(relacopaz: CoordinationLog) -> None:
 def test_a_signature_is_withdrawn_then_given_again(relacopaz: CoordinationLog) -> None:
     submit(relacopaz, "DeclarationSigned", "2023-09-12", declaration="BUENOS-AIRES-2023",
            state="BRA")
-    refused(relacopaz, RuleViolation, "it signed on 2023-09-12", "SignatureWithdrawn",
+    refused(relacopaz, RuleViolation, "BRA has not signed BUENOS-AIRES-2023 by 2023-01-01, so "
+            "it cannot withdraw its signature then", "SignatureWithdrawn",
             "2023-01-01", declaration="BUENOS-AIRES-2023", state="BRA")
     submit(relacopaz, "SignatureWithdrawn", "2024-02-01", declaration="BUENOS-AIRES-2023",
            state="BRA", reason="policy change")
