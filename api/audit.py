@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
+from domain.envelope import Envelope
 from domain.leaves import entry_hash
-from domain.log import CoordinationLog
 from domain.merkle import (
     ProofError,
     TreeBuilder,
@@ -314,7 +314,7 @@ def verify_growth(old_note: str, server: str, verifier: Verifier,
         return report.fail(f"new checkpoint: {e}"), None
     report.checked = new.size
     if new.size < old.size:
-        return report.fail(f"the log shrank from {old.size} to {new.size} entries",
+        return report.fail(f"the log shrank from {old.size} to {new.size} {entries(new.size)}",
                            new.size + 1), note
     if new.size == old.size:
         if new.root != old.root:
@@ -327,14 +327,19 @@ def verify_growth(old_note: str, server: str, verifier: Verifier,
         verify_consistency(old.size, new.size, old.root, new.root, proof)
     except (OSError, ValueError, KeyError, TypeError) as e:
         reason = str(e) if isinstance(e, ProofError | OSError) else f"malformed proof ({e})"
-        return report.fail(f"no proof that the log of {new.size} entries extends the one of "
-                           f"{old.size}: {reason}; the first {old.size} entries were "
+        return report.fail(f"no proof that the log of {new.size} {entries(new.size)} extends "
+                           f"the one of {old.size}: {reason}; the first {old.size} were "
                            "rewritten, or the server is broken"), note
-    report.notes.append(f"the log grew from {old.size} to {new.size} entries, consistently")
+    report.notes.append(f"the log grew from {old.size} to {new.size} {entries(new.size)}, "
+                        "consistently")
     return report, note
 
 
-def verify_data_dir(log: CoordinationLog, reader: Reader, tree_suffix: str,
+# (after, limit) -> up to `limit` envelopes after that position, in order.
+ReadEntries = Callable[[int, int], list[Envelope]]
+
+
+def verify_data_dir(read: ReadEntries, reader: Reader, tree_suffix: str,
                     checkpoint: tuple[int, str] | None, verifier: Verifier | None,
                     progress: Progress | None = None) -> Report:
     """Check the stored entries against the stored tree (leaf by leaf: position and hash)
@@ -354,7 +359,7 @@ def verify_data_dir(log: CoordinationLog, reader: Reader, tree_suffix: str,
     leaves_root = builder.root()
     after = 0
     while True:
-        envelopes = log.read(after=after, limit=10_000)
+        envelopes = read(after, 10_000)
         if not envelopes:
             break
         stored = {index: (position, digest) for index, position, digest
@@ -398,6 +403,7 @@ def verify_data_dir(log: CoordinationLog, reader: Reader, tree_suffix: str,
     if checkpoint is None:
         report.notes.append("no checkpoint has been issued yet: nothing signed to compare")
     if builder.size > size:
-        report.notes.append(f"{builder.size - size} entries are not in the tree yet (the "
-                            "projection catches up when the server runs)")
+        behind = builder.size - size
+        report.notes.append(f"{behind} {entries(behind)} {'is' if behind == 1 else 'are'} not in "
+                            "the tree yet (the projection catches up when the server runs)")
     return report

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from api.audit import entries
 from api.keys import KeyError_, KeyStore, Role
 from api.render import log_table, state_name
 from api.scenario import Scenario, ScenarioError, founding_scenario, load_scenario
@@ -24,6 +25,7 @@ from domain.log import CoordinationLog
 
 if TYPE_CHECKING:
     from api.audit import Report
+    from api.readonly import ReadOnlyLog
     from domain.notes import Verifier
 
 app = typer.Typer(help="Concord: an auditable coordination log for networks of states.",
@@ -75,19 +77,40 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def record_scenario(log: CoordinationLog, scenario: Scenario, recorded_by: str) -> tuple[int, bool]:
+CLI = "cli:"  # what entries recorded from the command line are recorded by: cli:NAME
+DEMO_RECORDER = f"{CLI}concord-demo"
+
+
+def cli_recorder(name: str) -> str:
+    """The name the command line records as: `cli:NAME`, which no API key can take (a key's
+    name holds no colon); ConcordError if NAME is not a name."""
+    from api.keys import NAME_PATTERN
+
+    if not NAME_PATTERN.fullmatch(name):
+        raise ConcordError(f"--recorded-by: {name!r} must be 1 to 64 letters, digits, '.', "
+                           f"'_', '@' or '-', starting with a letter or digit; it is recorded "
+                           f"as {CLI}NAME")
+    return CLI + name
+
+
+def record_scenario(log: CoordinationLog, scenario: Scenario, recorded_by: str,
+                    fresh: bool = False) -> tuple[int, bool]:
     """Record a scenario as one atomic batch, once: returns (entries, whether newly recorded).
 
-    The batch's idempotency key is the digest of the file, so recording the same file again
-    appends nothing.
+    The batch's idempotency key is the digest of the file, in the one scope every
+    command-line recorder shares, so recording the same file again appends nothing whatever
+    the name. With `fresh`, a log holding anything else is refused.
     """
+    from domain.writer import idempotency_scope
+
     key = f"scenario-{scenario.sha256[:32]}"
-    replay = bool(log.prior_results([(recorded_by, key)]))
-    if not replay and log.last_position() > 0 and recorded_by == "concord-demo":
+    replay = bool(log.prior_results([(idempotency_scope(recorded_by), key)]))
+    end = log.last_position()
+    if not replay and end > 0 and fresh:
         raise ConcordError(
-            f"this data directory already holds a log of {log.last_position()} entries; "
-            "the demo records into a fresh one: pass --data-dir with a new directory"
-        )
+            f"nothing was appended: this log already holds {end} {entries(end)} other than "
+            "the founding example, and the demo records only into an empty log; pass "
+            "--data-dir with a new directory (or --database-url with an empty database)")
     envelopes = log.submit_batch(scenario.submissions, recorded_by=recorded_by,
                                  idempotency_key=key)
     return len(envelopes), not replay
@@ -100,16 +123,19 @@ def demo(data_dir: DataDir = None) -> None:
     scenario = founding_scenario()
     with open_log(settings) as log:
         try:
-            count, new = record_scenario(log, scenario, "concord-demo")
+            count, new = record_scenario(log, scenario, DEMO_RECORDER, fresh=True)
         except ConcordError as e:
             raise _fail(str(e)) from None
         console.print(log_table(log.read(limit=count), f"RELACOPAZ: the founding example "
-                                f"({count} entries in {settings.where})"))
-    console.print(
-        ("Recorded" if new else "Already recorded, nothing appended:")
-        + f" {count} entries. The scenario's notes on its sources:",
-        highlight=False,
-    )
+                                f"({count} {entries(count)} in {settings.where})"))
+    if new:
+        console.print(f"Recorded {count} {entries(count)}. The scenario's notes on its "
+                      "sources:", highlight=False)
+    else:
+        console.print(f"Already recorded, nothing appended: this log holds the founding "
+                      f"example's {count} {entries(count)} already (running the demo again "
+                      "only prints them). The scenario's notes on its sources:",
+                      highlight=False, soft_wrap=True)
     for comment in scenario.comments:
         console.print(f"  {comment}", highlight=False, style="dim")
     with open_log(settings) as log:
@@ -185,11 +211,13 @@ def serve(
     with open_log(settings) as log:
         if demo_data:
             try:
-                count, new = record_scenario(log, founding_scenario(), "concord-demo")
+                count, new = record_scenario(log, founding_scenario(), DEMO_RECORDER,
+                                             fresh=True)
             except ConcordError as e:
                 raise _fail(str(e)) from None
-            errors.print(f"{'Recorded' if new else 'Already recorded:'} the founding example, "
-                         f"{count} entries, in {settings.where}", highlight=False)
+            errors.print(f"{'Recorded' if new else 'Already recorded, nothing appended:'} the "
+                         f"founding example, {count} {entries(count)}, in {settings.where}",
+                         highlight=False)
         store = KeyStore(open_database(settings))
         try:
             if not store.has_admin():
@@ -283,9 +311,21 @@ def _first_key(store: KeyStore, name: str, role: Role, url: str, why: str) -> No
         f"{why}. Its token is shown this once and stored only as a hash:\n"
         f"  name {key.name}, role {key.role.name}\n"
         f"  token {token}\n"
-        f"Use it as: curl -H 'Authorization: Bearer {token}' {url}/v1/keys",
+        f"Use it as: {_example(role, token, url)}",
         highlight=False, soft_wrap=True,
     )
+
+
+def _example(role: Role, token: str, url: str) -> str:
+    """A request the role may make (api/auth.py): the keys for an admin, an append for a
+    recorder, a read for a reader."""
+    auth = f"curl -H 'Authorization: Bearer {token}'"
+    if role is Role.admin:
+        return f"{auth} {url}/v1/keys"
+    if role is Role.recorder:
+        return (f"{auth} -H 'Content-Type: application/json' --data @entry.json "
+                f"{url}/v1/events  (entry.json: one submission, as in {url}/docs)")
+    return f"{auth} {url}/v1/events"
 
 
 keys_app = typer.Typer(help="Manage API keys (they live in the log's database).",
@@ -350,7 +390,8 @@ def record(
     file: Annotated[
         Path, typer.Argument(help="JSON Lines of submissions ('comment' lines allowed).")
     ],
-    recorded_by: Annotated[str, typer.Option("--recorded-by", help="Name recorded on each entry.")],
+    recorded_by: Annotated[str, typer.Option("--recorded-by", help=(
+        "Who records it: each entry carries cli:NAME, a name no API key can have."))],
     data_dir: DataDir = None,
 ) -> None:
     """Record a file of submissions as one atomic batch; the same file again adds nothing."""
@@ -358,16 +399,25 @@ def record(
         scenario = load_scenario(file)
     except (OSError, ScenarioError) as e:
         raise _fail(str(e)) from None
+    try:
+        recorder = cli_recorder(recorded_by)
+    except ConcordError as e:
+        raise _fail(str(e)) from None
     with open_log(_settings(data_dir)) as log:
         try:
-            count, new = record_scenario(log, scenario, recorded_by)
+            count, new = record_scenario(log, scenario, recorder)
         except BatchRefused as e:
             raise _fail(f"nothing was recorded: submission {e.index + 1} of {file.name} was "
                         f"refused: {e.cause}") from None
         except ConcordError as e:
             raise _fail(f"nothing was recorded: {e}") from None
-    done = "Recorded" if new else "Already recorded, nothing appended:"
-    console.print(f"{done} {count} entries.")
+    if new:
+        console.print(f"Recorded {count} {entries(count)} as {recorder}.", highlight=False)
+    else:
+        verb = "is" if count == 1 else "are"
+        console.print(f"Already recorded, nothing appended: this file's {count} "
+                      f"{entries(count)} {verb} in the log already (recorded from the command "
+                      "line, under whatever name).", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -432,7 +482,7 @@ def export(
     import orjson
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from api.audit import entries, server_entries
+    from api.audit import server_entries
 
     base = _server(server) if server is not None else None
     with contextlib.ExitStack() as stack:
@@ -484,7 +534,8 @@ def checkpoint(
         raise _fail(str(e)) from None
     out.write_bytes(note)
     lines = note.decode(errors="replace").splitlines()
-    console.print(f"Saved the checkpoint of {lines[1] if len(lines) > 1 else '?'} entries "
+    size = lines[1] if len(lines) > 1 else "?"
+    console.print(f"Saved the checkpoint of {size} {'entry' if size == '1' else 'entries'} "
                   f"({lines[0] if lines else '?'}) to {out}.", highlight=False)
 
 
@@ -556,8 +607,6 @@ def _read(path: Path, option: str) -> bytes:
 
 
 def _verified(report: Report, against_checkpoint: bool) -> str:
-    from api.audit import entries
-
     done = f"OK: {report.checked} {entries(report.checked)} verified"
     if not against_checkpoint:
         return done + "."
@@ -571,22 +620,103 @@ def _verified(report: Report, against_checkpoint: bool) -> str:
 
 
 def _verify_data_dir(settings: Settings, verifier: Verifier | None) -> Report:
-    from api import audit
-    from api.checkpoints import latest_stored
-    from domain.notes import Signer
-    from projections.store import ProjectionStore
+    """The data directory's log, tree, checkpoints and read models, read without writing."""
+    from api.readonly import Unreadable, open_postgres, open_sqlite
 
-    if not settings.database_url and not settings.sqlite_path.exists():
-        raise _fail(f"no log at {settings.sqlite_path}")
     if verifier is None and settings.signing_key_path.exists():
-        verifier = Signer.parse(settings.signing_key_path.read_text().strip()).verifier()
-    with open_log(settings) as log:
-        store = ProjectionStore(open_database(settings))
-        try:
-            return audit.verify_data_dir(log, store.reader(), store.suffix("transparency"),
-                                         latest_stored(store), verifier)
-        finally:
-            store.close()
+        verifier = _own_verifier(settings)
+    opened = (open_postgres(settings.database_url, settings.database_schema)
+              if settings.database_url else open_sqlite(settings.sqlite_path))
+    try:
+        with opened as log:
+            return _check_opened(log, verifier, settings.database_url is not None)
+    except Unreadable as e:
+        raise _fail(f"{e}; nothing was written") from None
+
+
+def _own_verifier(settings: Settings) -> Verifier | None:
+    from domain.notes import NoteError, Signer
+
+    try:
+        return Signer.parse(settings.signing_key_path.read_text().strip()).verifier()
+    except (OSError, NoteError, ValueError) as e:
+        raise _fail(f"the signing key {settings.signing_key_path}: {e}; pass --key") from None
+
+
+def _check_opened(log: ReadOnlyLog, verifier: Verifier | None, postgres: bool) -> Report:
+    from api import audit
+    from api.checkpoints import CHECKPOINTS_TABLE
+    from api.readonly import EVENTS_TABLE, Unreadable
+    from api.recheck import compare_read_models
+    from projections.store import TABLES_TABLE
+
+    tables = log.tables()
+    if EVENTS_TABLE not in tables:
+        raise Unreadable(f"the database has no table {EVENTS_TABLE}, where the log's entries "
+                         "are kept: it is not a Concord log, or an incomplete copy")
+    row = (log.execute(f"SELECT suffix FROM {TABLES_TABLE} WHERE name='transparency'")
+           .fetchone() if TABLES_TABLE in tables else None)
+    suffix = str(row[0]) if row else ""
+    if f"merkle_leaves{suffix}" not in tables:
+        report = audit.Report()
+        end = log.read(0, 1)
+        if end:
+            report.fail(f"the database has no Merkle tree (table merkle_leaves{suffix}): an "
+                        "incomplete copy, or a log never served; `concord serve` or "
+                        "`concord rebuild transparency` builds it")
+        return report
+    latest = None
+    if CHECKPOINTS_TABLE in tables:
+        found = log.execute(f"SELECT size, note FROM {CHECKPOINTS_TABLE} ORDER BY size DESC "
+                            "LIMIT 1").fetchone()
+        latest = None if found is None else (int(found[0]), str(found[1]))
+    report = audit.verify_data_dir(log.read, log, suffix, latest, verifier)
+    report.notes[:0] = log.notes
+    if postgres:
+        report.notes.append("the read models were not compared with a rebuild (done on "
+                            "SQLite only)")
+    elif report.ok:
+        problems, notes = compare_read_models(log, log.read)
+        report.notes.extend(notes)
+        for problem in problems:
+            report.fail(problem)
+    return report
+
+
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Option(help="A new directory to write the backup into.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Back up the log while the server runs: SQLite's online backup of concord.db and a copy
+    of the signing key (on PostgreSQL, the pg_dump command to run, and the key)."""
+    from api.backup import BackupError, backup_key, backup_sqlite, pg_dump_command
+
+    settings = _settings(data_dir)
+    try:
+        if settings.database_url:
+            console.print("The log is in PostgreSQL: back up its schema "
+                          f"{settings.database_schema!r} with\n  "
+                          + pg_dump_command(settings.database_url, settings.database_schema,
+                                            out)
+                          + "\n(or stream it to a standby); restore with pg_restore.",
+                          highlight=False, soft_wrap=True)
+        else:
+            copy = backup_sqlite(settings.sqlite_path, out)
+            console.print(f"Backed up {settings.sqlite_path} to {copy} (a consistent "
+                          "snapshot, taken while the log may be written).", highlight=False,
+                          soft_wrap=True)
+        key = backup_key(settings.signing_key_path, out)
+    except (BackupError, OSError) as e:
+        raise _fail(str(e)) from None
+    if key is None:
+        console.print(f"No signing key at {settings.signing_key_path} to back up (none was "
+                      "created yet, or CONCORD_SIGNING_KEY_FILE points elsewhere).",
+                      highlight=False, soft_wrap=True)
+    else:
+        console.print(f"Copied the signing key to {key} (mode 0600). It is SECRET: whoever "
+                      "holds it can sign checkpoints as this log. Keep the backup where only "
+                      "the operator can read it.", highlight=False, soft_wrap=True)
 
 
 @app.command("log")
@@ -601,10 +731,11 @@ def show_log(
     """Print the log as a table."""
     with open_log(_settings(data_dir)) as log:
         try:
-            entries = log.read(after=after, limit=limit, types=type_ or ())
+            found = log.read(after=after, limit=limit, types=type_ or ())
         except ConcordError as e:
             raise _fail(str(e)) from None
-        console.print(log_table(entries, f"Concord log ({log.last_position()} entries)"))
+        end = log.last_position()
+        console.print(log_table(found, f"Concord log ({end} {entries(end)})"))
 
 
 def main() -> None:

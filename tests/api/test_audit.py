@@ -75,7 +75,8 @@ def _swap_rows(db: sqlite3.Connection) -> int:
 
 def _change_recorder(db: sqlite3.Connection) -> int:
     state = bytes(db.execute("SELECT state FROM stored_events WHERE rowid=60").fetchone()[0])
-    edited = state.replace(b'"recorded_by":"concord-demo"', b'"recorded_by":"someone-else"')
+    edited = state.replace(b'"recorded_by":"cli:concord-demo"',
+                           b'"recorded_by":"someone-else"')
     assert edited != state
     db.execute("UPDATE stored_events SET state=? WHERE rowid=60", (edited,))
     return 60

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli import _key_store, app
+from api.keys import KeyError_, Role
 from api.scenario import founding_scenario
 from api.settings import Settings
 from api.wiring import open_log
@@ -62,15 +63,16 @@ def test_the_demo_records_the_founding_example(tmp_path: Path) -> None:
     opening = next(e for e in log if e["type"] == "SessionHeld")
     assert [s["name"] for s in opening["data"]["speakers"]] == [
         "Alberto Fernández", "Jorge Taiana", "Santiago Cafiero", "Jean-Pierre Lacroix"]
-    assert all(e["recorded_by"] == "concord-demo" and e["source"] for e in log)
+    assert all(e["recorded_by"] == "cli:concord-demo" and e["source"] for e in log)
 
 
 def test_running_the_demo_again_appends_nothing(tmp_path: Path) -> None:
     assert runner.invoke(app, ["demo", "--data-dir", str(tmp_path)]).exit_code == 0
     first = entries(tmp_path)
-    again = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)])
+    again = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)], env={"COLUMNS": "300"})
     assert again.exit_code == 0, again.output
-    assert "Already recorded, nothing appended" in again.output
+    assert "Already recorded, nothing appended: this log holds the founding example's 88 " \
+        "entries already" in again.output
     assert entries(tmp_path) == first
 
 
@@ -78,9 +80,11 @@ def test_the_demo_refuses_a_directory_holding_another_log(tmp_path: Path) -> Non
     with open_log(Settings(data_dir=tmp_path)) as log:
         log.submit({"type": "StateRegistered", "data": {"state": "XKX", "name": "Kosovo"}},
                    recorded_by="someone")
-    result = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)])
+    result = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)], env={"COLUMNS": "300"})
     assert result.exit_code == 1
-    assert "already holds a log of 1 entries" in result.output
+    assert ("nothing was appended: this log already holds 1 entry other than the founding "
+            "example") in result.output
+    assert "pass --data-dir with a new directory" in result.output
     assert len(entries(tmp_path)) == 1
 
 
@@ -105,10 +109,31 @@ def test_recording_a_file_twice_records_it_once(tmp_path: Path) -> None:
     file = tmp_path / "entries.jsonl"
     file.write_text(json.dumps({"type": "StateRegistered",
                                 "data": {"state": "XKX", "name": "Kosovo"}}) + "\n")
-    args = ["record", str(file), "--recorded-by", "sec", "--data-dir", str(tmp_path)]
-    assert "Recorded 1 entries" in runner.invoke(app, args).output
-    assert "Already recorded" in runner.invoke(app, args).output
-    assert len(entries(tmp_path)) == 1
+    args = ["record", str(file), "--data-dir", str(tmp_path), "--recorded-by"]
+    assert "Recorded 1 entry as cli:sec." in runner.invoke(app, [*args, "sec"]).output
+    again = runner.invoke(app, [*args, "sec"], env={"COLUMNS": "300"}).output
+    assert "Already recorded, nothing appended: this file's 1 entry is in the log" in again
+    assert "Already recorded" in runner.invoke(app, [*args, "someone-else"]).output
+    assert [e["recorded_by"] for e in entries(tmp_path)] == ["cli:sec"]
+
+
+def test_the_command_line_records_under_a_name_no_api_key_can_take(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with _key_store(data) as store:
+        store.create("secretariat", Role.recorder)
+    file = tmp_path / "entries.jsonl"
+    file.write_text(json.dumps({"type": "StateRegistered",
+                                "data": {"state": "XKX", "name": "Kosovo"}}) + "\n")
+    result = runner.invoke(app, ["record", str(file), "--recorded-by", "secretariat",
+                                 "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert [e["recorded_by"] for e in entries(data)] == ["cli:secretariat"]
+    # A key cannot later take the command line's name either.
+    with _key_store(data) as store, pytest.raises(KeyError_, match="name"):
+        store.create("cli:secretariat", Role.recorder)
+    refused = runner.invoke(app, ["record", str(file), "--recorded-by", "cli:x",
+                                  "--data-dir", str(data)], env={"COLUMNS": "300"})
+    assert refused.exit_code == 1 and "it is recorded as cli:NAME" in refused.output
 
 
 def test_the_log_command_filters_by_type(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_serve_with_demo_records_the_founding_example(
     server = start_server("--demo")
     page = server.http.get("/v1/events", params={"limit": 1000}).json()
     assert len(page["events"]) == len(founding_scenario().submissions)
-    assert page["events"][0]["recorded_by"] == "concord-demo"
+    assert page["events"][0]["recorded_by"] == "cli:concord-demo"
 
     def access_lines() -> list[dict]:
         lines = [json.loads(ln) for ln in server.logs().splitlines() if ln.startswith("{")]
