@@ -235,7 +235,8 @@ PAGE = 1_000  # the API's largest page of entries
 def server_entries(server: str, token: str | None = None,
                    after: int = 0) -> Iterator[list[dict[str, Any]]]:
     """The server's entries after position `after`, a page at a time, in order (GET
-    /v1/events); OSError if a page is malformed or does not follow the previous one."""
+    /v1/events, until a page's `next_after` is null or a page is empty); OSError if a page
+    is malformed or does not follow the previous one."""
     base = server.rstrip("/")
     while True:
         body = fetch(f"{base}/v1/events?after={after}&limit={PAGE}", token)
@@ -248,6 +249,9 @@ def server_entries(server: str, token: str | None = None,
             raise OSError(f"{base}/v1/events?after={after}: not a page of entries ({e})"
                           ) from None
         if not events:
+            return
+        if next_after is None:  # the last page
+            yield events
             return
         if type(next_after) is not int or next_after <= after:
             raise OSError(f"{base}/v1/events?after={after}: next_after {next_after!r} does "

@@ -646,13 +646,13 @@ def _own_verifier(settings: Settings) -> Verifier | None:
 def _check_opened(log: ReadOnlyLog, verifier: Verifier | None, postgres: bool) -> Report:
     from api import audit
     from api.checkpoints import CHECKPOINTS_TABLE
-    from api.readonly import EVENTS_TABLE, Unreadable
+    from api.readonly import Unreadable
     from api.recheck import compare_read_models
     from projections.store import TABLES_TABLE
 
     tables = log.tables()
-    if EVENTS_TABLE not in tables:
-        raise Unreadable(f"the database has no table {EVENTS_TABLE}, where the log's entries "
+    if log.events_table not in tables:
+        raise Unreadable(f"the database has no table {log.events_table}, where the log's entries "
                          "are kept: it is not a Concord log, or an incomplete copy")
     row = (log.execute(f"SELECT suffix FROM {TABLES_TABLE} WHERE name='transparency'")
            .fetchone() if TABLES_TABLE in tables else None)

@@ -23,9 +23,12 @@ import orjson
 
 from domain.commands import public_type
 from domain.envelope import Envelope, make_envelope
+from domain.log import CoordinationLog
 from projections.db import to_postgres
 
-EVENTS_TABLE = "stored_events"  # eventsourcing's table of the log; its rowid is the position
+EVENTS_TABLE = "stored_events"  # eventsourcing's table of the log on SQLite (rowid: position)
+# On PostgreSQL eventsourcing names it after the application.
+PG_EVENTS_TABLE = f"{CoordinationLog.name.lower()}_events"
 _COPY_ATTEMPTS = 5
 
 
@@ -41,6 +44,11 @@ class ReadOnlyLog:
     connection: Any
     postgres: bool = False
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def events_table(self) -> str:
+        """The table of the log's entries."""
+        return PG_EVENTS_TABLE if self.postgres else EVENTS_TABLE
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
         """Run one read statement; its cursor."""
@@ -63,7 +71,7 @@ class ReadOnlyLog:
         """Up to `limit` entries after position `after`, in order, as their envelopes."""
         rows = self.execute(
             f"SELECT notification_id, originator_id, originator_version, topic, state "
-            f"FROM {EVENTS_TABLE} WHERE notification_id > ? ORDER BY notification_id "
+            f"FROM {PG_EVENTS_TABLE} WHERE notification_id > ? ORDER BY notification_id "
             "LIMIT ?" if self.postgres else
             f"SELECT rowid, originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit)).fetchall()

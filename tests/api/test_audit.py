@@ -307,3 +307,24 @@ def test_a_server_address_that_cannot_be_one_is_refused_saying_why(
         server_url(typed)
     status, output = concord("checkpoint", "--server", typed, "--out", "unused.txt")
     assert status == 1 and "--server:" in output and reason in output, output
+
+
+def test_an_export_from_the_api_pages_through_more_than_one_page(
+    start_server: Callable[..., Server], tmp_path: Path,
+) -> None:
+    server = start_server()
+    batch = [{"type": "DeclarationAdopted", "data": {"declaration": f"P-{n}", "title": "P"}}
+             for n in range(1, 1_102)]
+    assert server.http.post("/v1/events/batch", json={"events": batch}).status_code == 201
+    assert server.http.get("/v1/log/checkpoint",
+                           params={"min_position": 1_101}).status_code == 200
+    checkpoint, key, export = (tmp_path / name for name in ("cp.txt", "log.vkey", "log.jsonl"))
+    key.write_text(server.http.get("/v1/log/public-key").text)
+    assert concord("checkpoint", "--server", server.url, "--out", str(checkpoint))[0] == 0
+    status, output = concord("export", "--server", server.url, "--out", str(export))
+    assert status == 0 and "Exported 1101 entries" in output, output
+    positions = [orjson.loads(line)["position"] for line in export.read_bytes().splitlines()]
+    assert positions == list(range(1, 1_102))
+    status, output = concord("verify", "--export", str(export), "--checkpoint",
+                             str(checkpoint), "--key", str(key))
+    assert status == 0 and "OK: 1101 entries verified against the checkpoint." in output

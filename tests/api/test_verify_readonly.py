@@ -168,3 +168,48 @@ def test_a_backup_of_a_postgresql_log_prints_the_pg_dump_to_run(tmp_path: Path) 
     assert status == 0, output
     assert ("pg_dump --schema=concord --format=custom --file=" in output
             and "--host=db.example --port=5433 --username=concord records" in output), output
+
+
+def pg_snapshot(url: str, schema: str) -> dict[str, str | None]:
+    """Every table of the schema and a digest of its rows."""
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [name for (name,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
+            (schema,))]
+        return {table: conn.execute(SQL(
+            "SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {}.{} t"
+        ).format(Identifier(schema), Identifier(table))).fetchone()[0] for table in tables}
+
+
+def test_verifying_a_postgresql_log_writes_nothing_there(tmp_path: Path) -> None:
+    from tests.postgres import database_url, fresh_schema
+
+    url = database_url()
+    with fresh_schema(url) as schema:
+        env = {"CONCORD_DATABASE_SCHEMA": schema, "COLUMNS": "300"}
+        args = ["--database-url", url, "verify", "--data-dir", str(tmp_path / "data")]
+        # Check: an empty database is reported as such, and nothing is created in it.
+        empty = runner.invoke(app, args, env=env)
+        assert empty.exit_code == 1, empty.output
+        assert "no table coordinationlog_events" in empty.output
+        assert pg_snapshot(url, schema) == {}
+        settings = Settings(data_dir=tmp_path / "data", database_url=url,
+                            database_schema=schema)
+        with TestClient(create_app(settings)) as client:
+            for code in ("PG-1", "PG-2", "PG-3"):
+                with open_log(settings) as log:
+                    log.submit({"type": "DeclarationAdopted",
+                                "data": {"declaration": code, "title": code}},
+                               recorded_by="someone")
+            assert client.get("/v1/log/checkpoint",
+                              params={"min_position": 3}).status_code == 200
+        before = pg_snapshot(url, schema)
+        assert "coordinationlog_events" in before
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 0, result.output
+        assert "OK: 3 entries verified." in result.output
+        assert "read models were not compared" in result.output
+        assert pg_snapshot(url, schema) == before
