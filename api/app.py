@@ -11,12 +11,14 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import OPEN_PATHS, AuthMiddleware, required_role
+from api.auth import DOCS_ASSETS, OPEN_PATHS, AuthMiddleware, required_role
 from api.checkpoints import Checkpoints
+from api.deps import known_query
 from api.errors import install_error_handlers
 from api.feed import LiveFeed
 from api.keys import KeyStore, Role
@@ -149,15 +151,21 @@ def create_app(settings: Settings) -> FastAPI:
                 await app.state.keys.aclose()
                 await run_in_threadpool(log.close)
 
-    app = FastAPI(title="Concord", version=_version(), description=DESCRIPTION,
-                  lifespan=lifespan)
+    # The documentation pages load their scripts and styles from this server, never from a
+    # CDN: they work offline, and a reader's browser asks no third party.
+    app = FastAPIOffline(title="Concord", version=_version(), description=DESCRIPTION,
+                         lifespan=lifespan, dependencies=[Depends(known_query)],
+                         static_url=DOCS_ASSETS,
+                         swagger_ui_parameters={"validatorUrl": None})
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
     # Added last is outermost: requests are observed (logged, counted) even when refused.
     app.add_middleware(AuthMiddleware, keys=lambda: app.state.keys,
                        public_read=settings.public_read, write_rate=settings.write_rate)
-    app.add_middleware(ObserveMiddleware, metrics=metrics, access=access)
+    # Requests refused before routing are counted under the documented path they match.
+    app.add_middleware(ObserveMiddleware, metrics=metrics, access=access,
+                       templates=lambda: app.openapi()["paths"])
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(networks.router)

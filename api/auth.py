@@ -17,13 +17,14 @@ from api.keys import ApiKey, KeyStore, Role
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc",
                         "/openapi.json"})
+DOCS_ASSETS = "/docs/assets"  # the documentation pages' scripts and styles, served here
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SCOPE_KEY = "concord.key"
 
 
 def required_role(method: str, path: str, public_read: bool) -> Role | None:
     """The least role a request needs, or None when anyone may make it."""
-    if path in OPEN_PATHS:
+    if is_open(path):
         return None
     if path == "/v1/keys" or path.startswith("/v1/keys/"):
         return Role.admin
@@ -32,6 +33,11 @@ def required_role(method: str, path: str, public_read: bool) -> Role | None:
     if method in WRITE_METHODS:
         return Role.recorder
     return None if public_read else Role.reader
+
+
+def is_open(path: str) -> bool:
+    """Whether anyone may request `path`, with or without a key: health, the documentation."""
+    return path in OPEN_PATHS or path.startswith(DOCS_ASSETS + "/")
 
 
 class RateLimiter:
@@ -69,7 +75,7 @@ class AuthMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The path as the router will match it: without any root path or mount prefix.
         path = route_path(scope) if scope["type"] == "http" else ""
-        if scope["type"] != "http" or path in OPEN_PATHS:
+        if scope["type"] != "http" or is_open(path):
             await self.app(scope, receive, send)
             return
         method = scope["method"]

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
 from api.errors import ProblemError
@@ -76,6 +78,53 @@ async def json_body(request: Request) -> Any:
 def _too_large(limit: int) -> ProblemError:
     return ProblemError(413, "content-too-large", "Content too large",
                         f"the body is larger than the limit of {limit:,} bytes")
+
+
+_DECLARED = "concord_query_parameters"
+
+
+def declared_query(route: APIRoute) -> tuple[str, ...]:
+    """The query parameters `route` takes, in the order it declares them: its own, its
+    dependencies', and those its OpenAPI description adds (for a route that parses its own)."""
+    # Found once per route, and kept on it (routes compare by value, so are not dict keys).
+    found: tuple[str, ...] | None = getattr(route, _DECLARED, None)
+    if found is None:
+        names: dict[str, None] = {}
+
+        def collect(dependant: Dependant) -> None:
+            for sub in dependant.dependencies:
+                collect(sub)
+            for field in dependant.query_params:
+                names[field.alias] = None
+
+        collect(route.dependant)
+        for parameter in (route.openapi_extra or {}).get("parameters", ()):
+            if parameter.get("in") == "query":
+                names[parameter["name"]] = None
+        found = tuple(names)
+        setattr(route, _DECLARED, found)
+    return found
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """422 naming every query parameter the matched route does not take."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = declared_query(route)
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in allowed]
+    if unknown:
+        reason = ("unknown query parameter; allowed: " + ", ".join(allowed) if allowed
+                  else "unknown query parameter; this route takes none")
+        raise ProblemError(422, "invalid-request", "Invalid request",
+                           "; ".join(f"{name}: {reason}" for name in unknown),
+                           errors=[{"field": name, "reason": reason} for name in unknown])
+
+
+async def known_query(request: Request) -> None:
+    """Every route's first dependency: refuse the query parameters it does not take (a
+    misspelt `asof` would otherwise be ignored, and the answer silently differ)."""
+    refuse_unknown_query(request)
 
 
 LogDep = Annotated[CoordinationLog, Depends(get_log)]

@@ -9,13 +9,16 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import route_path
 from domain.envelope import Envelope
 
 access_log = logging.getLogger("concord.access")
@@ -139,10 +142,25 @@ class ObserveMiddleware:
     response body through an extra task; this one only watches the messages go by.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, access: AccessLog) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, access: AccessLog,
+                 templates: Callable[[], Iterable[str]] = tuple) -> None:
         self.app = app
         self.metrics = metrics
         self.access = access
+        self.templates = templates
+        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+
+    def template(self, scope: Scope) -> str:
+        """The template of the route a request was routed to, or, for one refused before
+        routing (by the auth middleware, or for its method), of the route its path matches;
+        "unmatched" if there is none."""
+        template = getattr(scope.get("route"), "path", None)
+        if template:
+            return str(template)
+        if self._patterns is None:  # once, at the first request refused before routing
+            self._patterns = [(compile_path(t)[0], t) for t in self.templates()]
+        path = route_path(scope)
+        return next((t for pattern, t in self._patterns if pattern.match(path)), "unmatched")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,8 +185,7 @@ class ObserveMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             duration = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = self.template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(duration)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -16,15 +17,24 @@ MinPosition = Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
     "Wait until the answer reflects at least this position (read-your-writes)."))]
 
 
-async def caught_up(request: Request, name: str, position: int) -> tuple[str, int]:
+async def caught_up(request: Request, name: str, position: int,
+                    asked: Mapping[str, int] | None = None) -> tuple[str, int]:
     """Wait (bounded) until projection `name` has reached `position`; then the suffix of
-    its live tables and their position."""
+    its live tables and their position.
+
+    `asked`: the query parameters `position` comes from, by name (default: min_position),
+    so that a refusal names the ones beyond the log.
+    """
     runner: ProjectionRunner | RemoteProjections = request.app.state.projections
     end = await run_in_threadpool(request.app.state.log.last_position)
     if position > end:
+        beyond = [(field, at) for field, at in (asked or {"min_position": position}).items()
+                  if at > end]
         raise ProblemError(422, "position-beyond-log", "Position beyond the log",
-                           f"position {position} is beyond the end of the log ({end})",
-                           errors=[{"field": "min_position", "reason": "beyond the log"}])
+                           "; ".join(f"{field}: position {at} is beyond the end of the log "
+                                     f"({end})" for field, at in beyond),
+                           errors=[{"field": field, "reason": "beyond the log"}
+                                   for field, _ in beyond])
     wait = request.app.state.settings.read_wait_seconds
 
     async def view() -> tuple[str, int]:

@@ -101,7 +101,9 @@ class EventPage(BaseModel):
     """A page of the log in order, and where the next one starts."""
 
     events: list[EnvelopeModel]
-    next_after: int = Field(description="Pass as `after` to get the next page.")
+    next_after: int | None = Field(description=(
+        "Pass as `after` to get the next page; null on the last page (to follow the log as "
+        "it grows, pass the last entry's position, or read /v1/events/stream)."))
 
 
 class BatchResponse(BaseModel):

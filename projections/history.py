@@ -108,9 +108,17 @@ class History(Projection):
         rows.clear()
 
 
+class UnknownCursor(LookupError):
+    """A position cursor in effective-date order names no entry to continue after."""
+
+
 def history(reader: Reader, query: Query, upto: int,
             suffix: str = "") -> list[dict[str, Any]]:
-    """The entries matching `query`, among those up to position `upto`."""
+    """The entries matching `query`, among those up to position `upto`.
+
+    In effective-date order, a plain position as `after` continues after that entry (at its
+    effective date); UnknownCursor if there is none up to `upto`.
+    """
     where = ["position <= ?"]
     params: list[object] = [upto]
     for field in FILTERS:
@@ -128,7 +136,18 @@ def history(reader: Reader, query: Query, upto: int,
         where.append("effective_date <= ?")
         params.append(query.date_to)
     if query.order == "effective_date":
-        day, position = query.after if isinstance(query.after, tuple) else ("", 0)
+        if isinstance(query.after, tuple):
+            day, position = query.after
+        elif query.after == 0:
+            day, position = "", 0
+        else:
+            found = reader.execute(
+                f"SELECT effective_date FROM history{suffix} WHERE position=? AND position<=?",
+                (query.after, upto)).fetchone()
+            if found is None:
+                raise UnknownCursor(f"there is no entry at position {query.after} to continue "
+                                    f"after (the history reaches {upto})")
+            day, position = str(found[0]), query.after
         where.append("(effective_date > ? OR (effective_date = ? AND position > ?))")
         params.extend([day, day, position])
         order = "effective_date, position"

@@ -144,5 +144,6 @@ async def read_conference(
                            f"conference {code} is not on record")
     for item in (*found["delegations"]["participants"], *found["delegations"]["observers"]):
         item["name"] = state_name(item["state"])
-    response.headers["ETag"] = await stream_etag(request, Conference.stream_id(code), reached)
+    stream = Conference.stream_id(found["code"])
+    response.headers["ETag"] = await stream_etag(request, stream, reached)
     return {**found, "host_name": state_name(found["host_state"])}

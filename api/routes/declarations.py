@@ -89,5 +89,6 @@ async def read_declaration(
                            f"declaration {code} is not on record")
     for item in (*found["signed"], *found["withdrawn"]):
         item["name"] = state_name(item["state"])
-    response.headers["ETag"] = await stream_etag(request, Declaration.stream_id(code), reached)
+    stream = Declaration.stream_id(found["code"])
+    response.headers["ETag"] = await stream_etag(request, stream, reached)
     return found

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
 from api.auth import current_key
-from api.deps import JsonBody, LogDep, SettingsDep, json_body
+from api.deps import JsonBody, LogDep, SettingsDep, json_body, refuse_unknown_query
 from api.errors import ProblemError
 from api.routes.transparency import Receipt, inclusion_for
 from api.schemas import (
@@ -118,6 +118,7 @@ async def submit_event(request: Request) -> Response:
     """Append one entry; answers with its envelope once it is durable."""
     # Awaits the writer on the event loop: checking a submission never blocks, and a
     # thread per waiting request would only add switching.
+    refuse_unknown_query(request)  # a bare route runs no dependencies, not even the app's
     body = await json_body(request)
     raw = _expected_version(body, request.headers.get("if-match"))
     proof = request.query_params.get("proof", "false")
@@ -189,8 +190,11 @@ def read_events(
         "Only entries of these types."))] = None,
 ) -> dict[str, Any]:
     """The log in order, a page at a time; pass `next_after` as `after` for the next page."""
-    events = log.read(after=after, limit=limit, types=type_ or ())
-    return {"events": events, "next_after": events[-1]["position"] if events else after}
+    # One more than asked tells whether there is a next page.
+    events = log.read(after=after, limit=limit + 1, types=type_ or ())
+    more = len(events) > limit
+    del events[limit:]
+    return {"events": events, "next_after": events[-1]["position"] if more else None}
 
 
 @router.get("/{position}", response_model=EnvelopeModel, responses=problem_responses(404, 422))

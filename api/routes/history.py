@@ -32,7 +32,13 @@ class HistoryPage(BaseModel):
     """A page of the history, and the cursor of the next one."""
 
     entries: list[HistoryEntry]
-    next_after: str = Field(description="Pass as `after` for the next page, in the same order.")
+    next_after: str | None = Field(description=(
+        "Pass as `after` for the next page, in the same order; null on the last page."))
+
+
+def _invalid(detail: str, *errors: tuple[str, str]) -> ProblemError:
+    return ProblemError(422, "invalid-request", "Invalid request", detail,
+                        errors=[{"field": field, "reason": reason} for field, reason in errors])
 
 
 @router.get("", response_model=HistoryPage, responses=problem_responses(422, 503))
@@ -49,30 +55,37 @@ async def read_history(
         "Entries effective on or before this date."))] = None,
     order: Annotated[Literal["position", "effective_date"], Query()] = "position",
     after: Annotated[str, Query(max_length=40, description=(
-        "Cursor: a position, or for order=effective_date 'DATE,POSITION'."))] = "0",
+        "Cursor: a position; for order=effective_date also 'DATE,POSITION' (as `next_after` "
+        "gives it), and a plain position continues after that entry in date order."))] = "0",
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
     min_position: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
 ) -> dict[str, Any]:
     """The decisions in log order or by effective date, filtered; each with a summary."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise _invalid(f"from ({date_from}) is later than to ({date_to}): no date is in both",
+                       ("from", f"later than to ({date_to})"),
+                       ("to", f"earlier than from ({date_from})"))
     match = _CURSOR.fullmatch(after)
     if match is None or (order == "position" and match.group(1)):
-        raise ProblemError(422, "invalid-request", "Invalid request",
-                           f"after: {after!r} is not a cursor of this order",
-                           errors=[{"field": "after", "reason": "not a cursor"}])
+        raise _invalid(f"after: {after!r} is not a cursor of this order",
+                       ("after", "not a cursor"))
     cursor: tuple[str, int] | int = (
-        (match.group(1) or "", int(match.group(2))) if order == "effective_date"
-        else int(match.group(2)))
+        (match.group(1), int(match.group(2))) if match.group(1) else int(match.group(2)))
     suffix, upto = await caught_up(request, "history", min_position)
+    # One more than asked tells whether there is a next page.
     query = projection.Query(network, state, conference, declaration, tuple(type_ or ()),
-                             date_from, date_to, order, cursor, limit)
+                             date_from, date_to, order, cursor, limit + 1)
     store = request.app.state.projection_store
-    entries = await run_in_threadpool(
-        store.read, "history", suffix,
-        lambda reader, live: projection.history(reader, query, upto, live))
-    if entries:
+    try:
+        entries = await run_in_threadpool(
+            store.read, "history", suffix,
+            lambda reader, live: projection.history(reader, query, upto, live))
+    except projection.UnknownCursor as e:
+        raise _invalid(f"after: {e}", ("after", "no such entry")) from None
+    next_after = None
+    if len(entries) > limit:
+        del entries[limit:]
         last = entries[-1]
         next_after = (f"{last['effective_date']},{last['position']}"
                       if order == "effective_date" else str(last["position"]))
-    else:
-        next_after = after
     return {"entries": entries, "next_after": next_after}

@@ -72,7 +72,8 @@ async def read_network(request: Request, response: Response, code: NetworkCode,
     if found is None:
         raise ProblemError(404, "no-such-network", "No such network",
                            f"network {code} is not on record")
-    response.headers["ETag"] = await stream_etag(request, NetworkStream.stream_id(code), reached)
+    stream = NetworkStream.stream_id(found["code"])
+    response.headers["ETag"] = await stream_etag(request, stream, reached)
     return _with_link(found)
 
 
@@ -107,7 +108,8 @@ async def network_members(
     min_position: MinPosition = 0,
 ) -> dict[str, Any]:
     """The members of a network on a date, as the record stood at a position."""
-    suffix, reached = await caught_up(request, "membership", max(min_position, as_of or 0))
+    suffix, reached = await caught_up(request, "membership", max(min_position, as_of or 0),
+                                      {"as_of": as_of or 0, "min_position": min_position})
     position = reached if as_of is None else as_of
     day = on or datetime.now(UTC).date().isoformat()
     store = request.app.state.projection_store

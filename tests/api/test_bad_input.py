@@ -117,4 +117,4 @@ def test_bad_input_is_refused_with_a_problem_and_changes_nothing(
     assert problem["title"] and problem["type"]
     assert detail in problem["detail"], problem
     assert "events.1: events.1" not in problem["detail"]
-    assert client.get("/v1/events").json()["next_after"] == 1
+    assert client.get("/readyz").json()["position"] == 1
