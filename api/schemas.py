@@ -49,10 +49,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 assert set(EXAMPLES) == set(CATALOGUE)
 
 
+# A conference is held on or after its start (the example's ALCONU-III starts in 2025).
+EXAMPLE_DATES = {"ConferenceHeld": "2025-10-08"}
+
+
 def _submission_model(type_: str) -> type[BaseModel]:
     payload = CATALOGUE[type_]
     example: JsonDict = {"type": type_, "data": EXAMPLES[type_],
-                         "effective_date": "2023-09-12",
+                         "effective_date": EXAMPLE_DATES.get(type_, "2023-09-12"),
                          "source": "The Diplomatic Insight, 18 Sep 2023"}
     return create_model(
         f"{type_}Submission",
