@@ -25,6 +25,9 @@ class Conferences(Projection):
     """Every conference as the record stands now."""
 
     name = "conferences"
+    # 2: dates and delegations in effective-date order (as the rules read them); a corrected
+    # scheduling updates its row
+    version = 2
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -67,8 +70,7 @@ class Conferences(Projection):
             (e["position"], code, e["type"], e["effective_date"], json.dumps(e["data"])))
         if e["type"] == "ConferenceScheduled":
             self._insert(cursor, e)
-        else:
-            self._refold(cursor, code)
+        self._refold(cursor, code)
 
     @handles("DelegationAttended")
     def _attended(self, cursor: Cursor, e: Envelope) -> None:
@@ -109,7 +111,12 @@ class Conferences(Projection):
         d = e["data"]
         cursor.execute(
             f"INSERT INTO conferences{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-            "'scheduled', NULL, NULL, ?, ?, NULL) ON CONFLICT DO NOTHING",
+            # A conflict is a correction of the scheduling: the conference, corrected.
+            "'scheduled', NULL, NULL, ?, ?, NULL) ON CONFLICT(code) DO UPDATE SET "
+            "title=excluded.title, network=excluded.network, edition=excluded.edition, "
+            "host_state=excluded.host_state, city=excluded.city, "
+            "scheduled_on=excluded.scheduled_on, scheduled_at=excluded.scheduled_at, "
+            "retracted_at=NULL",
             (d["conference"], d["title"], d.get("network"), d.get("edition"), d["host_state"],
              d.get("city"), d["starts_on"], d.get("ends_on"), e["effective_date"],
              e["position"]))
@@ -119,10 +126,10 @@ class Conferences(Projection):
         changes = cursor.execute(
             f"SELECT type, effective_date, data FROM conference_changes{self.suffix} "
             "WHERE conference=? AND retracted_at IS NULL AND type != 'ConferenceScheduled' "
-            "ORDER BY position", (code,)).fetchall()
+            "ORDER BY effective_date, position", (code,)).fetchall()
         scheduled = cursor.execute(
             f"SELECT data FROM conference_changes{self.suffix} WHERE conference=? "
-            "AND type='ConferenceScheduled'", (code,)).fetchone()
+            "AND type='ConferenceScheduled' AND retracted_at IS NULL", (code,)).fetchone()
         if scheduled is None:
             return
         first = json.loads(scheduled[0])
@@ -190,7 +197,8 @@ def conference(reader: Reader, code: str, suffix: str = ""
     latest: dict[str, dict[str, Any]] = {}
     for state, role, head, day, position in reader.execute(
             f"SELECT state, role, head, attended_on, position FROM delegations{suffix} "
-            "WHERE conference=? AND retracted_at IS NULL ORDER BY position", (code,)):
+            "WHERE conference=? AND retracted_at IS NULL ORDER BY attended_on, position",
+            (code,)):
         latest[state] = {"state": state, "role": role,
                          "head": json.loads(head) if head else None,
                          "attended_on": day, "position": position}
@@ -222,7 +230,7 @@ def attendances(reader: Reader, state: str, suffix: str = ""
         f"SELECT d.conference, c.title, c.starts_on, c.ends_on, d.role, d.head, "
         f"d.attended_on, d.position FROM delegations{suffix} d JOIN conferences{suffix} c "
         "ON c.code=d.conference WHERE d.state=? AND d.retracted_at IS NULL "
-        "AND c.retracted_at IS NULL ORDER BY d.position", (state,)).fetchall()
+        "AND c.retracted_at IS NULL ORDER BY d.attended_on, d.position", (state,)).fetchall()
     latest: dict[str, dict[str, Any]] = {}
     for code, title, starts_on, ends_on, role, head, day, position in rows:
         latest[code] = {"conference": code, "title": title, "starts_on": starts_on,

@@ -14,6 +14,7 @@ class Declarations(Projection):
     """Each declaration with its signatures, as the record stands now."""
 
     name = "declarations"
+    version = 2  # 2: a corrected adoption updates its row
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -39,8 +40,13 @@ class Declarations(Projection):
     def _adopted(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(
+            # A conflict is a correction of the adoption: the declaration, corrected.
             f"INSERT INTO declarations{self.suffix} "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(code) DO UPDATE SET "
+            "title=excluded.title, also_known_as=excluded.also_known_as, "
+            "conference=excluded.conference, network=excluded.network, "
+            "text_sha256=excluded.text_sha256, adopted_on=excluded.adopted_on, "
+            "adopted_at=excluded.adopted_at, retracted_at=NULL",
             (d["declaration"], d["title"], json.dumps(d.get("also_known_as", [])),
              d.get("conference"), d.get("network"), d.get("text_sha256"),
              e["effective_date"], e["position"]))

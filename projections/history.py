@@ -43,7 +43,7 @@ class History(Projection):
     """Every entry, with its summary, filters and retraction."""
 
     name = "history"
-    version = 2  # 2: envelopes with their leaf_index
+    version = 3  # 2: envelopes with their leaf_index; 3: corrections, named anew
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -77,25 +77,29 @@ class History(Projection):
             return known[kind, code]
 
         for e in envelopes:
-            data = e["data"]
+            # A correction is filed under the codes of the fact it puts in place.
+            type_, data = e["type"], e["data"]
+            if type_ == "EntryCorrected":
+                type_, data = data["replacement"]["type"], data["replacement"]["data"]
             codes = [data.get(f) for f in FILTERS]
             if codes[1] is None:
                 codes[1] = data.get("host_state")
-            if e["type"] in _NAMED:
-                kind, field, name = _NAMED[e["type"]]
+            if type_ in _NAMED:
+                # A corrected name replaces the one on record.
+                kind, field, name = _NAMED[type_]
                 cursor.execute(f"INSERT INTO history_names{s} VALUES (?, ?, ?) "
-                               "ON CONFLICT DO NOTHING",
+                               "ON CONFLICT(kind, code) DO UPDATE SET name=excluded.name",
                                (kind, data[field], data[name]))
                 known.pop((kind, data[field]), None)
-            if e["type"] == "EntryRetracted":
+            if e["type"] in ("EntryRetracted", "EntryCorrected"):
                 self._write(cursor, rows)
-                retracted = data["position"]
+                retracted = e["data"]["position"]
                 cursor.execute(f"UPDATE history{s} SET retracted_by=? WHERE position=?",
                                (e["position"], retracted))
                 row = cursor.execute(
                     f"SELECT network, state, conference, declaration FROM history{s} "
                     "WHERE position=?", (retracted,)).fetchone()
-                if row is not None:
+                if row is not None and e["type"] == "EntryRetracted":
                     codes = list(row)
             rows.append((e["position"], e["type"], e["effective_date"], *codes,
                          summarize(e, names), orjson.dumps(e).decode()))

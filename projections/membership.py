@@ -126,6 +126,29 @@ class Membership(Projection):
         if role is not None:
             self._open(cursor, network, state, (role, day, None), at)
 
+    @handles("EntryCorrected")
+    def _corrected(self, cursor: Cursor, e: Envelope) -> None:
+        # The corrected change point out, the replacement's in, and each pair they concern
+        # recomputed once at the correction's position. (A corrected founding leaves the
+        # network on record, and its members with it.)
+        s, target, at = self.suffix, e["data"]["position"], e["position"]
+        replacement = e["data"]["replacement"]
+        pairs = set()
+        old = cursor.execute(
+            f"SELECT network, state FROM membership_changes{s} WHERE position=?",
+            (target,)).fetchone()
+        if old is not None:
+            cursor.execute(f"DELETE FROM membership_changes{s} WHERE position=?", (target,))
+            pairs.add((old[0], old[1]))
+        if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork"):
+            data = replacement["data"]
+            role = data.get("role") if replacement["type"] == "StateJoinedNetwork" else None
+            cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?)",
+                           (at, data["network"], data["state"], e["effective_date"], role))
+            pairs.add((data["network"], data["state"]))
+        for network, state in sorted(pairs):
+            self._recompute(cursor, network, state, at)
+
     @handles("EntryRetracted")
     def _retracted(self, cursor: Cursor, e: Envelope) -> None:
         s, retracted, at = self.suffix, e["data"]["position"], e["position"]

@@ -14,6 +14,7 @@ class Networks(Projection):
     """Every network's founding facts and statutes, and every registered state."""
 
     name = "networks"
+    version = 2  # 2: a corrected founding or registration updates its row
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -39,8 +40,11 @@ class Networks(Projection):
     def _established(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(
+            # A conflict is a correction of the founding entry: the network, corrected.
             f"INSERT INTO networks{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL) "
-            "ON CONFLICT DO NOTHING",
+            "ON CONFLICT(code) DO UPDATE SET name=excluded.name, acronym=excluded.acronym, "
+            "purpose=excluded.purpose, established_on=excluded.established_on, "
+            "established_at=excluded.established_at, retracted_at=NULL",
             (d["network"], d["name"], d.get("acronym"), d.get("purpose"), e["effective_date"],
              e["position"]))
 
@@ -56,7 +60,9 @@ class Networks(Projection):
         d = e["data"]
         cursor.execute(
             f"INSERT INTO registered_states{self.suffix} VALUES (?, ?, ?, ?, NULL) "
-            "ON CONFLICT DO NOTHING",
+            "ON CONFLICT(code) DO UPDATE SET name=excluded.name, "
+            "registered_on=excluded.registered_on, registered_at=excluded.registered_at, "
+            "retracted_at=NULL",
             (d["state"], d["name"], e["effective_date"], e["position"]))
 
     @handles("EntryRetracted")

@@ -74,8 +74,30 @@ class Projection:
             handler = self._handlers.get(envelope["type"])
             if handler is not None:
                 handler(self, cursor, envelope)
+            elif envelope["type"] == "EntryCorrected":
+                self.correct(cursor, envelope)
         if envelopes:
             cursor.execute(
                 f"INSERT INTO {POSITIONS_TABLE} VALUES (?, ?) ON CONFLICT(name) "
                 "DO UPDATE SET position=excluded.position",
                 (self.tracking_name, envelopes[-1]["position"]))
+
+    def correct(self, cursor: Cursor, e: Envelope) -> None:
+        """Apply a correction as what it means to a projection that has no handler of its
+        own: the corrected entry retracted, and the replacement recorded, at its position."""
+        for part in corrected(e):
+            handler = self._handlers.get(part["type"])
+            if handler is not None:
+                handler(self, cursor, part)
+
+
+def corrected(e: Envelope) -> tuple[Envelope, Envelope]:
+    """A correction as a retraction of the corrected entry and the replacement's own entry,
+    both at the correction's position (for the projections' use only: the log holds the
+    correction itself)."""
+    data = e["data"]
+    retraction: Envelope = {**e, "type": "EntryRetracted",
+                            "data": {"position": data["position"], "reason": data["reason"]}}
+    replacement: Envelope = {**e, "type": data["replacement"]["type"],
+                             "data": data["replacement"]["data"]}
+    return retraction, replacement

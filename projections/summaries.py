@@ -73,4 +73,9 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
                     f"{called('declaration', d['declaration'])}")
         case "EntryRetracted":
             return f"entry {d['position']} retracted: {d['reason']}"
+        case "EntryCorrected":
+            fact: Envelope = {**envelope, "type": d["replacement"]["type"],
+                              "data": d["replacement"]["data"]}
+            return (f"entry {d['position']} corrected ({d['reason']}): "
+                    f"{summarize(fact, names)}")
     return envelope["type"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from api.scenario import founding_scenario
+from domain.errors import RuleViolation
 from domain.log import CoordinationLog
 from projections.conferences import Conferences, attendances, conference, list_conferences
 from projections.networks import Networks, list_networks, network, registered_state
 from projections.store import ProjectionStore
-from tests.conftest import submit
+from tests.conftest import RECORDER, submit
 from tests.projections.conftest import catch_up
 
 
@@ -81,13 +84,18 @@ def test_status_delegations_and_sessions_follow_retractions(
     assert found["sessions"] == []
     assert [(d["state"], d["head"]) for d in found["delegations"]["participants"]] == [
         ("ARG", {"name": "A. Person", "title": "Minister"})]
-    cancelled = submit(log, "ConferenceCancelled", "2025-11-01", conference="C",
-                       reason="no quorum")
+    # A conference that was attended cannot be cancelled: the delegation goes with it.
+    with pytest.raises(RuleViolation, match="cannot have taken place"):
+        submit(log, "ConferenceCancelled", "2025-11-01", conference="C", reason="no quorum")
+    _, cancelled = log.submit_batch([
+        {"type": "EntryRetracted", "data": {"position": 2, "reason": "did not take place"}},
+        {"type": "ConferenceCancelled", "data": {"conference": "C", "reason": "no quorum"},
+         "effective_date": "2025-11-01"}], recorded_by=RECORDER)
     catch_up(log, store, Conferences())
     found = conference(store.reader(), "C")
     assert found is not None
     assert (found["status"], found["status_reason"]) == ("cancelled", "no quorum")
-    assert list_conferences(store.reader(), status="cancelled")[0]["delegations"] == 1
+    assert list_conferences(store.reader(), status="cancelled")[0]["delegations"] == 0
     submit(log, "EntryRetracted", position=cancelled["position"], reason="it goes ahead")
     submit(log, "EntryRetracted", position=1, reason="never scheduled")
     catch_up(log, store, Conferences())

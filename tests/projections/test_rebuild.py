@@ -53,7 +53,7 @@ def test_reads_and_writes_go_on_during_a_rebuild(
     log: CoordinationLog, open_store: Callable[[], ProjectionStore]
 ) -> None:
     log.submit({"type": "NetworkEstablished", "data": {"network": "N", "name": "N"},
-                "effective_date": "2000-01-01"}, recorded_by=RECORDER)
+                "effective_date": "1970-01-01"}, recorded_by=RECORDER)
     store = open_store()
     runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
     runner.start()
@@ -73,7 +73,7 @@ def test_reads_and_writes_go_on_during_a_rebuild(
                 if kind == "StateJoinedNetwork":
                     data["role"] = "member"
                 log.submit({"type": kind, "data": data,
-                            "effective_date": f"{2001 + i // len(states)}-01-01"},
+                            "effective_date": f"{1971 + i // len(states)}-01-01"},
                            recorded_by=RECORDER)
         except BaseException as e:  # pragma: no cover - reported below
             failures.append(e)

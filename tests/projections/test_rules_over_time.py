@@ -1,0 +1,208 @@
+"""Rules over time, against a naive oracle: random joins, leaves, retractions and corrections,
+recorded out of date order, one by one or in batches. Every accept/refuse decision of the
+writer and every members answer (on every date, as of every position) must equal what a
+naive replay of the record says."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from domain.errors import ConcordError, RuleViolation
+from domain.log import CoordinationLog
+from projections.membership import Membership, members
+from projections.store import ProjectionStore
+from tests.backends import BACKENDS, Backend
+from tests.conftest import RECORDER
+from tests.postgres import database_url, fresh_schema
+from tests.projections.conftest import catch_up
+
+FOUNDED = "2001-01-02"
+DAYS = [f"2001-01-0{d}" for d in range(1, 10)]
+STATES = ["ARG", "BRA", "URY"]
+ROLES = ["member", "observer", "member", None, None]  # None: a leave
+
+
+@dataclass
+class Record:
+    """The oracle's record: every entry accepted, by position."""
+
+    entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def points(self, as_of: int, without: int | None = None,
+               extra: tuple[int, dict[str, Any]] | None = None) -> dict[str, list[Any]]:
+        """Each state's change points as the record stood at `as_of` (with one entry taken
+        out and one put in, to try a submission)."""
+        seen = {p: e for p, e in self.entries.items() if p <= as_of}
+        if extra is not None:
+            seen[extra[0]] = extra[1]
+        gone = {e["target"] for e in seen.values() if "target" in e}
+        if without is not None:
+            gone.add(without)
+        found: dict[str, list[Any]] = {}
+        for position, e in seen.items():
+            if position in gone or "state" not in e:
+                continue
+            found.setdefault(e["state"], []).append((e["day"], position, e["role"]))
+        for changes in found.values():
+            changes.sort()
+        return found
+
+
+def valid(points: dict[str, list[Any]]) -> bool:
+    """Each change is a real change, and nobody joins before the founding."""
+    for changes in points.values():
+        before = None
+        for day, _, role in changes:
+            if role == before or (before is None and role is not None and day < FOUNDED):
+                return False
+            before = role
+    return True
+
+
+def members_on(points: dict[str, list[Any]], on: str) -> dict[str, tuple[str, str]]:
+    """Who is in, in which role and since when, on `on`."""
+    found = {}
+    for state, changes in points.items():
+        before = [c for c in changes if c[0] <= on]
+        if not before or before[-1][2] is None:
+            continue
+        role, since = before[-1][2], before[-1][0]
+        # As of a position inside a batch, the record may hold a change that the batch's
+        # later entries make real: the role holds since the first of a run.
+        for day, _, earlier in reversed(before[:-1]):
+            if earlier != role:
+                break
+            since = day
+        found[state] = (role, since)
+    return found
+
+
+def change(state: str, role: str | None, day: str) -> dict[str, Any]:
+    if role is None:
+        return {"type": "StateLeftNetwork", "data": {"network": "N", "state": state},
+                "effective_date": day}
+    return {"type": "StateJoinedNetwork",
+            "data": {"network": "N", "state": state, "role": role}, "effective_date": day}
+
+
+STEP = st.one_of(
+    st.tuples(st.just("change"), st.sampled_from(STATES), st.sampled_from(ROLES),
+              st.sampled_from(DAYS)),
+    st.tuples(st.just("retract"), st.integers(2, 30)),
+    st.tuples(st.just("correct"), st.integers(2, 30), st.sampled_from(STATES),
+              st.sampled_from(ROLES), st.sampled_from(DAYS)),
+)
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(st.one_of(STEP, st.lists(STEP, min_size=2, max_size=3)),
+                      min_size=10, max_size=40))
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_decisions_and_members_equal_a_naive_replay(
+    tmp_path_factory: pytest.TempPathFactory, backend_name: str, steps: list[Any]
+) -> None:
+    path = Path(tmp_path_factory.mktemp("rules")) / "log.db"
+    with ExitStack() as stack:
+        if backend_name == "sqlite":
+            backend = Backend("sqlite", path)
+        else:
+            url = database_url()
+            backend = Backend("postgres", path, url, stack.enter_context(fresh_schema(url)))
+        log = stack.enter_context(_closing(CoordinationLog(backend.log_env())))
+        store = ProjectionStore(backend.database())
+        stack.callback(store.close)
+        check(log, store, steps)
+
+
+def check(log: CoordinationLog, store: ProjectionStore, steps: list[Any]) -> None:
+    record = Record()
+    log.submit({"type": "NetworkEstablished", "data": {"network": "N", "name": "N"},
+                "effective_date": FOUNDED}, recorded_by=RECORDER)
+    record.entries[1] = {"founding": True}
+    for step in steps:
+        batch = step if isinstance(step, list) else [step]
+        # Check the writer decides as the oracle does: a batch as a whole.
+        trial, submissions, ok = Record(dict(record.entries)), [], True
+        for item in batch:
+            position = log.last_position() + len(submissions) + 1
+            submission, entry, fits = _try(trial, item, position, log.last_position())
+            ok = ok and fits
+            submissions.append(submission)
+            if entry is not None:
+                trial.entries[position] = entry
+        ok = ok and valid(trial.points(10**9))
+        try:
+            if isinstance(step, list):
+                log.submit_batch(submissions, recorded_by=RECORDER)
+            else:
+                log.submit(submissions[0], recorded_by=RECORDER)
+        except RuleViolation:
+            assert not ok, (batch, record.entries)
+            continue
+        except ConcordError:
+            assert not ok, (batch, record.entries)
+            continue
+        assert ok, (batch, record.entries)
+        record = trial
+    event(f"accepted {min((len(record.entries) - 1) // 4 * 4, 16)}+")
+    # Check every members answer, on every date, as of every position.
+    catch_up(log, store, Membership())
+    reader = store.reader()
+    for as_of in range(1, log.last_position() + 1):
+        points = record.points(as_of)
+        for on in DAYS:
+            found = {m.state: (m.role, m.since) for m in members(reader, "N", on, as_of)}
+            assert found == members_on(points, on), (on, as_of, record.entries)
+
+
+def _try(trial: Record, item: tuple[Any, ...], position: int, committed: int
+         ) -> tuple[dict[str, Any], dict[str, Any] | None, bool]:
+    """The submission for `item`, the entry the oracle records if it is accepted, and
+    whether its target (for a retraction or correction) can be retracted at all."""
+    if item[0] == "change":
+        _, state, role, day = item
+        return change(state, role, day), {"state": state, "role": role, "day": day}, True
+    target = item[1]
+    # Only committed entries can be retracted or corrected (a batch's own have no position
+    # yet), and only once.
+    standing = target <= committed and _standing(trial, target)
+    if item[0] == "retract":
+        submission = {"type": "EntryRetracted", "data": {"position": target, "reason": "r"}}
+        return submission, {"target": target}, standing
+    _, _, state, role, day = item
+    original = trial.entries.get(target, {})
+    # A correction keeps the corrected entry's type: a join stays a join, a leave a leave.
+    if standing and (original.get("role") is None) != (role is None):
+        role = original.get("role")
+    replacement = change(state, role, day)
+    submission = {"type": "EntryCorrected", "effective_date": day, "data": {
+        "position": target, "reason": "r",
+        "replacement": {"type": replacement["type"], "data": replacement["data"]}}}
+    return submission, {"target": target, "state": state, "role": role, "day": day}, standing
+
+
+def _standing(trial: Record, target: int) -> bool:
+    entry = trial.entries.get(target)
+    if entry is None or "state" not in entry:
+        return False  # no such entry, the founding (not tried here), or a retraction
+    return all(e.get("target") != target for e in trial.entries.values())
+
+
+class _closing:
+    def __init__(self, log: CoordinationLog) -> None:
+        self.log = log
+
+    def __enter__(self) -> CoordinationLog:
+        return self.log
+
+    def __exit__(self, *_: object) -> None:
+        self.log.close()
