@@ -14,6 +14,7 @@ from domain.errors import (
     BatchRefused,
     ConcordError,
     Conflict,
+    Contradiction,
     FieldProblem,
     IdempotencyKeyReused,
     InvalidSubmission,
@@ -91,6 +92,13 @@ def _describe(error: ConcordError, prefix: str = "") -> ProblemError:
         return ProblemError(409, "version-conflict", "Version conflict", str(error),
                             stream=error.stream, expected_version=error.expected,
                             current_version=error.current)
+    if isinstance(error, Contradiction):
+        # The entries it names, by position, for a client to show or fetch.
+        return ProblemError(409, "rule-violation", "Rule violation", str(error),
+                            contradicts=[
+                                {"position": position,
+                                 "effective_date": error.entries[name].effective_date}
+                                for name, position in error.positions.items()])
     if isinstance(error, NotFound):
         return ProblemError(409, "not-on-record", "Not on record", str(error))
     if isinstance(error, RuleViolation):

@@ -48,11 +48,21 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "EntryRetracted": st.fixed_dictionaries(
         {"position": st.integers(1, 40), "reason": TEXT}),
 }
+# A correction of a random position with a random fact: mostly refused (another type, or
+# another entity), sometimes accepted, which is what the properties need to see.
+CORRECTED = ["StateJoinedNetwork", "StateLeftNetwork", "DeclarationSigned",
+             "DelegationAttended", "ConferenceScheduled", "NetworkEstablished",
+             "ConferenceRescheduled"]
+PAYLOADS["EntryCorrected"] = st.sampled_from(CORRECTED).flatmap(
+    lambda type_: st.fixed_dictionaries({
+        "position": st.integers(1, 40), "reason": TEXT,
+        "replacement": st.fixed_dictionaries({"type": st.just(type_),
+                                               "data": PAYLOADS[type_]})}))
 
 
 # Rules refuse most random submissions; weighting towards the ones that usually apply keeps
 # the sequences long enough to say something, while every type still appears.
-WEIGHTED_TYPES = sorted(PAYLOADS) + 4 * [
+WEIGHTED_TYPES = sorted(PAYLOADS) + 3 * ["EntryCorrected"] + 4 * [
     "StateJoinedNetwork", "StateLeftNetwork", "DeclarationSigned", "SignatureWithdrawn",
     "DelegationAttended", "SessionHeld",
 ]

@@ -29,10 +29,15 @@ def naive_members(envelopes: list[Envelope], network: str, on: str, as_of: int
                   ) -> dict[str, tuple[str, str]]:
     """Members by replaying the first `as_of` entries: the oracle."""
     seen = [e for e in envelopes if e["position"] <= as_of]
-    retracted = {e["data"]["position"] for e in seen if e["type"] == "EntryRetracted"}
+    retracted = {e["data"]["position"] for e in seen
+                 if e["type"] in ("EntryRetracted", "EntryCorrected")}
+    # A correction counts as the fact it puts in place, at its own position.
+    seen = [{**e, "type": e["data"]["replacement"]["type"],
+             "data": e["data"]["replacement"]["data"]} if e["type"] == "EntryCorrected" else e
+            for e in seen]
     founding = [e for e in seen if e["type"] == "NetworkEstablished"
                 and e["data"]["network"] == network]
-    if not founding or founding[0]["position"] in retracted:
+    if not any(f["position"] not in retracted for f in founding):
         return {}
     points: dict[str, list[tuple[str, int, str | None]]] = {}
     for e in seen:
