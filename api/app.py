@@ -49,7 +49,10 @@ from projections.store import ProjectionStore
 DESCRIPTION = """\
 Concord records the decisions of a network of states (a state joins, a conference is held,
 a declaration is signed) as entries in an append-only log. Entries are never edited: a wrong
-one is corrected by a later `EntryRetracted`, and both stay on record.
+one is retracted by a later `EntryRetracted`, or corrected by an `EntryCorrected` that puts
+its fact right (the entity keeps its code), and both stay on record. Entries may be recorded
+in any order of dates: each is checked against the whole record, and a refusal names the
+entry it contradicts by its position.
 
 Submit entries with `POST /v1/events` (or `/v1/events/batch`, all or none); read the log in
 order with `GET /v1/events`, or live with `GET /v1/events/stream`. Every error is an

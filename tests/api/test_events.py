@@ -147,3 +147,23 @@ def test_a_client_that_leaves_mid_body_is_not_a_server_error(server: Server) -> 
 def test_head_answers_on_health_checks(server: Server) -> None:
     assert server.http.head("/healthz").status_code == 200
     assert server.http.head("/readyz").status_code == 200
+
+
+def test_a_back_dated_contradiction_is_a_409_naming_the_entry_by_position(
+    server: Server,
+) -> None:
+    server.http.post("/v1/events", json=NETWORK)
+    member = server.http.post("/v1/events", json=join("ECU")).json()
+    observer = server.http.post("/v1/events", json={
+        **join("ECU"), "effective_date": "2024-01-01",
+        "data": {"network": "RELACOPAZ", "state": "ECU", "role": "observer"}}).json()
+    refused = server.http.post("/v1/events", json={**join("ECU"),
+                                                   "effective_date": "2023-10-01"})
+    assert refused.status_code == 409
+    problem = refused.json()
+    assert problem["type"] == "urn:concord:problem:rule-violation"
+    assert f"since 2023-09-12 (position {member['position']})" in problem["detail"]
+    assert problem["contradicts"] == [{"position": member["position"],
+                                       "effective_date": "2023-09-12"}]
+    # Check nothing was appended: the log ends at the observer's entry.
+    assert server.http.get("/v1/events").json()["events"][-1] == observer
