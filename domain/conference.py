@@ -57,14 +57,14 @@ class Conference(Stream):
 
     class ConferenceCancelled(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.cancelled = sorted(
-                [*aggregate.cancelled, Dated(self.effective_date, self.originator_version)])
+            aggregate.cancelled = tuple(sorted(
+                [*aggregate.cancelled, Dated(self.effective_date, self.originator_version)]))
             aggregate.touched.add(Stream.WHOLE)
 
     class ConferenceHeld(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.held = sorted(
-                [*aggregate.held, Dated(self.effective_date, self.originator_version)])
+            aggregate.held = tuple(sorted(
+                [*aggregate.held, Dated(self.effective_date, self.originator_version)]))
             aggregate.touched.add(Stream.WHOLE)
 
     class DelegationAttended(Event):
@@ -77,25 +77,26 @@ class Conference(Stream):
 
     class SessionHeld(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.sessions = sorted(
-                [*aggregate.sessions, Dated(self.effective_date, self.originator_version)])
+            aggregate.sessions = tuple(sorted(
+                [*aggregate.sessions, Dated(self.effective_date, self.originator_version)]))
             aggregate.touched.add(Stream.WHOLE)
 
     def _reset(self) -> None:
         self.title = ""
         self.scheduled = Dated("", 0)
-        self.schedule: list[Dates] = []
-        self.cancelled: list[Dated] = []
-        self.held: list[Dated] = []
+        # Tuples, replaced whenever they change: a snapshot shares them.
+        self.schedule: tuple[Dates, ...] = ()
+        self.cancelled: tuple[Dated, ...] = ()
+        self.held: tuple[Dated, ...] = ()
         self.delegations: dict[str, Timeline] = {}
-        self.sessions: list[Dated] = []
+        self.sessions: tuple[Dated, ...] = ()
 
     def add_dates(self, event: Any) -> None:
         """Put a (re)scheduling in its place among the conference's dates."""
         schedule = list(self.schedule)
         insort(schedule, Dates(event.effective_date, event.originator_version,
                                event.data["starts_on"], event.data.get("ends_on")))
-        self.schedule = schedule
+        self.schedule = tuple(schedule)
         self.touched.add(Stream.WHOLE)
 
     @property

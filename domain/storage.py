@@ -8,11 +8,12 @@ append the same decision twice.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 IDEMPOTENCY_TABLE = "concord_idempotency"
@@ -77,9 +78,20 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
             "fingerprint TEXT NOT NULL, "
             "positions TEXT NOT NULL, "
             "PRIMARY KEY (scope, key)) WITHOUT ROWID",
-            f"CREATE INDEX IF NOT EXISTS {FIRST_ENTRIES_INDEX} ON {self.events_table_name} "
-            "(lower(originator_id)) WHERE originator_version = 1",
         ]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        # Unique, so that two processes writing to one file (where a writer's check and its
+        # insert are not under one lock) cannot both create codes that differ only in case:
+        # the second insert conflicts, and its writer retries and refuses it. A log recorded
+        # before codes were unique whatever their case may hold such pairs already: then
+        # the index only serves to find codes.
+        where = f"ON {self.events_table_name} (lower(originator_id)) WHERE originator_version = 1"
+        try:
+            c.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {FIRST_ENTRIES_INDEX} {where}")
+        except (sqlite3.IntegrityError, IntegrityError):
+            c.execute(f"CREATE INDEX IF NOT EXISTS {FIRST_ENTRIES_INDEX} {where}")
 
     def _insert_events(
         self,

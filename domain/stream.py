@@ -287,8 +287,18 @@ class Stream(BaseAggregate[str]):
             raise RuleViolation(
                 f"position {position} is itself a retraction; a retraction cannot be {what}")
         if version in self.retracted:
-            raise RuleViolation(f"position {position} has already been retracted or "
-                                "corrected; correct the entry that stands instead")
+            correction = next((e for e in events if isinstance(e, Stream.EntryCorrected)
+                               and e.corrected_version == version), None)
+            if correction is None:
+                raise RuleViolation(f"position {position} has already been retracted")
+            if correction.originator_version in self.retracted:
+                raise RuleViolation(
+                    f"position {position} has already been corrected, and its correction "
+                    "retracted: the fact is withdrawn; record it anew if it holds")
+            raise RuleViolation(
+                f"position {position} has already been corrected: the correction stands in "
+                "its place (history names it as retracted_by); correct or retract the "
+                "correction instead")
         return target
 
     def _folded(self, events: Sequence[Stream.Event]) -> Stream:

@@ -39,17 +39,6 @@ def added(timeline: Timeline, change: Change) -> Timeline:
     return (*timeline[:i], change, *timeline[i:])
 
 
-def removed(timeline: Timeline, version: int) -> Timeline:
-    """The timeline without the change of `version` (unchanged if it has none)."""
-    return tuple(c for c in timeline if c.version != version)
-
-
-def value_on(timeline: Timeline, day: str) -> Change | None:
-    """The change in force on `day` (the last one dated on or before it), if any."""
-    i = bisect_right(timeline, (day, 2**63), key=_order)
-    return timeline[i - 1] if i else None
-
-
 def breaks(timeline: Timeline) -> dict[int, Change | None]:
     """Every change that is no change: its version -> the change before it (None if it is
     first, so that it leaves a key that was never in)."""
@@ -60,11 +49,3 @@ def breaks(timeline: Timeline) -> dict[int, Change | None]:
             found[change.version] = before
         before = change
     return found
-
-
-def following(timeline: Timeline, version: int) -> Change | None:
-    """The change after the one of `version`, if any."""
-    for i, change in enumerate(timeline):
-        if change.version == version:
-            return timeline[i + 1] if i + 1 < len(timeline) else None
-    return None

@@ -14,7 +14,9 @@ class Declarations(Projection):
     """Each declaration with its signatures, as the record stands now."""
 
     name = "declarations"
-    version = 2  # 2: a corrected adoption updates its row
+    # 2: a corrected adoption updates its row; withdrawals kept, each paired with the
+    # signature before it in effective-date order
+    version = 2
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -31,9 +33,15 @@ class Declarations(Projection):
         cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_of{s} "
                        f"ON signatures{s} (declaration, state)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_by{s} ON signatures{s} (state)")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS withdrawals{s} (position INTEGER PRIMARY KEY, "
+            "declaration TEXT NOT NULL, state TEXT NOT NULL, withdrawn_on TEXT NOT NULL, "
+            "reason TEXT, retracted_at INTEGER)")
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS withdrawals_of{s} "
+                       f"ON withdrawals{s} (declaration, state)")
 
     def drop_tables(self, cursor: Cursor) -> None:
-        for table in ("declarations", "signatures"):
+        for table in ("declarations", "signatures", "withdrawals"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("DeclarationAdopted")
@@ -58,27 +66,57 @@ class Declarations(Projection):
         cursor.execute(
             f"INSERT INTO signatures{self.suffix} VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)",
             (e["position"], d["declaration"], d["state"], e["effective_date"], signatory))
+        # Without withdrawals, a new signature is simply standing.
+        if cursor.execute(f"SELECT 1 FROM withdrawals{self.suffix} WHERE declaration=? AND "
+                          "state=? AND retracted_at IS NULL LIMIT 1",
+                          (d["declaration"], d["state"])).fetchone() is not None:
+            self._pair(cursor, d["declaration"], d["state"])
 
     @handles("SignatureWithdrawn")
     def _withdrawn(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
-        cursor.execute(
-            f"UPDATE signatures{self.suffix} SET withdrawn_on=?, withdrawn_at=?, "
-            "withdrawal_reason=? WHERE position=(SELECT MAX(position) FROM "
-            f"signatures{self.suffix} WHERE declaration=? AND state=? "
-            "AND withdrawn_at IS NULL AND retracted_at IS NULL)",
-            (e["effective_date"], e["position"], d.get("reason"), d["declaration"], d["state"]))
+        cursor.execute(f"INSERT INTO withdrawals{self.suffix} VALUES (?, ?, ?, ?, ?, NULL)",
+                       (e["position"], d["declaration"], d["state"], e["effective_date"],
+                        d.get("reason")))
+        self._pair(cursor, d["declaration"], d["state"])
 
     @handles("EntryRetracted")
     def _retracted(self, cursor: Cursor, e: Envelope) -> None:
         s, target, at = self.suffix, e["data"]["position"], e["position"]
         cursor.execute(f"UPDATE declarations{s} SET retracted_at=? WHERE adopted_at=?",
                        (at, target))
-        cursor.execute(f"UPDATE signatures{s} SET retracted_at=? WHERE position=?",
-                       (at, target))
-        cursor.execute(
-            f"UPDATE signatures{s} SET withdrawn_on=NULL, withdrawn_at=NULL, "
-            "withdrawal_reason=NULL WHERE withdrawn_at=?", (target,))
+        for table in ("signatures", "withdrawals"):
+            pair = cursor.execute(f"SELECT declaration, state FROM {table}{s} WHERE position=?",
+                                  (target,)).fetchone()
+            if pair is not None:
+                cursor.execute(f"UPDATE {table}{s} SET retracted_at=? WHERE position=?",
+                               (at, target))
+                self._pair(cursor, pair[0], pair[1])
+
+    def _pair(self, cursor: Cursor, code: str, state: str) -> None:
+        """Pair each standing withdrawal with the signature it ends: the one standing just
+        before it, in effective-date order (the order the rules read them in)."""
+        s = self.suffix
+        cursor.execute(f"UPDATE signatures{s} SET withdrawn_on=NULL, withdrawn_at=NULL, "
+                       "withdrawal_reason=NULL WHERE declaration=? AND state=?", (code, state))
+        points = sorted(
+            [(day, position, None) for day, position in cursor.execute(
+                f"SELECT signed_on, position FROM signatures{s} WHERE declaration=? AND "
+                "state=? AND retracted_at IS NULL", (code, state)).fetchall()]
+            + [(day, position, (reason,)) for day, position, reason in cursor.execute(
+                f"SELECT withdrawn_on, position, reason FROM withdrawals{s} WHERE "
+                "declaration=? AND state=? AND retracted_at IS NULL",
+                (code, state)).fetchall()],
+            key=lambda p: (p[0], p[1]))
+        standing: int | None = None
+        for day, position, withdrawal in points:
+            if withdrawal is None:
+                standing = position
+            elif standing is not None:
+                cursor.execute(f"UPDATE signatures{s} SET withdrawn_on=?, withdrawn_at=?, "
+                               "withdrawal_reason=? WHERE position=?",
+                               (day, position, withdrawal[0], standing))
+                standing = None
 
 
 _COLUMNS = ("code, title, also_known_as, conference, network, text_sha256, adopted_on, "

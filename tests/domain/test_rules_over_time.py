@@ -210,7 +210,7 @@ def test_a_correction_of_a_founding_entry_keeps_its_code(relacopaz: Coordination
     submit(relacopaz, "DelegationAttended", "2023-09-12", conference="ALCONU-II", state="ARG",
            role="participant")
     # Check the corrected entry cannot be corrected again: the correction stands for it.
-    refused(relacopaz, RuleViolation, "has already been retracted or corrected",
+    refused(relacopaz, RuleViolation, "has already been corrected: the correction stands",
             "EntryCorrected", position=scheduled["position"], reason="again",
             replacement={"type": "ConferenceScheduled", "data": scheduled["data"]})
 
@@ -225,7 +225,7 @@ def test_a_correction_of_a_join_date_with_a_later_leave_is_accepted(
         "replacement": {"type": "StateJoinedNetwork", "data": joined["data"]}}},
         recorded_by=RECORDER)
     # Check the corrected entry is no longer the one to correct.
-    refused(relacopaz, RuleViolation, "has already been retracted or corrected",
+    refused(relacopaz, RuleViolation, "has already been corrected",
             "EntryCorrected", "2024-02-01", position=joined["position"], reason="r",
             replacement={"type": "StateJoinedNetwork", "data": joined["data"]})
 

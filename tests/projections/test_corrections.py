@@ -90,3 +90,30 @@ def test_a_corrected_adoption_and_signature(log: CoordinationLog,
     found = declaration(store.reader(), "D")
     assert found is not None and found["title"] == "The Declaration"
     assert [s["state"] for s in found["signed"]] == ["BRA"]
+
+
+def test_withdrawals_pair_with_signatures_in_effective_date_order(
+    log: CoordinationLog, store: ProjectionStore
+) -> None:
+    submit(log, "DeclarationAdopted", "2019-01-01", declaration="BA", title="BA")
+    signed = submit(log, "DeclarationSigned", "2020-01-01", declaration="BA", state="ARG")
+    submit(log, "SignatureWithdrawn", "2022-01-01", declaration="BA", state="ARG")
+    # Check a corrected signature keeps the withdrawal that ends it.
+    correct(log, signed["position"], "DeclarationSigned", "signatory named",
+            declaration="BA", state="ARG", signatory={"name": "A. Person", "title": "Min"})
+    # Check a withdrawal and a signature inserted into the past, as one batch, pair as
+    # their dates say: BRA signed 2020, withdrew 2021, signed 2022, withdrew 2024.
+    submit(log, "DeclarationSigned", "2020-01-01", declaration="BA", state="BRA")
+    submit(log, "SignatureWithdrawn", "2024-01-01", declaration="BA", state="BRA")
+    log.submit_batch([
+        {"type": "SignatureWithdrawn", "effective_date": "2021-01-01",
+         "data": {"declaration": "BA", "state": "BRA"}},
+        {"type": "DeclarationSigned", "effective_date": "2022-01-01",
+         "data": {"declaration": "BA", "state": "BRA"}}], recorded_by=RECORDER)
+    catch_up(log, store, Declarations())
+    found = declaration(store.reader(), "BA")
+    assert found is not None
+    assert found["signed"] == []
+    assert sorted((w["state"], w["signed_on"], w["withdrawn_on"]) for w in found["withdrawn"]) == [
+        ("ARG", "2020-01-01", "2022-01-01"), ("BRA", "2020-01-01", "2021-01-01"),
+        ("BRA", "2022-01-01", "2024-01-01")]
