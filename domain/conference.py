@@ -20,19 +20,22 @@ from domain.timeline import EMPTY, Change, Timeline, added, breaks
 
 
 class Dated(NamedTuple):
-    """An entry of the conference by its effective date and version."""
+    """An entry of the conference by its effective date, its place among entries of that
+    date, and its version (see `domain.timeline.Change`)."""
 
     day: str
-    version: int
+    order: int
+    entry: int
 
 
 class Dates(NamedTuple):
     """A (re)scheduling: its entry, and the dates it gives."""
 
     day: str
-    version: int
+    order: int
     starts_on: str
     ends_on: str | None
+    entry: int
 
 
 class Conference(Stream):
@@ -48,7 +51,7 @@ class Conference(Stream):
         def apply_fact(self, aggregate: Any) -> None:
             aggregate.exists = True
             aggregate.title = self.data["title"]
-            aggregate.scheduled = Dated(self.effective_date, self.originator_version)
+            aggregate.scheduled = Dated(self.effective_date, self.order, self.originator_version)
             aggregate.add_dates(self)
 
     class ConferenceRescheduled(Event):
@@ -57,14 +60,14 @@ class Conference(Stream):
 
     class ConferenceCancelled(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.cancelled = tuple(sorted(
-                [*aggregate.cancelled, Dated(self.effective_date, self.originator_version)]))
+            aggregate.cancelled = tuple(sorted([*aggregate.cancelled, Dated(
+                self.effective_date, self.order, self.originator_version)]))
             aggregate.touched.add(Stream.WHOLE)
 
     class ConferenceHeld(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.held = tuple(sorted(
-                [*aggregate.held, Dated(self.effective_date, self.originator_version)]))
+            aggregate.held = tuple(sorted([*aggregate.held, Dated(
+                self.effective_date, self.order, self.originator_version)]))
             aggregate.touched.add(Stream.WHOLE)
 
     class DelegationAttended(Event):
@@ -72,18 +75,19 @@ class Conference(Stream):
             state = self.data["state"]
             aggregate.delegations[state] = added(
                 aggregate.delegations.get(state, EMPTY),
-                Change(self.effective_date, self.originator_version, self.data["role"]))
+                Change(self.effective_date, self.order, self.data["role"],
+                       self.originator_version))
             aggregate.touched.add(Stream.WHOLE)
 
     class SessionHeld(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.sessions = tuple(sorted(
-                [*aggregate.sessions, Dated(self.effective_date, self.originator_version)]))
+            aggregate.sessions = tuple(sorted([*aggregate.sessions, Dated(
+                self.effective_date, self.order, self.originator_version)]))
             aggregate.touched.add(Stream.WHOLE)
 
     def _reset(self) -> None:
         self.title = ""
-        self.scheduled = Dated("", 0)
+        self.scheduled = Dated("", 0, 0)
         # Tuples, replaced whenever they change: a snapshot shares them.
         self.schedule: tuple[Dates, ...] = ()
         self.cancelled: tuple[Dated, ...] = ()
@@ -94,8 +98,8 @@ class Conference(Stream):
     def add_dates(self, event: Any) -> None:
         """Put a (re)scheduling in its place among the conference's dates."""
         schedule = list(self.schedule)
-        insort(schedule, Dates(event.effective_date, event.originator_version,
-                               event.data["starts_on"], event.data.get("ends_on")))
+        insort(schedule, Dates(event.effective_date, event.order, event.data["starts_on"],
+                               event.data.get("ends_on"), event.originator_version))
         self.schedule = tuple(schedule)
         self.touched.add(Stream.WHOLE)
 
@@ -160,54 +164,53 @@ class Conference(Stream):
 
         def problem(key: tuple[Any, ...], template: str, **refs: Dated) -> None:
             found[key] = Contradiction(
-                template, **{name: self.ref(d.version, d.day) for name, d in refs.items()})
+                template, **{name: self.ref(d.entry, d.day) for name, d in refs.items()})
 
         scheduled = self.scheduled
         for dates in self.schedule:
-            if dates.version == scheduled.version:
+            if dates.entry == scheduled.entry:
                 continue
-            at = Dated(dates.day, dates.version)
+            at = Dated(dates.day, dates.order, dates.entry)
             if dates.day < scheduled.day:
-                problem(("early", dates.version),
+                problem(("early", dates.entry),
                         f"{code} cannot be rescheduled on {dates.day} ({{subject}}), before it "
                         f"was scheduled on {scheduled.day} ({{scheduled}})",
                         subject=at, scheduled=scheduled)
             for ended, how in ((self.held, "held"), (self.cancelled, "cancelled")):
                 if ended and ended[0].day <= dates.day:
-                    problem(("after", dates.version),
+                    problem(("after", dates.entry),
                             f"{code} was {how} on {ended[0].day} ({{ended}}), so it cannot be "
                             f"rescheduled on {dates.day} ({{subject}})",
                             subject=at, ended=ended[0])
         for ended, how in ((self.held, "held"), (self.cancelled, "cancelled")):
             for again in ended[1:]:
-                problem((how, again.version),
+                problem((how, again.entry),
                         f"{code} was already {how} on {ended[0].day} ({{first}}), so it cannot "
                         f"be {how} again ({{subject}})", subject=again, first=ended[0])
         if self.held and self.cancelled:
             held, cancelled = self.held[0], self.cancelled[0]
-            later = held if held.version > cancelled.version else cancelled
-            problem(("both", later.version),
+            later = held if held.entry > cancelled.entry else cancelled
+            problem(("both", later.entry),
                     f"{code} would be both held ({{held}}) and cancelled ({{cancelled}}); "
                     "retract or correct one of them",
                     subject=later, held=held, cancelled=cancelled)
         for held in self.held[:1]:
             if held.day < first:
-                problem(("held-early", held.version),
+                problem(("held-early", held.entry),
                         f"{code} cannot have been held on {held.day} ({{subject}}): it starts "
                         f"on {self.starts_on}", subject=held)
         where = f"{code}'s dates ({self.dates()})"
         for state, timeline in self.delegations.items():
-            for version, before in breaks(timeline).items():
-                change = next(ch for ch in timeline if ch.version == version)
+            for change, before in breaks(timeline):
                 assert before is not None
-                problem(("same", state, version),
+                problem(("same", state, change.entry),
                         f"{state}'s delegation is already recorded at {code} as "
                         f"{change.value} ({{before}}), so the one of {change.day} "
                         "({subject}) would change nothing",
-                        subject=Dated(change.day, version), before=Dated(before.day,
-                                                                          before.version))
+                        subject=Dated(change.day, change.order, change.entry),
+                        before=Dated(before.day, before.order, before.entry))
             for change in timeline:
-                at = Dated(change.day, change.version)
+                at = Dated(change.day, change.order, change.entry)
                 self._attendance(problem, at, f"{state}'s delegation", where, first, last,
                                  delegation=True)
         for session in self.sessions:
@@ -219,19 +222,19 @@ class Conference(Stream):
                     last: str, delegation: bool) -> None:
         code = self.code
         if self.cancelled:
-            problem(("cancelled", at.version),
+            problem(("cancelled", at.entry),
                     f"{code} was cancelled ({{cancelled}}), so {what} of {at.day} ({{subject}}) "
                     "cannot have taken place", subject=at, cancelled=self.cancelled[0])
         elif not delegation and not self.held:
-            problem(("not-held", at.version),
+            problem(("not-held", at.entry),
                     f"{code} is not held: record ConferenceHeld before its sessions ({what} "
                     f"of {at.day}, {{subject}})", subject=at)
         elif not first <= at.day <= last:
-            problem(("outside", at.version),
+            problem(("outside", at.entry),
                     f"{what} of {at.day} ({{subject}}) falls outside {where}: give the "
                     "effective_date it took place on", subject=at)
         elif not self.held and len(self.starts_on) != 10:
-            problem(("not-held", at.version),
+            problem(("not-held", at.entry),
                     f"{code} is neither held nor under way (its dates are not known to the "
                     f"day), so {what} of {at.day} ({{subject}}) cannot be recorded: record "
                     "ConferenceHeld first", subject=at)

@@ -39,12 +39,12 @@ class Network(Stream):
     class StateJoinedNetwork(Event):
         def apply_fact(self, aggregate: Any) -> None:
             aggregate.change(self.data["state"], Change(
-                self.effective_date, self.originator_version, self.data["role"]))
+                self.effective_date, self.order, self.data["role"], self.originator_version))
 
     class StateLeftNetwork(Event):
         def apply_fact(self, aggregate: Any) -> None:
             aggregate.change(self.data["state"], Change(
-                self.effective_date, self.originator_version, None))
+                self.effective_date, self.order, None, self.originator_version))
 
     def _reset(self) -> None:
         self.name = ""
@@ -89,20 +89,19 @@ class Network(Stream):
                 continue
             first = timeline[0]
             if first.value is not None and first.day < self.established_on:
-                found["early", state, first.version] = Contradiction(
+                found["early", state, first.entry] = Contradiction(
                     f"{state} cannot join {self.code} on {first.day} ({{subject}}): the "
                     f"network was established on {self.established_on} ({{established}})",
-                    subject=self.ref(first.version, first.day),
+                    subject=self.ref(first.entry, first.day),
                     established=self.ref(self.established_version, self.established_on))
-            for version, before in breaks(timeline).items():
-                subject = next(c for c in timeline if c.version == version)
-                found["same", state, version] = self._no_change(state, subject, before)
+            for subject, before in breaks(timeline):
+                found["same", state, subject.entry] = self._no_change(state, subject, before)
         return found
 
     def _no_change(self, state: str, subject: Change, before: Change | None) -> Contradiction:
-        refs = {"subject": self.ref(subject.version, subject.day)}
+        refs = {"subject": self.ref(subject.entry, subject.day)}
         if before is not None:
-            refs["before"] = self.ref(before.version, before.day)
+            refs["before"] = self.ref(before.entry, before.day)
         if subject.value is not None:
             assert before is not None
             return Contradiction(

@@ -31,7 +31,8 @@ class Fact:
 
     data: dict[str, Any]
     effective_date: str
-    originator_version: int
+    originator_version: int  # the correction's version, to name it
+    order: int  # the corrected entry's: the correction takes its place among same-day facts
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ class Stream(BaseAggregate[str]):
 
         def apply_fact(self, aggregate: Any) -> None:
             """Evolve the aggregate's derived state by this entry's fact."""
+
+        @property
+        def order(self) -> int:
+            """Where this entry's fact stands among the stream's facts of the same date."""
+            return self.originator_version
 
     @dataclass(frozen=True)
     class Created(CanInitAggregate[str], Event):
@@ -151,7 +157,8 @@ class Stream(BaseAggregate[str]):
             self.retracted.add(event.corrected_version)
             if event.originator_version not in self.retracted:
                 replacement = event.data["replacement"]
-                fact = Fact(replacement["data"], event.effective_date, event.originator_version)
+                fact = Fact(replacement["data"], event.effective_date, event.originator_version,
+                            event.corrected_version)
                 self.fact_classes()[replacement["type"]].apply_fact(fact, self)  # type: ignore[arg-type]
         elif event.originator_version not in self.retracted:
             event.apply_fact(self)

@@ -2,7 +2,8 @@
 
 A timeline holds one key's change points (a state in a network, a signatory of a
 declaration, a delegation at a conference) ordered by effective date, then by the entry's
-version in its stream (versions follow positions within a stream). Each point sets the
+version in its stream (versions follow positions within a stream; a correction takes the
+place of the entry it corrects). Each point sets the
 key's value from its date on: a role, 'signed', or None (left, withdrawn). The rule: every
 point is a real change, its value differing from the value just before it. A point that
 breaks the rule is a "break"; an entry is refused if it would add a break anywhere in the
@@ -18,11 +19,15 @@ from typing import NamedTuple
 
 
 class Change(NamedTuple):
-    """One change point: from `day` on, the key's value is `value` (None: out)."""
+    """One change point: from `day` on, the key's value is `value` (None: out). `order`
+    places it among changes of the same day (the entry's version; for a correction, the
+    corrected entry's, whose place it takes); `entry` is the version of the entry stating
+    it."""
 
     day: str
-    version: int
+    order: int
     value: str | None
+    entry: int
 
 
 Timeline = tuple[Change, ...]
@@ -30,7 +35,7 @@ EMPTY: Timeline = ()
 
 
 def _order(change: Change) -> tuple[str, int]:
-    return change.day, change.version
+    return change.day, change.order
 
 
 def added(timeline: Timeline, change: Change) -> Timeline:
@@ -39,13 +44,13 @@ def added(timeline: Timeline, change: Change) -> Timeline:
     return (*timeline[:i], change, *timeline[i:])
 
 
-def breaks(timeline: Timeline) -> dict[int, Change | None]:
-    """Every change that is no change: its version -> the change before it (None if it is
-    first, so that it leaves a key that was never in)."""
-    found: dict[int, Change | None] = {}
+def breaks(timeline: Timeline) -> list[tuple[Change, Change | None]]:
+    """Every change that is no change, with the change before it (None if it is first, so
+    that it leaves a key that was never in)."""
+    found: list[tuple[Change, Change | None]] = []
     before: Change | None = None
     for change in timeline:
         if change.value == (before.value if before else None):
-            found[change.version] = before
+            found.append((change, before))
         before = change
     return found

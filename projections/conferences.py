@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.envelope import Envelope
 from projections.db import Cursor, Reader
-from projections.projection import Projection, handles
+from projections.projection import Projection, handles, slot
 
 SCHEDULE_TYPES = ("ConferenceScheduled", "ConferenceRescheduled", "ConferenceCancelled",
                   "ConferenceHeld")
@@ -27,14 +27,14 @@ class Conferences(Projection):
     name = "conferences"
     # 2: dates and delegations in effective-date order (as the rules read them); a corrected
     # scheduling updates its row
-    version = 2
+    version = 3  # 3: changes and delegations carry their slot (see projection.slot)
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS conference_changes{s} (position INTEGER PRIMARY KEY, "
             "conference TEXT NOT NULL, type TEXT NOT NULL, effective_date TEXT NOT NULL, "
-            "data TEXT NOT NULL, retracted_at INTEGER)")
+            "data TEXT NOT NULL, retracted_at INTEGER, slot INTEGER NOT NULL)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS conference_changes_of{s} "
                        f"ON conference_changes{s} (conference)")
         cursor.execute(
@@ -48,7 +48,7 @@ class Conferences(Projection):
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS delegations{s} (position INTEGER PRIMARY KEY, "
             "conference TEXT NOT NULL, state TEXT NOT NULL, role TEXT NOT NULL, head TEXT, "
-            "attended_on TEXT NOT NULL, retracted_at INTEGER)")
+            "attended_on TEXT NOT NULL, retracted_at INTEGER, slot INTEGER NOT NULL)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS delegations_at{s} "
                        f"ON delegations{s} (conference)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS delegations_of{s} ON delegations{s} (state)")
@@ -66,8 +66,9 @@ class Conferences(Projection):
     def _changed(self, cursor: Cursor, e: Envelope) -> None:
         code = e["data"]["conference"]
         cursor.execute(
-            f"INSERT INTO conference_changes{self.suffix} VALUES (?, ?, ?, ?, ?, NULL)",
-            (e["position"], code, e["type"], e["effective_date"], json.dumps(e["data"])))
+            f"INSERT INTO conference_changes{self.suffix} VALUES (?, ?, ?, ?, ?, NULL, ?)",
+            (e["position"], code, e["type"], e["effective_date"], json.dumps(e["data"]),
+             slot(e)))
         if e["type"] == "ConferenceScheduled":
             self._insert(cursor, e)
         self._refold(cursor, code)
@@ -76,9 +77,10 @@ class Conferences(Projection):
     def _attended(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         head = json.dumps(d["head"]) if d.get("head") else None
-        cursor.execute(f"INSERT INTO delegations{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                       (e["position"], d["conference"], d["state"], d["role"], head,
-                        e["effective_date"]))
+        cursor.execute(
+            f"INSERT INTO delegations{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+            (e["position"], d["conference"], d["state"], d["role"], head, e["effective_date"],
+             slot(e)))
 
     @handles("SessionHeld")
     def _session(self, cursor: Cursor, e: Envelope) -> None:
@@ -126,7 +128,7 @@ class Conferences(Projection):
         changes = cursor.execute(
             f"SELECT type, effective_date, data FROM conference_changes{self.suffix} "
             "WHERE conference=? AND retracted_at IS NULL AND type != 'ConferenceScheduled' "
-            "ORDER BY effective_date, position", (code,)).fetchall()
+            "ORDER BY effective_date, slot", (code,)).fetchall()
         scheduled = cursor.execute(
             f"SELECT data FROM conference_changes{self.suffix} WHERE conference=? "
             "AND type='ConferenceScheduled' AND retracted_at IS NULL", (code,)).fetchone()
@@ -197,7 +199,7 @@ def conference(reader: Reader, code: str, suffix: str = ""
     latest: dict[str, dict[str, Any]] = {}
     for state, role, head, day, position in reader.execute(
             f"SELECT state, role, head, attended_on, position FROM delegations{suffix} "
-            "WHERE conference=? AND retracted_at IS NULL ORDER BY attended_on, position",
+            "WHERE conference=? AND retracted_at IS NULL ORDER BY attended_on, slot",
             (code,)):
         latest[state] = {"state": state, "role": role,
                          "head": json.loads(head) if head else None,
@@ -230,7 +232,7 @@ def attendances(reader: Reader, state: str, suffix: str = ""
         f"SELECT d.conference, c.title, c.starts_on, c.ends_on, d.role, d.head, "
         f"d.attended_on, d.position FROM delegations{suffix} d JOIN conferences{suffix} c "
         "ON c.code=d.conference WHERE d.state=? AND d.retracted_at IS NULL "
-        "AND c.retracted_at IS NULL ORDER BY d.attended_on, d.position", (state,)).fetchall()
+        "AND c.retracted_at IS NULL ORDER BY d.attended_on, d.slot", (state,)).fetchall()
     latest: dict[str, dict[str, Any]] = {}
     for code, title, starts_on, ends_on, role, head, day, position in rows:
         latest[code] = {"conference": code, "title": title, "starts_on": starts_on,

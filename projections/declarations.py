@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.envelope import Envelope
 from projections.db import Cursor, Reader
-from projections.projection import Projection, handles
+from projections.projection import Projection, handles, slot
 
 
 class Declarations(Projection):
@@ -15,7 +15,7 @@ class Declarations(Projection):
 
     name = "declarations"
     # 2: a corrected adoption updates its row; withdrawals kept, each paired with the
-    # signature before it in effective-date order
+    # signature before it in effective-date order (then slot: see projection.slot)
     version = 2
 
     def create_tables(self, cursor: Cursor) -> None:
@@ -29,14 +29,14 @@ class Declarations(Projection):
             f"CREATE TABLE IF NOT EXISTS signatures{s} (position INTEGER PRIMARY KEY, "
             "declaration TEXT NOT NULL, state TEXT NOT NULL, signed_on TEXT NOT NULL, "
             "signatory TEXT, withdrawn_on TEXT, withdrawn_at INTEGER, withdrawal_reason TEXT, "
-            "retracted_at INTEGER)")
+            "retracted_at INTEGER, slot INTEGER NOT NULL)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_of{s} "
                        f"ON signatures{s} (declaration, state)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_by{s} ON signatures{s} (state)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS withdrawals{s} (position INTEGER PRIMARY KEY, "
             "declaration TEXT NOT NULL, state TEXT NOT NULL, withdrawn_on TEXT NOT NULL, "
-            "reason TEXT, retracted_at INTEGER)")
+            "reason TEXT, retracted_at INTEGER, slot INTEGER NOT NULL)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS withdrawals_of{s} "
                        f"ON withdrawals{s} (declaration, state)")
 
@@ -64,8 +64,10 @@ class Declarations(Projection):
         d = e["data"]
         signatory = json.dumps(d["signatory"]) if d.get("signatory") else None
         cursor.execute(
-            f"INSERT INTO signatures{self.suffix} VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)",
-            (e["position"], d["declaration"], d["state"], e["effective_date"], signatory))
+            f"INSERT INTO signatures{self.suffix} VALUES "
+            "(?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?)",
+            (e["position"], d["declaration"], d["state"], e["effective_date"], signatory,
+             slot(e)))
         # Without withdrawals, a new signature is simply standing.
         if cursor.execute(f"SELECT 1 FROM withdrawals{self.suffix} WHERE declaration=? AND "
                           "state=? AND retracted_at IS NULL LIMIT 1",
@@ -75,9 +77,9 @@ class Declarations(Projection):
     @handles("SignatureWithdrawn")
     def _withdrawn(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
-        cursor.execute(f"INSERT INTO withdrawals{self.suffix} VALUES (?, ?, ?, ?, ?, NULL)",
+        cursor.execute(f"INSERT INTO withdrawals{self.suffix} VALUES (?, ?, ?, ?, ?, NULL, ?)",
                        (e["position"], d["declaration"], d["state"], e["effective_date"],
-                        d.get("reason")))
+                        d.get("reason"), slot(e)))
         self._pair(cursor, d["declaration"], d["state"])
 
     @handles("EntryRetracted")
@@ -100,16 +102,17 @@ class Declarations(Projection):
         cursor.execute(f"UPDATE signatures{s} SET withdrawn_on=NULL, withdrawn_at=NULL, "
                        "withdrawal_reason=NULL WHERE declaration=? AND state=?", (code, state))
         points = sorted(
-            [(day, position, None) for day, position in cursor.execute(
-                f"SELECT signed_on, position FROM signatures{s} WHERE declaration=? AND "
-                "state=? AND retracted_at IS NULL", (code, state)).fetchall()]
-            + [(day, position, (reason,)) for day, position, reason in cursor.execute(
-                f"SELECT withdrawn_on, position, reason FROM withdrawals{s} WHERE "
+            [(day, order, position, None) for day, order, position in cursor.execute(
+                f"SELECT signed_on, slot, position FROM signatures{s} WHERE declaration=? "
+                "AND state=? AND retracted_at IS NULL", (code, state)).fetchall()]
+            + [(day, order, position, (reason,)) for day, order, position, reason
+               in cursor.execute(
+                f"SELECT withdrawn_on, slot, position, reason FROM withdrawals{s} WHERE "
                 "declaration=? AND state=? AND retracted_at IS NULL",
                 (code, state)).fetchall()],
             key=lambda p: (p[0], p[1]))
         standing: int | None = None
-        for day, position, withdrawal in points:
+        for day, _, position, withdrawal in points:
             if withdrawal is None:
                 standing = position
             elif standing is not None:

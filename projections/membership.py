@@ -47,14 +47,16 @@ class Membership(Projection):
     # 2: intervals indexed in an R*Tree. 3 kept the rows' columns in the R*Tree too, which
     # measured 2-3x slower than looking the rows up (auxiliary columns are read through the
     # virtual table); 4 is 2 again.
-    version = 5  # 5: ids from RETURNING, a layout PostgreSQL shares
+    # 5: ids from RETURNING, a layout PostgreSQL shares; 6: changes ordered by their slot
+    # (a correction takes the place of the entry it corrects)
+    version = 6
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS membership_changes{s} (position INTEGER PRIMARY KEY, "
             "network TEXT NOT NULL, state TEXT NOT NULL, effective_date TEXT NOT NULL, "
-            "role TEXT)")
+            "role TEXT, slot INTEGER NOT NULL)")
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_changes_pair{s} "
             f"ON membership_changes{s} (network, state, effective_date)")
@@ -106,8 +108,8 @@ class Membership(Projection):
         latest = cursor.execute(
             f"SELECT MAX(effective_date) FROM membership_changes{s} WHERE network=? AND state=?",
             (network, state)).fetchone()[0]
-        cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?)",
-                       (at, network, state, day, role))
+        cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
+                       (at, network, state, day, role, at))
         if latest is not None and day < latest:
             # Back-dated: the intervals after it change too.
             self._recompute(cursor, network, state, at)
@@ -143,8 +145,10 @@ class Membership(Projection):
         if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork"):
             data = replacement["data"]
             role = data.get("role") if replacement["type"] == "StateJoinedNetwork" else None
-            cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?)",
-                           (at, data["network"], data["state"], e["effective_date"], role))
+            # The replacement takes the corrected entry's place among same-day changes.
+            cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
+                           (at, data["network"], data["state"], e["effective_date"], role,
+                            target))
             pairs.add((data["network"], data["state"]))
         for network, state in sorted(pairs):
             self._recompute(cursor, network, state, at)
@@ -174,7 +178,7 @@ class Membership(Projection):
         s = self.suffix
         points = cursor.execute(
             f"SELECT effective_date, role FROM membership_changes{s} "
-            "WHERE network=? AND state=? ORDER BY effective_date, position",
+            "WHERE network=? AND state=? ORDER BY effective_date, slot",
             (network, state)).fetchall()
         wanted = set(intervals(points))
         current = cursor.execute(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from domain.envelope import Envelope
 from projections.db import Cursor
@@ -94,10 +94,18 @@ class Projection:
 def corrected(e: Envelope) -> tuple[Envelope, Envelope]:
     """A correction as a retraction of the corrected entry and the replacement's own entry,
     both at the correction's position (for the projections' use only: the log holds the
-    correction itself)."""
+    correction itself). The replacement carries `_slot`, the corrected entry's position: it
+    takes that entry's place among entries of the same date, as the rules read them."""
     data = e["data"]
     retraction: Envelope = {**e, "type": "EntryRetracted",
                             "data": {"position": data["position"], "reason": data["reason"]}}
-    replacement: Envelope = {**e, "type": data["replacement"]["type"],
-                             "data": data["replacement"]["data"]}
-    return retraction, replacement
+    replacement: dict[str, Any] = {**e, "type": data["replacement"]["type"],
+                                   "data": data["replacement"]["data"], "_slot": data["position"]}
+    return retraction, cast(Envelope, replacement)
+
+
+def slot(e: Envelope) -> int:
+    """Where an entry's fact stands among those of the same effective date: its position,
+    or for a correction's replacement, the corrected entry's."""
+    found: Any = cast(dict[str, Any], e).get("_slot", e["position"])
+    return int(found)

@@ -117,3 +117,25 @@ def test_withdrawals_pair_with_signatures_in_effective_date_order(
     assert sorted((w["state"], w["signed_on"], w["withdrawn_on"]) for w in found["withdrawn"]) == [
         ("ARG", "2020-01-01", "2022-01-01"), ("BRA", "2020-01-01", "2021-01-01"),
         ("BRA", "2022-01-01", "2024-01-01")]
+
+
+def test_a_correction_takes_the_place_of_the_entry_it_corrects_among_same_day_entries(
+    log: CoordinationLog, store: ProjectionStore
+) -> None:
+    submit(log, "NetworkEstablished", "2024-01-01", network="N", name="N")
+    joined = submit(log, "StateJoinedNetwork", "2024-01-01", network="N", state="ECU",
+                    role="member")
+    submit(log, "StateLeftNetwork", "2024-01-01", network="N", state="ECU")
+    member = submit(log, "StateJoinedNetwork", "2024-02-01", network="N", state="BRA",
+                    role="member")
+    submit(log, "StateJoinedNetwork", "2024-02-01", network="N", state="BRA", role="observer")
+    # Check correcting an entry with a day's later entries keeps it before them: the join
+    # before the leave of the same day, the member before the observer.
+    for entry in (joined, member):
+        log.submit({"type": "EntryCorrected", "source": "cited now", "data": {
+            "position": entry["position"], "reason": "its source",
+            "replacement": {"type": "StateJoinedNetwork", "data": entry["data"]}}},
+            recorded_by=RECORDER)
+    catch_up(log, store, Membership())
+    found = members(store.reader(), "N", "2024-02-01", log.last_position())
+    assert [(m.state, m.role) for m in found] == [("BRA", "observer")]

@@ -49,7 +49,9 @@ class Record:
         for position, e in seen.items():
             if position in gone or "state" not in e:
                 continue
-            found.setdefault(e["state"], []).append((e["day"], position, e["role"]))
+            # A correction takes the place of the entry it corrects among same-day changes.
+            found.setdefault(e["state"], []).append(
+                (e["day"], e.get("target", position), e["role"]))
         for changes in found.values():
             changes.sort()
         return found
