@@ -40,7 +40,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "SignatureWithdrawn": {"declaration": "BUENOS-AIRES-2023", "state": "ARG",
                            "reason": "Policy change"},
     "EntryRetracted": {"position": 42, "reason": "Recorded against the wrong state"},
-    "EntryCorrected": {"position": 9, "reason": "The city was left out", "replacement": {
+    "EntryCorrected": {"position": 5, "reason": "The city was left out", "replacement": {
         "type": "ConferenceScheduled", "data": {
             "conference": "ALCONU-II", "title": "II Latin American and Caribbean Conference "
             "on Peace Operations", "host_state": "ARG", "city": "Buenos Aires",

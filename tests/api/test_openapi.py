@@ -48,3 +48,10 @@ def test_the_documented_examples_are_accepted(client: TestClient) -> None:
         example = schemas[f"{type_}Submission"]["examples"][0]
         answer = client.post("/v1/events", json=example)
         assert answer.status_code == 201, (type_, answer.json())
+    # Check the correction's example is accepted too, pointed at this log's scheduling of
+    # ALCONU-II (position 1; in the demo it is position 5).
+    example = schemas["EntryCorrectedSubmission"]["examples"][0]
+    answer = client.post("/v1/events", json={**example, "data": {**example["data"],
+                                                                 "position": 1}})
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["data"]["replacement"]["data"]["city"] == "Buenos Aires"
