@@ -129,19 +129,27 @@ def _check_expected_version(
         raise Conflict(stream_id, submission.expected_version, current)
 
 
+def _target(submission: Submission, position: int, streams: Streams
+            ) -> tuple[Stream, int, str]:
+    """The aggregate holding the entry at `position` (which a retraction or correction
+    names), the entry's version in it and its public type."""
+    found = streams.entry_at(position)
+    if found is None:
+        raise NotFound(f"there is no entry at position {position}")
+    stream_id, version, type_ = found
+    aggregate = streams.get(stream_id)
+    if aggregate is None:
+        raise NotFound(f"position {position} belongs to {stream_id}, which this "
+                       "writer cannot load; retry")
+    _check_expected_version(submission, stream_id, aggregate)
+    return aggregate, version, type_
+
+
 def _retract(
     submission: Submission, payload: c.EntryRetracted, entry: Entry, streams: Streams
 ) -> Stream:
-    found = streams.entry_at(payload.position)
-    if found is None:
-        raise NotFound(f"there is no entry at position {payload.position}")
-    stream_id, version, _ = found
-    aggregate = streams.get(stream_id)
-    if aggregate is None:
-        raise NotFound(f"position {payload.position} belongs to {stream_id}, which this "
-                       "writer cannot load; retry")
-    _check_expected_version(submission, stream_id, aggregate)
-    folded = aggregate.retract(streams.events_of(stream_id), version, payload.position,
+    aggregate, version, _ = _target(submission, payload.position, streams)
+    folded = aggregate.retract(streams.events_of(aggregate.id), version, payload.position,
                                payload.reason, entry)
     streams.replace(folded)
     return folded
@@ -159,15 +167,8 @@ def _correct(
     submission: Submission, payload: c.EntryCorrected, entry: Entry, streams: Streams
 ) -> Stream:
     position = payload.position
-    found = streams.entry_at(position)
-    if found is None:
-        raise NotFound(f"there is no entry at position {position}")
-    stream_id, version, type_ = found
-    aggregate = streams.get(stream_id)
-    if aggregate is None:
-        raise NotFound(f"position {position} belongs to {stream_id}, which this "
-                       "writer cannot load; retry")
-    _check_expected_version(submission, stream_id, aggregate)
+    aggregate, version, type_ = _target(submission, position, streams)
+    stream_id = aggregate.id
     events = streams.events_of(stream_id)
     target = next((e for e in events if e.originator_version == version), None)
     if target is None:

@@ -12,7 +12,7 @@ from typing import Any
 from domain import catalogue as c
 from domain.errors import Contradiction
 from domain.stream import Entry, Stream
-from domain.timeline import EMPTY, Change, Timeline, added, breaks
+from domain.timeline import EMPTY, Change, Timeline, added, timeline_problems
 
 SIGNED = "signed"
 
@@ -73,22 +73,14 @@ class Declaration(Stream):
 
     def problems(self, keys: set[str]) -> dict[tuple[Any, ...], Contradiction]:
         """Signatures and withdrawals that change nothing, and signatures before adoption."""
-        states = self.signatures if Stream.WHOLE in keys else keys
-        found: dict[tuple[Any, ...], Contradiction] = {}
-        for state in states:
-            timeline = self.signatures.get(state, EMPTY)
-            if not timeline:
-                continue
-            first = timeline[0]
-            if first.value is not None and first.day < self.adopted_on:
-                found["early", state, first.entry] = Contradiction(
-                    f"{state} cannot sign {self.code} on {first.day} ({{subject}}): it was "
-                    f"adopted on {self.adopted_on} ({{adopted}})",
-                    subject=self.ref(first.entry, first.day),
-                    adopted=self.ref(self.adopted_version, self.adopted_on))
-            for subject, before in breaks(timeline):
-                found["same", state, subject.entry] = self._no_change(state, subject, before)
-        return found
+        return timeline_problems(self.signatures, self.signatures if Stream.WHOLE in keys else keys,
+                        self.adopted_on, self._early, self._no_change)
+
+    def _early(self, state: str, first: Change) -> Contradiction:
+        return Contradiction(
+            f"{state} cannot sign {self.code} on {first.day} ({{subject}}): it was adopted on "
+            f"{self.adopted_on} ({{adopted}})", subject=self.ref(first.entry, first.day),
+            adopted=self.ref(self.adopted_version, self.adopted_on))
 
     def _no_change(self, state: str, subject: Change, before: Change | None) -> Contradiction:
         refs = {"subject": self.ref(subject.entry, subject.day)}

@@ -12,7 +12,7 @@ from typing import Any
 from domain import catalogue as c
 from domain.errors import Contradiction
 from domain.stream import Entry, Stream
-from domain.timeline import EMPTY, Change, Timeline, added, breaks
+from domain.timeline import EMPTY, Change, Timeline, added, timeline_problems
 
 
 class Network(Stream):
@@ -81,22 +81,15 @@ class Network(Stream):
 
     def problems(self, keys: set[str]) -> dict[tuple[Any, ...], Contradiction]:
         """Joins and leaves that change nothing, and joins before the network's founding."""
-        states = self.pairs if Stream.WHOLE in keys else keys
-        found: dict[tuple[Any, ...], Contradiction] = {}
-        for state in states:
-            timeline = self.pairs.get(state, EMPTY)
-            if not timeline:
-                continue
-            first = timeline[0]
-            if first.value is not None and first.day < self.established_on:
-                found["early", state, first.entry] = Contradiction(
-                    f"{state} cannot join {self.code} on {first.day} ({{subject}}): the "
-                    f"network was established on {self.established_on} ({{established}})",
-                    subject=self.ref(first.entry, first.day),
-                    established=self.ref(self.established_version, self.established_on))
-            for subject, before in breaks(timeline):
-                found["same", state, subject.entry] = self._no_change(state, subject, before)
-        return found
+        return timeline_problems(self.pairs, self.pairs if Stream.WHOLE in keys else keys,
+                        self.established_on, self._early, self._no_change)
+
+    def _early(self, state: str, first: Change) -> Contradiction:
+        return Contradiction(
+            f"{state} cannot join {self.code} on {first.day} ({{subject}}): the network was "
+            f"established on {self.established_on} ({{established}})",
+            subject=self.ref(first.entry, first.day),
+            established=self.ref(self.established_version, self.established_on))
 
     def _no_change(self, state: str, subject: Change, before: Change | None) -> Contradiction:
         refs = {"subject": self.ref(subject.entry, subject.day)}

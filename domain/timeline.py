@@ -15,7 +15,10 @@ Timelines are tuples, never changed in place, so an aggregate's snapshot shares 
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple, TypeVar
+
+P = TypeVar("P")
 
 
 class Change(NamedTuple):
@@ -53,4 +56,21 @@ def breaks(timeline: Timeline) -> list[tuple[Change, Change | None]]:
         if change.value == (before.value if before else None):
             found.append((change, before))
         before = change
+    return found
+
+
+def timeline_problems(
+    timelines: Mapping[str, Timeline], keys: Iterable[str], floor: str,
+    early: Callable[[str, Change], P], no_change: Callable[[str, Change, Change | None], P],
+) -> dict[tuple[Any, ...], P]:
+    """What breaks the rules in the timelines of `keys`: a first change into a value dated
+    before `floor` (the founding, the adoption), and every change that is no change; keyed
+    by what it is and the entry it is about."""
+    found: dict[tuple[Any, ...], P] = {}
+    for key in keys:
+        timeline = timelines.get(key, EMPTY)
+        if timeline and timeline[0].value is not None and timeline[0].day < floor:
+            found["early", key, timeline[0].entry] = early(key, timeline[0])
+        for subject, before in breaks(timeline):
+            found["same", key, subject.entry] = no_change(key, subject, before)
     return found
