@@ -57,13 +57,15 @@ class Contradiction(RuleViolation):
         self.template = template
         self.entries = entries
         self.positions: dict[str, int] = {}
-        super().__init__(template.format(**{n: "an entry" for n in entries}))
+        self.names = {name: "an entry" for name in entries}
+        super().__init__(template.format(**self.names))
 
-    def locate(self, describe: dict[str, str], positions: dict[str, int]) -> None:
-        """Name the entries as `describe` says ('position 54', 'submission 2 of this
-        batch'), and keep the positions found."""
-        self.positions = positions
-        self.args = (self.template.format(**describe),)
+    def locate(self, names: dict[str, str], positions: dict[str, int]) -> None:
+        """Name the entries as `names` says ('position 54', 'submission 2 of this batch'),
+        and keep the positions found."""
+        self.names = {**self.names, **names}
+        self.positions = {**self.positions, **positions}
+        self.args = (self.template.format(**self.names),)
 
 
 class NotFound(RuleViolation):

@@ -573,7 +573,6 @@ class Writer:
         cause.locate({**describe, **{n: f"position {p}" for n, p in positions.items()},
                       **{n: "an entry of this round" for n in pending}}, positions)
         if pending:
-            cause.pending_names = describe  # type: ignore[attr-defined]
             later.append((cause, pending))
 
     def add_listener(self, listener: Callable[[list[Envelope]], None]) -> None:
@@ -626,10 +625,7 @@ def _resolve_all(dones: list[_AsyncDone]) -> None:
 
 def _name_entries(contradiction: Contradiction, found: dict[str, int]) -> None:
     """Put the positions of entries committed with this round into a refusal's message."""
-    positions = {**contradiction.positions, **found}
-    describe = {**getattr(contradiction, "pending_names", {}),
-                **{name: f"position {p}" for name, p in positions.items()}}
-    contradiction.locate(describe, positions)
+    contradiction.locate({name: f"position {p}" for name, p in found.items()}, found)
 
 
 def _require_past(submission: Submission, now: datetime) -> None:

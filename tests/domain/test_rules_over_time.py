@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.catalogue import parse_submission
 from domain.errors import BatchRefused, Contradiction, InvalidSubmission, RuleViolation
 from domain.log import CoordinationLog
+from domain.writer import _Done, _Job
 from tests.conftest import RECORDER, submit
 from tests.domain.test_network import refused
 
@@ -251,3 +253,25 @@ def test_a_correction_that_breaks_the_timeline_is_refused(relacopaz: Coordinatio
             rf"leave it then \(position {left['position']}\)",
             "EntryCorrected", "2024-02-01", position=joined["position"], reason="later",
             replacement={"type": "StateJoinedNetwork", "data": joined["data"]})
+
+
+def test_a_refusal_names_by_position_an_entry_accepted_earlier_in_the_same_commit(
+    relacopaz: CoordinationLog,
+) -> None:
+    writer = relacopaz.writer
+    first = parse_submission({"type": "StateJoinedNetwork", "effective_date": "2023-09-12",
+                              "data": {"network": "RELACOPAZ", "state": "GUY",
+                                       "role": "member"}})
+    again = parse_submission({"type": "StateJoinedNetwork", "effective_date": "2023-10-01",
+                              "data": {"network": "RELACOPAZ", "state": "GUY",
+                                       "role": "member"}})
+    # Check both are taken in one round: the writer cannot take either until both wait.
+    with writer._condition:
+        accepted = writer._enqueue(_Job([first], RECORDER, None, False))
+        refused_job = writer._enqueue(_Job([again], RECORDER, None, False))
+    assert isinstance(accepted.done, _Done) and isinstance(refused_job.done, _Done)
+    accepted.done.wait()
+    refused_job.done.wait()
+    position = accepted.outcome()[0]["position"]
+    with pytest.raises(Contradiction, match=rf"since 2023-09-12 \(position {position}\)"):
+        refused_job.outcome()
