@@ -83,9 +83,7 @@ class Declaration(Stream):
             adopted=self.ref(self.adopted_version, self.adopted_on))
 
     def _no_change(self, state: str, subject: Change, before: Change | None) -> Contradiction:
-        refs = {"subject": self.ref(subject.entry, subject.day)}
-        if before is not None:
-            refs["before"] = self.ref(before.entry, before.day)
+        refs = self.change_refs(subject, before)
         if subject.value is not None:
             assert before is not None
             return Contradiction(

@@ -92,9 +92,7 @@ class Network(Stream):
             established=self.ref(self.established_version, self.established_on))
 
     def _no_change(self, state: str, subject: Change, before: Change | None) -> Contradiction:
-        refs = {"subject": self.ref(subject.entry, subject.day)}
-        if before is not None:
-            refs["before"] = self.ref(before.entry, before.day)
+        refs = self.change_refs(subject, before)
         if subject.value is not None:
             assert before is not None
             return Contradiction(

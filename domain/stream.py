@@ -20,6 +20,7 @@ from domain.catalogue import EntryCorrected as CorrectionPayload
 from domain.catalogue import EntryRetracted as RetractionPayload
 from domain.catalogue import Payload
 from domain.errors import Contradiction, EntryRef, NotFound, RuleViolation
+from domain.timeline import Change
 
 S = TypeVar("S", bound="Stream")
 
@@ -217,6 +218,13 @@ class Stream(BaseAggregate[str]):
     def ref(self, version: int, effective_date: str) -> EntryRef:
         """The entry of this stream at `version`, to be named in an error."""
         return EntryRef(self.id, version, effective_date)
+
+    def change_refs(self, subject: Change, before: Change | None) -> dict[str, EntryRef]:
+        """A change that changes nothing (`subject`) and the one before it, to be named."""
+        refs = {"subject": self.ref(subject.entry, subject.day)}
+        if before is not None:
+            refs["before"] = self.ref(before.entry, before.day)
+        return refs
 
     def record(self, event_class: type[Stream.Event], payload: Payload, entry: Entry,
                **extra: Any) -> None:

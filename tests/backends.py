@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,3 +48,14 @@ def from_spec(spec: str) -> tuple[CoordinationLog, ProjectionStore]:
     backend = (Backend(name, Path(rest[0])) if name == "sqlite"
                else Backend(name, Path(), rest[0], rest[1]))
     return CoordinationLog(backend.log_env()), ProjectionStore(backend.database())
+
+
+def example_backend(name: str, path: Path, stack: ExitStack) -> Backend:
+    """A backend of its own for one example of a property test: the SQLite file `path`, or
+    a fresh PostgreSQL schema, dropped when `stack` closes."""
+    if name == "sqlite":
+        return Backend("sqlite", path)
+    from tests.postgres import database_url, fresh_schema
+
+    url = database_url()
+    return Backend("postgres", path, url, stack.enter_context(fresh_schema(url)))

@@ -16,10 +16,9 @@ from domain.log import CoordinationLog
 from projections.membership import members
 from projections.rebuild import PROJECTIONS
 from projections.store import ProjectionStore
-from tests.backends import BACKENDS, Backend
+from tests.backends import BACKENDS, Backend, example_backend
 from tests.conftest import RECORDER
 from tests.domain.test_properties import SETUP, submissions
-from tests.postgres import database_url, fresh_schema
 from tests.projections.conftest import catch_up
 
 DAYS = ["2019-06-01", "2020-01-01", "2022-09-06", "2023-09-12", "2025-10-08", "2027-01-01"]
@@ -74,11 +73,7 @@ def test_members_equal_a_naive_replay_and_increments_equal_a_rebuild(
 ) -> None:
     path = Path(tmp_path_factory.mktemp("membership")) / "log.db"
     with ExitStack() as stack:
-        if backend_name == "sqlite":
-            backend = Backend("sqlite", path)
-        else:
-            url = database_url()
-            backend = Backend("postgres", path, url, stack.enter_context(fresh_schema(url)))
+        backend = example_backend(backend_name, path, stack)
         check_projections(backend, steps, data)
 
 

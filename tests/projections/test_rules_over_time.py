@@ -18,9 +18,8 @@ from domain.errors import ConcordError, RuleViolation
 from domain.log import CoordinationLog
 from projections.membership import Membership, members
 from projections.store import ProjectionStore
-from tests.backends import BACKENDS, Backend
+from tests.backends import BACKENDS, example_backend
 from tests.conftest import RECORDER
-from tests.postgres import database_url, fresh_schema
 from tests.projections.conftest import catch_up
 
 FOUNDED = "2001-01-02"
@@ -114,11 +113,7 @@ def test_decisions_and_members_equal_a_naive_replay(
 ) -> None:
     path = Path(tmp_path_factory.mktemp("rules")) / "log.db"
     with ExitStack() as stack:
-        if backend_name == "sqlite":
-            backend = Backend("sqlite", path)
-        else:
-            url = database_url()
-            backend = Backend("postgres", path, url, stack.enter_context(fresh_schema(url)))
+        backend = example_backend(backend_name, path, stack)
         log = stack.enter_context(_closing(CoordinationLog(backend.log_env())))
         store = ProjectionStore(backend.database())
         stack.callback(store.close)
