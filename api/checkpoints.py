@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from domain.notes import Checkpoint, Signer, sign_checkpoint
-from projections.db import Cursor
-from projections.store import ProjectionStore
-from projections.transparency import StoredTree
+from concord.projections.db import Cursor
+from concord.projections.store import ProjectionStore
+from concord.projections.tree import StoredTree
+from concord.tlog.notes import Checkpoint, Signer, sign_checkpoint
 
 CHECKPOINTS_TABLE = "concord_checkpoints"
 

@@ -14,7 +14,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from projections.db import Cursor, Database, Reader, is_postgres
+from concord.projections.db import Cursor, Database, Reader, is_postgres
 
 KEYS_TABLE = "concord_api_keys"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")

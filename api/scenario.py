@@ -49,7 +49,8 @@ def parse_scenario(name: str, text: str) -> Scenario:
 
 def founding_scenario() -> Scenario:
     """The RELACOPAZ founding example shipped with Concord."""
-    text = resources.files("api").joinpath("scenarios", FOUNDING_SCENARIO).read_text("utf-8")
+    scenarios = resources.files("concord.api").joinpath("scenarios")
+    text = scenarios.joinpath(FOUNDING_SCENARIO).read_text("utf-8")
     return parse_scenario(FOUNDING_SCENARIO, text)
 
 

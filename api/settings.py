@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         if url is None:
             return None
         try:
-            from domain.pgstorage import parse_database_url
+            from concord.log.postgres import parse_database_url
         except ImportError:
             raise ValueError("PostgreSQL support is not installed: pip install "
                              "'concord[postgres]' (or '.[postgres]' from a checkout)") from None

@@ -3,15 +3,15 @@ fit together."""
 
 from __future__ import annotations
 
-from api.settings import Settings
-from domain.log import CoordinationLog, sqlite_env
-from projections.db import Database, PostgresDatabase
+from concord.api.settings import Settings
+from concord.log.application import CoordinationLog, sqlite_env
+from concord.projections.db import Database, PostgresDatabase
 
 
 def log_env(settings: Settings) -> dict[str, str]:
     """The log's storage settings: PostgreSQL if a database URL is set, else SQLite."""
     if settings.database_url:
-        from domain.pgstorage import postgres_env
+        from concord.log.postgres import postgres_env
 
         return postgres_env(settings.database_url, settings.database_schema)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -21,14 +21,14 @@ from pydantic import (
     create_model,
 )
 
-from domain.codes import (
+from concord.domain.codes import (
     check_code,
     check_iso_date,
     check_partial_date,
     check_state_code,
     nearest_codes,
 )
-from domain.errors import FieldProblem, InvalidSubmission
+from concord.domain.errors import FieldProblem, InvalidSubmission
 
 _NON_BLANK = r"\S"
 

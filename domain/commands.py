@@ -9,15 +9,15 @@ from typing import Any, Protocol, TypeVar
 
 from eventsourcing.utils import get_topic, resolve_topic
 
-from domain import catalogue as c
-from domain.catalogue import Submission
-from domain.codes import is_iso, looks_alike, nearest_codes
-from domain.conference import Conference, require_ordered_dates
-from domain.declaration import Declaration
-from domain.errors import Conflict, NotFound, RuleViolation
-from domain.network import Network
-from domain.registry import RegisteredState
-from domain.stream import Entry, Stream
+from concord.domain import catalogue as c
+from concord.domain.catalogue import Submission
+from concord.domain.codes import is_iso, looks_alike, nearest_codes
+from concord.domain.conference import Conference, require_ordered_dates
+from concord.domain.declaration import Declaration
+from concord.domain.errors import Conflict, NotFound, RuleViolation
+from concord.domain.network import Network
+from concord.domain.registry import RegisteredState
+from concord.domain.stream import Entry, Stream
 
 T = TypeVar("T", bound=Stream)
 
@@ -370,6 +370,10 @@ TOPICS_BY_TYPE: dict[str, tuple[str, ...]] = {}
 for _cls in _event_classes():
     TOPICS_BY_TYPE[_cls.__name__] = (*TOPICS_BY_TYPE.get(_cls.__name__, ()), get_topic(_cls))
 assert set(TOPICS_BY_TYPE) == set(c.CATALOGUE), "every public type needs an event class"
+# A stored first entry names its aggregate's topic: registered now, so that it resolves
+# without importing a module by its stored name.
+for _aggregate in AGGREGATES:
+    get_topic(_aggregate)
 
 
 @lru_cache(maxsize=256)

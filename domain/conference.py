@@ -12,11 +12,11 @@ from __future__ import annotations
 from bisect import insort
 from typing import Any, NamedTuple
 
-from domain import catalogue as c
-from domain.codes import earliest_day, latest_day
-from domain.errors import Contradiction, RuleViolation
-from domain.stream import Entry, Stream
-from domain.timeline import EMPTY, Change, Timeline, added, breaks
+from concord.domain import catalogue as c
+from concord.domain.codes import earliest_day, latest_day
+from concord.domain.errors import Contradiction, RuleViolation
+from concord.domain.stream import Entry, Stream
+from concord.domain.timeline import EMPTY, Change, Timeline, added, breaks
 
 
 class Dated(NamedTuple):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain import catalogue as c
-from domain.errors import Contradiction
-from domain.stream import Entry, Stream
-from domain.timeline import EMPTY, Change, Timeline, added, timeline_problems
+from concord.domain import catalogue as c
+from concord.domain.errors import Contradiction
+from concord.domain.stream import Entry, Stream
+from concord.domain.timeline import EMPTY, Change, Timeline, added, timeline_problems
 
 SIGNED = "signed"
 

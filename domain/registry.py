@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain import catalogue as c
-from domain.codes import iso_name
-from domain.errors import RuleViolation
-from domain.stream import Entry, Stream
+from concord.domain import catalogue as c
+from concord.domain.codes import iso_name
+from concord.domain.errors import RuleViolation
+from concord.domain.stream import Entry, Stream
 
 
 class RegisteredState(Stream):

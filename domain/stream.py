@@ -16,13 +16,21 @@ from eventsourcing.domain import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
-from domain.catalogue import EntryCorrected as CorrectionPayload
-from domain.catalogue import EntryRetracted as RetractionPayload
-from domain.catalogue import Payload
-from domain.errors import Contradiction, EntryRef, NotFound, RuleViolation
-from domain.timeline import Change
+from concord.domain.catalogue import EntryCorrected as CorrectionPayload
+from concord.domain.catalogue import EntryRetracted as RetractionPayload
+from concord.domain.catalogue import Payload
+from concord.domain.errors import Contradiction, EntryRef, NotFound, RuleViolation
+from concord.domain.timeline import Change
 
 S = TypeVar("S", bound="Stream")
+
+
+def stored_topic(cls: type) -> str:
+    """The topic eventsourcing stores for `cls` (an aggregate or an event class): its module
+    and name as they were when the model was the top-level package `domain`
+    ('domain.network:Network.StateJoinedNetwork'). Installed under `concord`, the classes
+    keep the topics every log on record was written with, and new entries are stored alike."""
+    return f"{cls.__module__.removeprefix('concord.')}:{cls.__qualname__}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,10 @@ class Stream(BaseAggregate[str]):
     prefix = ""
     kind = ""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        setattr(cls, "TOPIC", stored_topic(cls))  # read by eventsourcing.utils.get_topic
+
     @dataclass(frozen=True)
     class Event(CanMutateAggregate[str], metaclass=MetaDomainEvent):
         """An entry in a stream; `data` is its public payload, exactly as recorded."""
@@ -68,6 +80,10 @@ class Stream(BaseAggregate[str]):
         effective_date: str
         source: str | None
         recorded_by: str
+
+        def __init_subclass__(cls, **kwargs: Any) -> None:
+            super().__init_subclass__(**kwargs)
+            setattr(cls, "TOPIC", stored_topic(cls))  # read by eventsourcing.utils.get_topic
 
         def apply(self, aggregate: Any) -> None:
             aggregate._absorb(self)

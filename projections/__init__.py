@@ -1,1 +1,2 @@
-"""Read models derived from the log. None is built yet: the log is read directly."""
+"""The read side: read models derived from the log (membership, history, conferences,
+declarations, networks, the Merkle tree), their runner, rebuilds, and the tables they keep."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain.envelope import Envelope
-from projections.db import Cursor, Reader
-from projections.projection import Projection, handles, slot
+from concord.domain.envelope import Envelope
+from concord.projections.db import Cursor, Reader
+from concord.projections.projection import Projection, handles, slot
 
 
 class Declarations(Projection):

@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from projections.db import Cursor, Reader
-from projections.projection import Projection
-from projections.summaries import summarize
+from concord.projections.db import Cursor, Reader
+from concord.projections.projection import Projection
+from concord.projections.summaries import summarize
 
 FILTERS = ("network", "state", "conference", "declaration")
 _NAMED = {"NetworkEstablished": ("network", "network", "name"),

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from domain.envelope import Envelope
-from projections.db import Cursor, Reader, is_postgres
-from projections.projection import Projection, handles
+from concord.domain.envelope import Envelope
+from concord.projections.db import Cursor, Reader, is_postgres
+from concord.projections.projection import Projection, handles
 
 Interval = tuple[str, str, str | None]  # role, valid_from, valid_to
 # The open end of a box. R*Tree coordinates are 32-bit floats, rounded outwards, so a box

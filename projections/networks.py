@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.envelope import Envelope
-from projections.db import Cursor, Reader
-from projections.projection import Projection, handles
+from concord.domain.envelope import Envelope
+from concord.projections.db import Cursor, Reader
+from concord.projections.projection import Projection, handles
 
 
 class Networks(Projection):

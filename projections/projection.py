@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, cast
 
-from domain.envelope import Envelope
-from projections.db import Cursor
-from projections.store import POSITIONS_TABLE, VERSIONS_TABLE
+from concord.domain.envelope import Envelope
+from concord.projections.db import Cursor
+from concord.projections.store import POSITIONS_TABLE, VERSIONS_TABLE
 
 Handler = Callable[[Any, Cursor, Envelope], None]
 

@@ -15,17 +15,17 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
-from domain.log import CoordinationLog
-from projections.conferences import Conferences
-from projections.db import exclusive
-from projections.declarations import Declarations
-from projections.history import History
-from projections.membership import Membership
-from projections.networks import Networks
-from projections.projection import Projection
-from projections.runner import Rebuild
-from projections.store import TABLES_TABLE, ProjectionStore
-from projections.transparency import Transparency
+from concord.log.application import CoordinationLog
+from concord.projections.conferences import Conferences
+from concord.projections.db import exclusive
+from concord.projections.declarations import Declarations
+from concord.projections.history import History
+from concord.projections.membership import Membership
+from concord.projections.networks import Networks
+from concord.projections.projection import Projection
+from concord.projections.runner import Rebuild
+from concord.projections.store import TABLES_TABLE, ProjectionStore
+from concord.projections.tree import Transparency
 
 PROJECTIONS: dict[str, type[Projection]] = {
     "membership": Membership, "history": History, "declarations": Declarations,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
-from domain.log import CoordinationLog
-from projections.rebuild import PROJECTIONS, in_background
-from projections.runner import FAILURES_TABLE, Rebuild, Status
-from projections.store import POSITIONS_TABLE, TABLES_TABLE, ProjectionStore
+from concord.log.application import CoordinationLog
+from concord.projections.rebuild import PROJECTIONS, in_background
+from concord.projections.runner import FAILURES_TABLE, Rebuild, Status
+from concord.projections.store import POSITIONS_TABLE, TABLES_TABLE, ProjectionStore
 
 POLL_SECONDS = 0.02
 

@@ -8,10 +8,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.envelope import Envelope
-from domain.log import CoordinationLog
-from projections.projection import Projection
-from projections.store import ProjectionStore
+from concord.domain.envelope import Envelope
+from concord.log.application import CoordinationLog
+from concord.projections.projection import Projection
+from concord.projections.store import ProjectionStore
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ProjectionRunner:
 
     def start_rebuild(self, name: str) -> Rebuild:
         """Rebuild projection `name` in the background (see `projections.rebuild`)."""
-        from projections.rebuild import in_background
+        from concord.projections.rebuild import in_background
 
         return in_background(self.log, self.store, name, self.rebuilds, self._rebuilding,
                              then=self._wake.set)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from projections.db import Cursor, Database, Reader
+from concord.projections.db import Cursor, Database, Reader
 
 T = TypeVar("T")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from domain.codes import iso_name
-from domain.envelope import Envelope
+from concord.domain.codes import iso_name
+from concord.domain.envelope import Envelope
 
 # (kind, code) -> the name on record ('network', 'RELACOPAZ') -> 'Latin American ...', or None
 Names = Callable[[str, str], str | None]

@@ -6,9 +6,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.log import CoordinationLog, sqlite_env
-from projections.db import Database, PostgresDatabase
-from projections.store import ProjectionStore
+from concord.log.application import CoordinationLog, sqlite_env
+from concord.projections.db import Database, PostgresDatabase
+from concord.projections.store import ProjectionStore
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -26,7 +26,7 @@ class Backend:
         """The log's settings."""
         if self.name == "sqlite":
             return sqlite_env(self.path)
-        from domain.pgstorage import postgres_env
+        from concord.log.postgres import postgres_env
 
         return postgres_env(self.url, self.schema)
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from domain.envelope import Envelope
-from domain.log import CoordinationLog
+from concord.domain.envelope import Envelope
+from concord.log.application import CoordinationLog
 from tests.backends import Backend
 from tests.postgres import database_url, fresh_schema
 

@@ -17,10 +17,10 @@ import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from api.keys import KeyStore, Role
-from api.settings import Settings
-from api.wiring import open_database
+from concord.api.http.app import create_app
+from concord.api.keys import KeyStore, Role
+from concord.api.settings import Settings
+from concord.api.wiring import open_database
 from tests.backends import BACKENDS, Backend
 from tests.conftest import parametrized_backend
 from tests.postgres import database_url, fresh_schema

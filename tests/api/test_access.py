@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from api.keys import KeyStore, Role
-from api.settings import Settings
-from api.wiring import open_database
+from concord.api.http.app import create_app
+from concord.api.keys import KeyStore, Role
+from concord.api.settings import Settings
+from concord.api.wiring import open_database
 from tests.api.conftest import (
     ADMIN,
     RECORDER,
@@ -300,7 +300,7 @@ def test_the_policy_holds_under_a_path_prefix(
 
 
 def test_a_rate_below_one_a_second_still_lets_writes_through() -> None:
-    from api.auth import RateLimiter
+    from concord.api.http.auth import RateLimiter
 
     now = [0.0]
     limiter = RateLimiter(0.5, clock=lambda: now[0])
@@ -311,7 +311,7 @@ def test_a_rate_below_one_a_second_still_lets_writes_through() -> None:
 
 
 def test_key_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
-    from api.keys import KeyError_
+    from concord.api.keys import KeyError_
 
     store = KeyStore(tmp_path / "keys.db")
     try:

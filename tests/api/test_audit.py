@@ -11,10 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
-from api.audit import server_url
-from api.cli import app
-from api.settings import Settings
+from concord.api.audit.verify import server_url
+from concord.api.cli.app import app
+from concord.api.http.app import create_app
+from concord.api.settings import Settings
 from tests.api.conftest import Server
 from tests.backends import Backend
 

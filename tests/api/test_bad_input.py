@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
+from concord.api.http.app import create_app
 from tests.api.conftest import RECORDER, bearer, make_keys, module_settings
 from tests.backends import BACKENDS
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import _key_store, app
-from api.keys import KeyError_, Role
-from api.scenario import founding_scenario
-from api.settings import Settings
-from api.wiring import open_log
+from concord.api.cli.app import _key_store, app
+from concord.api.keys import KeyError_, Role
+from concord.api.scenario import founding_scenario
+from concord.api.settings import Settings
+from concord.api.wiring import open_log
 
 runner = CliRunner()
 

@@ -16,12 +16,12 @@ import httpx2 as httpx
 import pycountry
 import pytest
 
-from api.settings import Settings
-from domain.leaves import entry_hash
-from domain.log import CoordinationLog
-from domain.merkle import root_of
-from projections.rebuild import PROJECTIONS, rebuild_many
-from projections.store import ProjectionStore
+from concord.api.settings import Settings
+from concord.log.application import CoordinationLog
+from concord.projections.rebuild import PROJECTIONS, rebuild_many
+from concord.projections.store import ProjectionStore
+from concord.tlog.leaves import entry_hash
+from concord.tlog.merkle import root_of
 from tests.api.conftest import (
     ADMIN,
     RECORDER,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from api.scenario import founding_scenario
+from concord.api.scenario import founding_scenario
 from tests.api.conftest import Server, wait_for
 
 NETWORK = {"type": "NetworkEstablished", "effective_date": "2023-09-12",

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from api.app import create_app
+from concord.api.http.app import create_app
 from tests.api.conftest import ADMIN, RECORDER, backend_settings, bearer, make_keys
 from tests.backends import Backend
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
+from concord.api.http.app import create_app
+from concord.api.settings import Settings
 from tests.api.conftest import ADMIN, RECORDER, Server, bearer, wait_for
 
 
@@ -121,7 +121,7 @@ def test_an_admin_rebuilds_a_projection_over_http_and_reads_go_on(
 def test_concord_rebuild_all_from_the_command_line(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from concord.api.cli.app import app
 
     runner = CliRunner()
     assert runner.invoke(app, ["demo", "--data-dir", str(tmp_path)]).exit_code == 0

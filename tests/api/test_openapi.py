@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from domain.catalogue import CATALOGUE
+from concord.domain.catalogue import CATALOGUE
 
 
 def test_every_event_type_is_documented_with_its_fields_and_an_example(

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from api.scenario import founding_scenario
-from api.settings import Settings
-from projections.remote import RemoteProjections
-from projections.runner import ProjectionRunner
+from concord.api.http.app import create_app
+from concord.api.scenario import founding_scenario
+from concord.api.settings import Settings
+from concord.projections.remote import RemoteProjections
+from concord.projections.runner import ProjectionRunner
 from tests.api.conftest import RECORDER, bearer
 
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from api.app import create_app
-from api.settings import Settings
+from concord.api.http.app import create_app
+from concord.api.settings import Settings
 from tests.api.conftest import ADMIN, Server, bearer, concord_command, free_port, make_keys
 
 CHECKS = [

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from domain.leaves import entry_hash, leaf_bytes
-from domain.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
-from domain.notes import Verifier, open_checkpoint
-from projections.transparency import StoredTree
+from concord.api.http.app import create_app
+from concord.api.settings import Settings
+from concord.projections.tree import StoredTree
+from concord.tlog.leaves import entry_hash, leaf_bytes
+from concord.tlog.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+from concord.tlog.notes import Verifier, open_checkpoint
 from tests.api.conftest import ADMIN, RECORDER, bearer, wait_for
 
 ENTRIES = 100

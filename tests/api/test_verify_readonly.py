@@ -13,10 +13,10 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
-from api.cli import app
-from api.settings import Settings
-from api.wiring import open_log
+from concord.api.cli.app import app
+from concord.api.http.app import create_app
+from concord.api.settings import Settings
+from concord.api.wiring import open_log
 
 runner = CliRunner()
 
@@ -105,7 +105,7 @@ def test_the_main_file_without_its_wal_is_read_with_a_note(copy: Path, tmp_path:
 
 
 def _verifier_key(data: Path) -> str:
-    from domain.notes import Signer
+    from concord.tlog.notes import Signer
 
     return Signer.parse((data / "signing.key").read_text().strip()).verifier_key_string()
 

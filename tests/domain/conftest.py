@@ -1,4 +1,5 @@
-"""The log's contract tests run on both backends: ids `sqlite` and `postgres`."""
+"""The contract tests of the model, through the log, run on both backends: ids `sqlite` and
+`postgres`."""
 
 from __future__ import annotations
 

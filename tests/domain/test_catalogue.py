@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue import CATALOGUE, parse_submission
-from domain.errors import BatchRefused, InvalidSubmission
-from domain.log import CoordinationLog
+from concord.domain.catalogue import CATALOGUE, parse_submission
+from concord.domain.errors import BatchRefused, InvalidSubmission
+from concord.log.application import CoordinationLog
 from tests.conftest import RECORDER
 
 JOIN = {"network": "RELACOPAZ", "state": "ARG", "role": "member"}

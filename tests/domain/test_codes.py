@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.codes import check_state_code, looks_alike, nearest_codes, suggest_state_codes
+from concord.domain.codes import check_state_code, looks_alike, nearest_codes, suggest_state_codes
 
 QUOTED_CODE = re.compile(r"'([A-Z][A-Z0-9]{1,15})'")
 

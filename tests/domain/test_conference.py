@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import NotFound, RuleViolation
-from domain.log import CoordinationLog
+from concord.domain.errors import NotFound, RuleViolation
+from concord.log.application import CoordinationLog
 from tests.conftest import submit
 from tests.domain.test_network import refused
 

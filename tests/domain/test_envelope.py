@@ -10,8 +10,8 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.envelope import format_stored_timestamp, format_timestamp
-from domain.log import CoordinationLog
+from concord.domain.envelope import format_stored_timestamp, format_timestamp
+from concord.log.application import CoordinationLog
 from tests.conftest import RECORDER
 
 SHAPE = {

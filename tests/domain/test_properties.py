@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from domain.errors import ConcordError
-from domain.log import CoordinationLog, sqlite_env
+from concord.domain.errors import ConcordError
+from concord.log.application import CoordinationLog, sqlite_env
 from tests.conftest import RECORDER
 
 NETWORKS = st.sampled_from(["N1", "N1", "N1", "N2"])

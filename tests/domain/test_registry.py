@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from domain.errors import RuleViolation
-from domain.log import CoordinationLog
+from concord.domain.errors import RuleViolation
+from concord.log.application import CoordinationLog
 from tests.conftest import submit
 from tests.domain.test_network import refused
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.catalogue import parse_submission
-from domain.errors import BatchRefused, Contradiction, InvalidSubmission, RuleViolation
-from domain.log import CoordinationLog
-from domain.writer import _Done, _Job
+from concord.domain.catalogue import parse_submission
+from concord.domain.errors import BatchRefused, Contradiction, InvalidSubmission, RuleViolation
+from concord.log.application import CoordinationLog
+from concord.log.writer import _Done, _Job
 from tests.conftest import RECORDER, submit
 from tests.domain.test_network import refused
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from domain.log import CoordinationLog
-from projections.projection import Projection
-from projections.runner import catch_up as run_to_end
-from projections.store import ProjectionStore
+from concord.log.application import CoordinationLog
+from concord.projections.projection import Projection
+from concord.projections.runner import catch_up as run_to_end
+from concord.projections.store import ProjectionStore
 from tests.backends import BACKENDS, Backend
 from tests.conftest import parametrized_backend
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from api.scenario import founding_scenario
-from domain.errors import RuleViolation
-from domain.log import CoordinationLog
-from projections.conferences import Conferences, attendances, conference, list_conferences
-from projections.networks import Networks, list_networks, network, registered_state
-from projections.store import ProjectionStore
+from concord.api.scenario import founding_scenario
+from concord.domain.errors import RuleViolation
+from concord.log.application import CoordinationLog
+from concord.projections.conferences import Conferences, attendances, conference, list_conferences
+from concord.projections.networks import Networks, list_networks, network, registered_state
+from concord.projections.store import ProjectionStore
 from tests.conftest import RECORDER, submit
 from tests.projections.conftest import catch_up
 

@@ -3,13 +3,13 @@ the entity keeps its code, and history shows both."""
 
 from __future__ import annotations
 
-from domain.log import CoordinationLog
-from projections.conferences import Conferences, conference
-from projections.declarations import Declarations, declaration
-from projections.history import History, Query, history
-from projections.membership import Membership, members
-from projections.networks import Networks, network
-from projections.store import ProjectionStore
+from concord.log.application import CoordinationLog
+from concord.projections.conferences import Conferences, conference
+from concord.projections.declarations import Declarations, declaration
+from concord.projections.history import History, Query, history
+from concord.projections.membership import Membership, members
+from concord.projections.networks import Networks, network
+from concord.projections.store import ProjectionStore
 from tests.conftest import RECORDER, submit
 from tests.projections.conftest import catch_up
 

@@ -12,19 +12,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from domain.log import CoordinationLog
-from projections.rebuild import PROJECTIONS, live, rebuild
-from projections.runner import ProjectionRunner
-from projections.store import ProjectionStore
+from concord.log.application import CoordinationLog
+from concord.projections.rebuild import PROJECTIONS, live, rebuild
+from concord.projections.runner import ProjectionRunner
+from concord.projections.store import ProjectionStore
 from tests.backends import Backend
 from tests.conftest import RECORDER
 from tests.projections.conftest import rows
 
 RUNNER = textwrap.dedent("""
     import sys, threading
-    import projections.runner as runner_module
-    from projections.rebuild import PROJECTIONS, live
-    from projections.runner import ProjectionRunner
+    import concord.projections.runner as runner_module
+    from concord.projections.rebuild import PROJECTIONS, live
+    from concord.projections.runner import ProjectionRunner
     from tests.backends import from_spec
     runner_module.PAGE = 97  # many small transactions, so the kill lands inside one
     log, store = from_spec(sys.argv[1])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from api.scenario import founding_scenario
-from domain.log import CoordinationLog
-from projections.declarations import Declarations, declaration, list_declarations
-from projections.store import ProjectionStore
+from concord.api.scenario import founding_scenario
+from concord.log.application import CoordinationLog
+from concord.projections.declarations import Declarations, declaration, list_declarations
+from concord.projections.store import ProjectionStore
 from tests.conftest import submit
 from tests.projections.conftest import catch_up
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from api.scenario import founding_scenario
-from domain.log import CoordinationLog
-from projections.history import History, Query, history
-from projections.store import ProjectionStore
+from concord.api.scenario import founding_scenario
+from concord.log.application import CoordinationLog
+from concord.projections.history import History, Query, history
+from concord.projections.store import ProjectionStore
 from tests.conftest import submit
 from tests.projections.conftest import catch_up
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from api.scenario import founding_scenario
-from domain.errors import ConcordError
-from domain.log import CoordinationLog
-from projections.membership import Membership, members
-from projections.store import ProjectionStore
+from concord.api.scenario import founding_scenario
+from concord.domain.errors import ConcordError
+from concord.log.application import CoordinationLog
+from concord.projections.membership import Membership, members
+from concord.projections.store import ProjectionStore
 from tests.conftest import RECORDER
 from tests.projections.conftest import catch_up
 

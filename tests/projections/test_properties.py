@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.envelope import Envelope
-from domain.errors import ConcordError
-from domain.log import CoordinationLog
-from projections.membership import members
-from projections.rebuild import PROJECTIONS
-from projections.store import ProjectionStore
+from concord.domain.envelope import Envelope
+from concord.domain.errors import ConcordError
+from concord.log.application import CoordinationLog
+from concord.projections.membership import members
+from concord.projections.rebuild import PROJECTIONS
+from concord.projections.store import ProjectionStore
 from tests.backends import BACKENDS, Backend, example_backend
 from tests.conftest import RECORDER
 from tests.domain.test_properties import SETUP, submissions

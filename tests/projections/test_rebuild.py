@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from api.scenario import founding_scenario
-from domain.log import CoordinationLog
-from projections.membership import members
-from projections.rebuild import PROJECTIONS, live, rebuild
-from projections.runner import ProjectionRunner
-from projections.store import ProjectionStore
+from concord.api.scenario import founding_scenario
+from concord.log.application import CoordinationLog
+from concord.projections.membership import members
+from concord.projections.rebuild import PROJECTIONS, live, rebuild
+from concord.projections.runner import ProjectionRunner
+from concord.projections.store import ProjectionStore
 from tests.conftest import RECORDER
 from tests.projections.conftest import rows
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from projections.store import ProjectionStore
+from concord.projections.store import ProjectionStore
 from tests.backends import Backend
 from tests.conftest import parametrized_backend
 
@@ -39,7 +39,7 @@ def test_a_transaction_after_the_session_was_ended_gets_a_new_one(
 def test_two_processes_cannot_rebuild_one_projection_at_once(
     store: ProjectionStore, backend: Backend
 ) -> None:
-    from projections.db import exclusive
+    from concord.projections.db import exclusive
 
     other = backend.database()  # as another process would connect
     try:

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from domain.errors import ConcordError, RuleViolation
-from domain.log import CoordinationLog
-from projections.membership import Membership, members
-from projections.store import ProjectionStore
+from concord.domain.errors import ConcordError, RuleViolation
+from concord.log.application import CoordinationLog
+from concord.projections.membership import Membership, members
+from concord.projections.store import ProjectionStore
 from tests.backends import BACKENDS, example_backend
 from tests.conftest import RECORDER
 from tests.projections.conftest import catch_up

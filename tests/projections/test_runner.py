@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from domain.envelope import Envelope
-from domain.log import CoordinationLog
-from projections.db import Cursor
-from projections.membership import Membership, members
-from projections.projection import Projection, handles
-from projections.runner import ProjectionRunner
-from projections.store import ProjectionStore
+from concord.domain.envelope import Envelope
+from concord.log.application import CoordinationLog
+from concord.projections.db import Cursor
+from concord.projections.membership import Membership, members
+from concord.projections.projection import Projection, handles
+from concord.projections.runner import ProjectionRunner
+from concord.projections.store import ProjectionStore
 from tests.conftest import RECORDER, submit
 from tests.projections.conftest import catch_up
 
@@ -116,8 +116,8 @@ def test_the_runner_sees_entries_written_by_another_process(
 def test_a_projection_built_with_another_layout_version_is_built_again_from_0(
     log: CoordinationLog, store: ProjectionStore
 ) -> None:
-    from projections.history import History
-    from projections.store import VERSIONS_TABLE
+    from concord.projections.history import History
+    from concord.projections.store import VERSIONS_TABLE
 
     for code in ("A", "B", "C"):
         submit(log, "DeclarationAdopted", declaration=code, title=code)

@@ -1,0 +1,1 @@
+"""The `concord` command line (typer)."""

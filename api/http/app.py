@@ -1,0 +1,207 @@
+"""The composition root: create_app(settings) builds the HTTP service and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
+
+from concord.api.checkpoints import Checkpoints
+from concord.api.http.auth import DOCS_ASSETS, OPEN_PATHS, AuthMiddleware, required_role
+from concord.api.http.deps import known_query
+from concord.api.http.errors import install_error_handlers
+from concord.api.http.feed import LiveFeed
+from concord.api.http.observe import AccessLog, Metrics, ObserveMiddleware
+from concord.api.http.routes import (
+    conferences,
+    declarations,
+    events,
+    health,
+    history,
+    keys,
+    networks,
+    projections,
+    states,
+    stream,
+    transparency,
+)
+from concord.api.http.schemas import problem_responses
+from concord.api.keyfile import load_or_create_signer
+from concord.api.keys import KeyStore, Role
+from concord.api.settings import Settings
+from concord.api.wiring import open_database, open_log
+from concord.projections.db import claim_projections, listen
+from concord.projections.rebuild import PROJECTIONS, live
+from concord.projections.remote import RemoteProjections
+from concord.projections.runner import ProjectionRunner
+from concord.projections.store import ProjectionStore
+
+DESCRIPTION = """\
+Concord records the decisions of a network of states (a state joins, a conference is held,
+a declaration is signed) as entries in an append-only log. Entries are never edited: a wrong
+one is retracted by a later `EntryRetracted`, or corrected by an `EntryCorrected` that puts
+its fact right (the entity keeps its code), and both stay on record. Entries may be recorded
+in any order of dates: each is checked against the whole record, and a refusal names the
+entry it contradicts by its position.
+
+Submit entries with `POST /v1/events` (or `/v1/events/batch`, all or none); read the log in
+order with `GET /v1/events`, or live with `GET /v1/events/stream`. Every error is an
+RFC 9457 problem (`application/problem+json`) naming the field at fault.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("concord")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def _declare_security(schema: dict[str, Any], public_read: bool, rate_limited: bool) -> None:
+    """Mark each operation with the bearer key it needs, from the access policy itself."""
+    schema["components"]["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "An API key: `concord keys create`, or POST /v1/keys."}}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path in OPEN_PATHS:
+                continue
+            role = required_role(method.upper(), path, public_read)
+            responses = operation.setdefault("responses", {})
+            problems = problem_responses(401) if role is None else problem_responses(401, 403)
+            if role is Role.recorder and rate_limited:
+                problems.update(problem_responses(429))
+            for status, answer in problems.items():
+                content = {"application/problem+json": {"schema": {
+                    "$ref": "#/components/schemas/Problem"}}}
+                responses.setdefault(str(status), {"description": answer["description"],
+                                                   "content": content})
+            if role is None:
+                operation["security"] = [{}, {"bearer": []}]
+            else:
+                operation["security"] = [{"bearer": []}]
+                operation["description"] = (operation.get("description", "") + f"\n\nNeeds "
+                                             f"an API key with the role {role.name} or higher.")
+
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The Concord HTTP service over the log in `settings.data_dir`."""
+    metrics = Metrics()
+    access = AccessLog()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log = await run_in_threadpool(open_log, settings)
+        # The keys and the read side share one set of connections to the database.
+        database = await run_in_threadpool(open_database, settings)
+        app.state.keys = KeyStore(database)
+        projection_store = ProjectionStore(database)
+        app.state.projection_store = projection_store
+        stop_listening = threading.Event()
+        runner: ProjectionRunner | RemoteProjections
+        # One process keeps the read models up; on PostgreSQL, if another already does,
+        # this one reads what that one writes.
+        claim = (await run_in_threadpool(claim_projections, projection_store.database)
+                 if settings.projections else None)
+        if settings.projections and claim is None:
+            logger.warning("another process keeps the read models up: reading its tables")
+        if claim is not None:
+            runner = ProjectionRunner(log, projection_store,
+                                      [live(projection_store, name) for name in PROJECTIONS])
+            runner.start()
+            # Entries other processes commit wake the runner too (PostgreSQL only).
+            listen(projection_store.database, log.commit_channel, runner.wake,
+                   stop_listening)
+        else:
+            runner = RemoteProjections(log, projection_store)
+        app.state.projections = runner
+        signer = await run_in_threadpool(load_or_create_signer, settings.signing_key_path,
+                                         settings.log_origin)
+        app.state.checkpoints = Checkpoints(projection_store, signer, settings.log_origin)
+        feed = LiveFeed(log, asyncio.get_running_loop(), settings.stream_buffer)
+        log.writer.add_listener(metrics.on_commit)
+        app.state.log = log
+        app.state.feed = feed
+        flusher = asyncio.create_task(access.run())
+        try:
+            yield
+        finally:
+            try:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+            finally:
+                stop_listening.set()
+                runner.stop()
+                if claim is not None:
+                    claim.close()
+                app.state.projection_store.close()
+                feed.close()
+                log.writer.remove_listener(metrics.on_commit)
+                await app.state.keys.aclose()
+                await run_in_threadpool(log.close)
+
+    # The documentation pages load their scripts and styles from this server, never from a
+    # CDN: they work offline, and a reader's browser asks no third party.
+    app = FastAPIOffline(title="Concord", version=_version(), description=DESCRIPTION,
+                         lifespan=lifespan, dependencies=[Depends(known_query)],
+                         static_url=DOCS_ASSETS,
+                         swagger_ui_parameters={"validatorUrl": None})
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    # Added last is outermost: requests are observed (logged, counted) even when refused.
+    app.add_middleware(AuthMiddleware, keys=lambda: app.state.keys,
+                       public_read=settings.public_read, write_rate=settings.write_rate)
+    # Requests refused before routing are counted under the documented path they match.
+    app.add_middleware(ObserveMiddleware, metrics=metrics, access=access,
+                       templates=lambda: app.openapi()["paths"])
+    app.include_router(health.router)
+    app.include_router(keys.router)
+    app.include_router(networks.router)
+    app.include_router(history.router)
+    app.include_router(declarations.router)
+    app.include_router(conferences.router)
+    app.include_router(states.router)
+    app.include_router(projections.router)
+    app.include_router(transparency.router)
+    app.include_router(stream.router)  # before events: /v1/events/stream is not a position
+    app.include_router(events.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                events.BODY_COMPONENTS)
+            _declare_security(schema, settings.public_read, settings.write_rate is not None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The app of one of several API processes (`concord serve --workers N`), configured
+    from CONCORD_* variables."""
+    from concord.api.http.observe import configure_logging
+    from concord.api.runtime import tune_runtime
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    tune_runtime()
+    return create_app(settings)

@@ -1,0 +1,162 @@
+"""Every error as an RFC 9457 problem (application/problem+json), mapped in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from concord.domain.errors import (
+    BatchRefused,
+    ConcordError,
+    Conflict,
+    Contradiction,
+    FieldProblem,
+    IdempotencyKeyReused,
+    InvalidSubmission,
+    LogUnavailable,
+    NotFound,
+    RuleViolation,
+)
+
+logger = logging.getLogger("concord.api")
+
+PROBLEM_JSON = "application/problem+json"
+_PREFIX = "urn:concord:problem:"
+
+
+class ProblemError(Exception):
+    """An error raised by the API layer itself, already in problem terms."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str,
+                 **extensions: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.extensions = extensions
+        self.headers: dict[str, str] = {}
+
+    def response(self, request: Request | None) -> JSONResponse:
+        """The problem as a response."""
+        return problem_response(request, self.status, self.slug, self.title, self.detail,
+                                headers=self.headers or None, **self.extensions)
+
+
+def problem_response(
+    request: Request | None, status: int, slug: str, title: str, detail: str,
+    headers: dict[str, str] | None = None, **extensions: Any,
+) -> JSONResponse:
+    """A problem details response."""
+    body: dict[str, Any] = {
+        "type": _PREFIX + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _fields(problems: list[FieldProblem]) -> list[dict[str, str]]:
+    return [{"field": p.field, "reason": p.reason} for p in problems]
+
+
+def concord_problem(request: Request, error: ConcordError) -> JSONResponse:
+    """The problem response for an error of the write side."""
+    if isinstance(error, BatchRefused):
+        prefix = f"events.{error.index}"
+        problem = _describe(error.cause, prefix)
+        if not problem.detail.startswith(prefix):
+            problem.detail = f"{prefix}: {problem.detail}"
+        problem.extensions["index"] = error.index
+    else:
+        problem = _describe(error)
+    return problem.response(request)
+
+
+def _describe(error: ConcordError, prefix: str = "") -> ProblemError:
+    """The problem an error of the write side is; field names placed under `prefix`."""
+    if isinstance(error, InvalidSubmission):
+        problems = error.prefixed(prefix).problems if prefix else error.problems
+        return ProblemError(422, "invalid-submission", "Invalid submission",
+                            "; ".join(str(p) for p in problems), errors=_fields(problems))
+    if isinstance(error, Conflict):
+        return ProblemError(409, "version-conflict", "Version conflict", str(error),
+                            stream=error.stream, expected_version=error.expected,
+                            current_version=error.current)
+    if isinstance(error, Contradiction):
+        # The entries it names, by position, for a client to show or fetch.
+        return ProblemError(409, "rule-violation", "Rule violation", str(error),
+                            contradicts=[
+                                {"position": position,
+                                 "effective_date": error.entries[name].effective_date}
+                                for name, position in error.positions.items()])
+    if isinstance(error, NotFound):
+        return ProblemError(409, "not-on-record", "Not on record", str(error))
+    if isinstance(error, RuleViolation):
+        return ProblemError(409, "rule-violation", "Rule violation", str(error))
+    if isinstance(error, IdempotencyKeyReused):
+        return ProblemError(422, "idempotency-key-reused", "Idempotency key reused", str(error))
+    if isinstance(error, LogUnavailable):
+        problem = ProblemError(503, "log-unavailable", "Log unavailable", str(error))
+        problem.headers["Retry-After"] = "1"
+        return problem
+    return ProblemError(500, "internal", "Internal error", str(error))
+
+
+_HTTP_TITLES = {
+    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+    405: "Method not allowed", 406: "Not acceptable", 409: "Conflict",
+    413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
+    429: "Too many requests", 500: "Internal error", 503: "Service unavailable",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error raised while answering a request to a problem response."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, error: ProblemError) -> JSONResponse:
+        return error.response(request)
+
+    @app.exception_handler(ConcordError)
+    async def _concord(request: Request, error: ConcordError) -> JSONResponse:
+        return concord_problem(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = []
+        for item in error.errors():
+            loc = [str(part) for part in item.get("loc", ()) if part not in ("query", "path",
+                                                                              "header", "body")]
+            reason = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+            problems.append(FieldProblem(".".join(loc), reason))
+        return problem_response(request, 422, "invalid-request", "Invalid request",
+                                "; ".join(str(p) for p in problems), errors=_fields(problems))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        title = _HTTP_TITLES.get(error.status_code, "Error")
+        detail = error.detail if isinstance(error.detail, str) else title
+        if error.status_code == 404 and detail == "Not Found":
+            detail = f"there is no resource at {request.url.path}"
+        if error.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return problem_response(request, error.status_code, "", title, detail,
+                                headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error answering %s %s", request.method, request.url.path)
+        request_id = request.scope.get("concord.request_id")
+        return problem_response(request, 500, "internal", "Internal error",
+                                "the server failed to answer this request; its log says why",
+                                headers={"X-Request-ID": request_id} if request_id else None)

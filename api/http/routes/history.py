@@ -1,0 +1,91 @@
+"""The history of decisions, from the history projection."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from concord.api.http.errors import ProblemError
+from concord.api.http.reads import caught_up
+from concord.api.http.routes.events import MAX_POSITION, EventType
+from concord.api.http.schemas import EnvelopeModel, problem_responses
+from concord.domain.catalogue import Code, IsoDate, StateCode
+from concord.projections import history as projection
+
+router = APIRouter(prefix="/v1/history", tags=["history"])
+
+_CURSOR = re.compile(r"(?:([0-9]{4}-[0-9]{2}-[0-9]{2}),)?([0-9]{1,19})")
+
+
+class HistoryEntry(EnvelopeModel):
+    """An entry, with what it means in a line, and the retraction that undid it, if any."""
+
+    summary: str
+    retracted_by: int | None = Field(description="Position of the entry's retraction.")
+
+
+class HistoryPage(BaseModel):
+    """A page of the history, and the cursor of the next one."""
+
+    entries: list[HistoryEntry]
+    next_after: str | None = Field(description=(
+        "Pass as `after` for the next page, in the same order; null on the last page."))
+
+
+def _invalid(detail: str, *errors: tuple[str, str]) -> ProblemError:
+    return ProblemError(422, "invalid-request", "Invalid request", detail,
+                        errors=[{"field": field, "reason": reason} for field, reason in errors])
+
+
+@router.get("", response_model=HistoryPage, responses=problem_responses(422, 503))
+async def read_history(
+    request: Request,
+    network: Annotated[Code | None, Query()] = None,
+    state: Annotated[StateCode | None, Query()] = None,
+    conference: Annotated[Code | None, Query()] = None,
+    declaration: Annotated[Code | None, Query()] = None,
+    type_: Annotated[list[EventType] | None, Query(alias="type")] = None,  # type: ignore[valid-type]
+    date_from: Annotated[IsoDate | None, Query(alias="from", description=(
+        "Entries effective on or after this date."))] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description=(
+        "Entries effective on or before this date."))] = None,
+    order: Annotated[Literal["position", "effective_date"], Query()] = "position",
+    after: Annotated[str, Query(max_length=40, description=(
+        "Cursor: a position; for order=effective_date also 'DATE,POSITION' (as `next_after` "
+        "gives it), and a plain position continues after that entry in date order."))] = "0",
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+    min_position: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
+) -> dict[str, Any]:
+    """The decisions in log order or by effective date, filtered; each with a summary."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise _invalid(f"from ({date_from}) is later than to ({date_to}): no date is in both",
+                       ("from", f"later than to ({date_to})"),
+                       ("to", f"earlier than from ({date_from})"))
+    match = _CURSOR.fullmatch(after)
+    if match is None or (order == "position" and match.group(1)):
+        raise _invalid(f"after: {after!r} is not a cursor of this order",
+                       ("after", "not a cursor"))
+    cursor: tuple[str, int] | int = (
+        (match.group(1), int(match.group(2))) if match.group(1) else int(match.group(2)))
+    suffix, upto = await caught_up(request, "history", min_position)
+    # One more than asked tells whether there is a next page.
+    query = projection.Query(network, state, conference, declaration, tuple(type_ or ()),
+                             date_from, date_to, order, cursor, limit + 1)
+    store = request.app.state.projection_store
+    try:
+        entries = await run_in_threadpool(
+            store.read, "history", suffix,
+            lambda reader, live: projection.history(reader, query, upto, live))
+    except projection.UnknownCursor as e:
+        raise _invalid(f"after: {e}", ("after", "no such entry")) from None
+    next_after = None
+    if len(entries) > limit:
+        del entries[limit:]
+        last = entries[-1]
+        next_after = (f"{last['effective_date']},{last['position']}"
+                      if order == "effective_date" else str(last["position"]))
+    return {"entries": entries, "next_after": next_after}

@@ -1,0 +1,279 @@
+"""CoordinationLog: the append-only log of decisions, on eventsourcing's Application."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification, Transcoder
+from eventsourcing.utils import Environment, EnvType, get_topic
+
+from concord.domain.catalogue import MAX_INT, Submission, parse_submission
+from concord.domain.commands import TOPICS_BY_TYPE, public_type
+from concord.domain.envelope import Envelope, make_envelope
+from concord.domain.errors import BatchRefused, FieldProblem, InvalidSubmission
+from concord.domain.stream import Stream
+from concord.log.sqlite import LogRecorder, PriorResult, SQLiteLogRecorder
+from concord.log.transcoder import EventStateTranscoder
+from concord.log.writer import Writer
+
+MAX_READ = 10_000
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+# An API key's name, or `cli:NAME` for the command line (a key name cannot hold a colon).
+_RECORDER_NAME = re.compile(r"(?:cli:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    """The eventsourcing settings for a log in the SQLite file at `path`."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "SQLITE_LOCK_TIMEOUT": "10",
+        "ORIGINATOR_ID_TYPE": "text",
+        "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLogRecorder),
+        "AGGREGATE_CACHE_MAXSIZE": "",
+    }
+
+
+class CoordinationLog(Application[str]):
+    """The coordination log: submit decisions through one group-committing writer, read them."""
+
+    def __init__(self, env: EnvType | None = None, *, max_commit_events: int = 10_000) -> None:
+        super().__init__(env)
+        self.writer = Writer(self, max_commit_events=max_commit_events)
+        self.writer.start()
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Only what Concord passes: eventsourcing would otherwise also read the process
+        # environment, where an unrelated variable could change how the log is stored.
+        return Environment(name, dict(env or {}))
+
+    def construct_transcoder(self) -> Transcoder:
+        return EventStateTranscoder()
+
+    def exclusive_round(self) -> AbstractContextManager[None]:
+        """A writer's round, from reading the log's end to committing, with no other process
+        appending meanwhile (PostgreSQL); on SQLite, where the write transaction itself is
+        exclusive and short, nothing more."""
+        round_ = getattr(self.recorder, "exclusive_round", None)
+        return round_() if round_ is not None else nullcontext()
+
+    @property
+    def commit_channel(self) -> str | None:
+        """The PostgreSQL channel notified with every commit; None on SQLite."""
+        channel = getattr(self.recorder, "channel_name", None)
+        return str(channel) if channel else None
+
+    @property
+    def log_recorder(self) -> LogRecorder:
+        """The recorder, with its idempotency table (SQLite or PostgreSQL)."""
+        recorder = self.recorder
+        assert hasattr(recorder, "select_streams") and hasattr(recorder, "find_prior_results")
+        assert hasattr(recorder, "stream_version") and hasattr(recorder, "position_of")
+        return cast(LogRecorder, recorder)
+
+    def submit(
+        self,
+        raw: Mapping[str, Any] | Submission,
+        *,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> Envelope:
+        """Append one decision; return its envelope. Raises a ConcordError if it is refused."""
+        submission = _checked(raw, recorded_by, idempotency_key)
+        return self.writer.submit([submission], recorded_by, idempotency_key, batch=False)[0]
+
+    async def submit_async(
+        self,
+        raw: Mapping[str, Any] | Submission,
+        *,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> Envelope:
+        """`submit`, awaited on the running event loop instead of blocking a thread."""
+        submission = _checked(raw, recorded_by, idempotency_key)
+        envelopes = await self.writer.submit_async(
+            [submission], recorded_by, idempotency_key, batch=False)
+        return envelopes[0]
+
+    async def submit_replayed_async(
+        self,
+        raws: Sequence[Mapping[str, Any] | Submission],
+        *,
+        batch: bool,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> tuple[list[Envelope], bool]:
+        """`submit_async` (one submission) or `submit_batch_async`, and whether the answer is
+        an earlier result for the same idempotency key, which appended nothing."""
+        if batch:
+            submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+        else:
+            (raw,) = raws
+            submissions = [_checked(raw, recorded_by, idempotency_key)]
+        return await self.writer.submit_async_replayed(submissions, recorded_by,
+                                                       idempotency_key, batch=batch)
+
+    async def submit_batch_async(
+        self,
+        raws: Sequence[Mapping[str, Any] | Submission],
+        *,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> list[Envelope]:
+        """`submit_batch`, awaited on the running event loop instead of blocking a thread."""
+        submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+        return await self.writer.submit_async(submissions, recorded_by, idempotency_key,
+                                              batch=True)
+
+    def submit_batch(
+        self,
+        raws: Sequence[Mapping[str, Any] | Submission],
+        *,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> list[Envelope]:
+        """Append all the decisions in one transaction, or none of them."""
+        submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+        return self.writer.submit(submissions, recorded_by, idempotency_key, batch=True)
+
+    @staticmethod
+    def _checked_batch(
+        raws: Sequence[Mapping[str, Any] | Submission], recorded_by: str,
+        idempotency_key: str | None,
+    ) -> list[Submission]:
+        _check_caller(recorded_by, idempotency_key)
+        if not raws:
+            raise InvalidSubmission([FieldProblem("", "a batch needs at least one submission")])
+        submissions = []
+        for index, raw in enumerate(raws):
+            try:
+                submissions.append(raw if isinstance(raw, Submission) else parse_submission(raw))
+            except InvalidSubmission as e:
+                raise BatchRefused(index, e) from None
+        return submissions
+
+    def read(self, after: int = 0, limit: int = 100, types: Sequence[str] = ()) -> list[Envelope]:
+        """Up to `limit` envelopes after position `after`, in log order, of the given types."""
+        problems = []
+        if not 0 <= after <= MAX_INT:
+            problems.append(FieldProblem("after", f"must be from 0 to {MAX_INT}"))
+        if not 1 <= limit <= MAX_READ:
+            problems.append(FieldProblem("limit", f"must be from 1 to {MAX_READ}"))
+        unknown = [t for t in types if t not in TOPICS_BY_TYPE]
+        if unknown:
+            problems.append(FieldProblem("type", f"unknown event type(s): {', '.join(unknown)}"))
+        if problems:
+            raise InvalidSubmission(problems)
+        topics = [topic for t in types for topic in TOPICS_BY_TYPE[t]]
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, topics=topics, inclusive_of_start=False
+        )
+        return [self.envelope(n) for n in notifications]
+
+    def envelope(self, notification: Notification) -> Envelope:
+        """The public envelope of a stored notification."""
+        state = orjson.loads(notification.state)  # the timestamp stays a string
+        return make_envelope(
+            notification.id,
+            public_type(notification.topic),
+            str(notification.originator_id),
+            notification.originator_version,
+            state,
+        )
+
+    def envelopes_at(self, positions: Sequence[int]) -> list[Envelope]:
+        """The envelopes at the given positions, in that order."""
+        if not positions:
+            return []
+        found = self.recorder.select_notifications(
+            start=min(positions), stop=max(positions), limit=max(positions) - min(positions) + 1
+        )
+        by_position = {n.id: n for n in found}
+        return [self.envelope(by_position[p]) for p in positions]
+
+    def entry_at(self, position: int) -> tuple[str, int, str] | None:
+        """The (stream, version, public type) of the entry at `position`, if there is one."""
+        found = self.recorder.select_notifications(start=position, stop=position, limit=1)
+        if not found:
+            return None
+        n = found[0]
+        return str(n.originator_id), n.originator_version, public_type(n.topic)
+
+    def stream_version(self, stream_id: str, upto_position: int) -> int:
+        """The version of stream `stream_id` as of position `upto_position` (0: no entry)."""
+        return self.log_recorder.stream_version(stream_id, upto_position)
+
+    def position_of(self, stream_id: str, version: int) -> int | None:
+        """The position of a stream's entry by its version, if it is stored."""
+        return self.log_recorder.position_of(stream_id, version)
+
+    def stream_codes(self, kind: str) -> list[str]:
+        """The codes of every stored stream of a kind ('network' -> ['RELACOPAZ', ...])."""
+        return [sid.partition(":")[2] for sid in self.log_recorder.stream_ids(kind + ":")]
+
+    def same_but_case(self, stream_id: str) -> list[str]:
+        """The stored streams whose ids differ from `stream_id` in case alone."""
+        return [sid for sid in self.log_recorder.same_but_case(stream_id) if sid != stream_id]
+
+    def last_position(self) -> int:
+        """The position of the latest entry (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+    def events_of(self, stream_id: str) -> list[Stream.Event]:
+        """Every stored event of a stream, in order."""
+        events: list[Stream.Event] = []
+        for event in self.events.get(stream_id):
+            assert isinstance(event, Stream.Event)
+            events.append(event)
+        return events
+
+    def load(self, stream_id: str) -> Stream | None:
+        """The aggregate folded from its stored events, or None if it has none."""
+        events = self.events_of(stream_id)
+        return Stream.fold(events) if events else None
+
+    def load_many(self, stream_ids: Sequence[str]) -> dict[str, Stream]:
+        """The aggregates of those of `stream_ids` that have events, read in one query."""
+        by_stream: dict[str, list[Stream.Event]] = {}
+        for stored in self.log_recorder.select_streams(stream_ids):
+            event = self.mapper.to_domain_event(stored)
+            assert isinstance(event, Stream.Event)
+            by_stream.setdefault(event.originator_id, []).append(event)
+        return {stream_id: Stream.fold(events) for stream_id, events in by_stream.items()}
+
+    def prior_results(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PriorResult]:
+        """Idempotency keys already used, with the digest and positions they were used for."""
+        return self.log_recorder.find_prior_results(keys)
+
+    def close(self) -> None:
+        """Stop the writer (failing what waits for it), then close the store."""
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.stop()
+        super().close()
+
+
+def _checked(
+    raw: Mapping[str, Any] | Submission, recorded_by: str, idempotency_key: str | None
+) -> Submission:
+    submission = raw if isinstance(raw, Submission) else parse_submission(raw)
+    _check_caller(recorded_by, idempotency_key)
+    return submission
+
+
+def _check_caller(recorded_by: str, idempotency_key: str | None) -> None:
+    problems = []
+    if not _RECORDER_NAME.fullmatch(recorded_by):
+        problems.append(FieldProblem("recorded_by", "must be 1 to 64 letters, digits, '.', "
+                                     "'_', '@' or '-', after 'cli:' for the command line"))
+    if idempotency_key is not None and not _KEY.fullmatch(idempotency_key):
+        problems.append(FieldProblem("idempotency_key", "must be 1 to 255 visible ASCII "
+                                     "characters"))
+    if problems:
+        raise InvalidSubmission(problems)
