@@ -26,8 +26,8 @@ import pycountry
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
-from api.runtime import tune_runtime
-from domain.log import CoordinationLog, sqlite_env
+from concord.api.runtime import tune_runtime
+from concord.log.application import CoordinationLog, sqlite_env
 
 RECORDER = "bench"
 THREADS = 32

@@ -32,7 +32,7 @@ import pycountry
 # This folder holds bench/projections.py, named like the package: keep it off the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-from api.keys import KeyStore, Role  # noqa: E402
+from concord.api.keys import KeyStore, Role  # noqa: E402
 
 
 def free_port() -> int:

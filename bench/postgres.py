@@ -42,7 +42,7 @@ assert _spec is not None and _spec.loader is not None
 http_append = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(http_append)
 
-from projections.rebuild import PROJECTIONS  # noqa: E402
+from concord.projections.rebuild import PROJECTIONS  # noqa: E402
 
 CONCORD = str(Path(sys.executable).parent / "concord")
 
@@ -66,8 +66,8 @@ def deployment(url: str, schema: str, workers: int, directory: Path
                ) -> Iterator[tuple[int, str]]:
     """`concord project` and `concord serve --no-projections --workers N` on `schema`: the
     port, and a recorder's token."""
-    from api.keys import KeyStore, Role
-    from projections.db import PostgresDatabase
+    from concord.api.keys import KeyStore, Role
+    from concord.projections.db import PostgresDatabase
 
     keys = KeyStore(PostgresDatabase(url, schema))
     token = keys.create("bench", Role.recorder)[1]
