@@ -42,7 +42,7 @@ assert _spec is not None and _spec.loader is not None
 http_append = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(http_append)
 
-from concord.projections.rebuild import PROJECTIONS  # noqa: E402
+from concord.projections.registry import PROJECTIONS  # noqa: E402
 
 CONCORD = str(Path(sys.executable).parent / "concord")
 

@@ -32,7 +32,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from concord.api.runtime import tune_runtime  # noqa: E402
 from concord.log.application import CoordinationLog, sqlite_env  # noqa: E402
 from concord.projections.membership import members  # noqa: E402
-from concord.projections.rebuild import PROJECTIONS, live, rebuild_many  # noqa: E402
+from concord.projections.rebuild import rebuild_many  # noqa: E402
+from concord.projections.registry import PROJECTIONS, live  # noqa: E402
 from concord.projections.runner import catch_up  # noqa: E402
 from concord.projections.store import ProjectionStore  # noqa: E402
 

@@ -67,7 +67,7 @@ class Stream(BaseAggregate[str]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        setattr(cls, "TOPIC", stored_topic(cls))  # read by eventsourcing.utils.get_topic
+        cls.TOPIC = stored_topic(cls)  # type: ignore[attr-defined]  # get_topic reads it
 
     @dataclass(frozen=True)
     class Event(CanMutateAggregate[str], metaclass=MetaDomainEvent):
@@ -83,7 +83,7 @@ class Stream(BaseAggregate[str]):
 
         def __init_subclass__(cls, **kwargs: Any) -> None:
             super().__init_subclass__(**kwargs)
-            setattr(cls, "TOPIC", stored_topic(cls))  # read by eventsourcing.utils.get_topic
+            cls.TOPIC = stored_topic(cls)  # type: ignore[attr-defined]  # get_topic reads it
 
         def apply(self, aggregate: Any) -> None:
             aggregate._absorb(self)

@@ -25,14 +25,13 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
+from concord.log.locks import SCHEMA_LOCK
 from concord.log.sqlite import (
     FIRST_ENTRIES_INDEX,
     IDEMPOTENCY_TABLE,
     IdempotencyRecord,
     PriorResult,
 )
-
-SCHEMA_LOCK = 0x436F6E636F7264  # the advisory lock held while the schema changes
 
 
 class PostgresLogRecorder(PostgresApplicationRecorder):

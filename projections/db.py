@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from concord.log.locks import SCHEMA_LOCK
+
 
 class Cursor(Protocol):
     """What the read side asks of a cursor (sqlite3's, or the PostgreSQL one below)."""
@@ -67,9 +69,6 @@ def to_postgres(sql: str) -> str:
     return _PLACEHOLDER.sub("%s", sql)
 
 
-# Held (for the transaction) by whoever changes the schema, so that processes starting
-# together do not create the same table at once, which PostgreSQL refuses.
-SCHEMA_LOCK = 0x436F6E636F7264  # "Concord"
 
 
 class PgCursor:
@@ -304,62 +303,3 @@ def listen(database: Database, channel: str | None, wake: Callable[[], None],
     thread = threading.Thread(target=run, name=f"concord-listen-{channel}", daemon=True)
     thread.start()
     return thread
-
-
-PROJECTOR_LOCK = SCHEMA_LOCK + 1
-
-
-def claim_projections(database: Database) -> Any | None:
-    """The right to keep the read models up, or None if another process holds it: whoever
-    holds it runs the projections; the others read what it writes. On PostgreSQL a session
-    holding an advisory lock (per schema); on SQLite an exclusive lock on a file beside the
-    database. Closing what this returns gives the right up; so does the process's end."""
-    if not isinstance(database, PostgresDatabase):
-        import fcntl
-
-        handle = open(f"{database.path}.projections.lock", "a")  # noqa: SIM115
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return None
-        return handle
-    connection = database._connect()
-    row = connection.execute(
-        "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))",
-        (PROJECTOR_LOCK % 2**31,)).fetchone()
-    if row is not None and row[0]:
-        return connection  # held as long as this connection lives
-    connection.close()
-    return None
-
-
-def still_claimed(claim: Any) -> bool:
-    """Whether a claim from `claim_projections` still holds: on PostgreSQL the lock lives as
-    long as its session, which the server may have ended."""
-    if hasattr(claim, "execute"):
-        try:
-            claim.execute("SELECT 1")
-        except Exception:
-            return False
-    return True
-
-
-@contextmanager
-def exclusive(database: Database, what: str) -> Iterator[None]:
-    """Hold, across processes, the right to do `what` (e.g. rebuild one projection): on
-    PostgreSQL an advisory lock for the duration, refused with RuntimeError if another
-    process holds it; on SQLite nothing more (a rebuild's swap is one transaction there)."""
-    if not isinstance(database, PostgresDatabase):
-        yield
-        return
-    connection = database._connect()
-    try:
-        row = connection.execute(
-            "SELECT pg_try_advisory_lock(%s, hashtext(current_schema() || %s))",
-            (PROJECTOR_LOCK % 2**31 + 1, what)).fetchone()
-        if row is None or not row[0]:
-            raise RuntimeError(f"another process is already doing it: {what}")
-        yield
-    finally:
-        connection.close()

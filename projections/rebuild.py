@@ -14,32 +14,27 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 from concord.log.application import CoordinationLog
-from concord.projections.conferences import Conferences
-from concord.projections.db import exclusive
-from concord.projections.declarations import Declarations
-from concord.projections.history import History
-from concord.projections.membership import Membership
-from concord.projections.networks import Networks
-from concord.projections.projection import Projection
-from concord.projections.runner import Rebuild
+from concord.projections.locks import exclusive
+from concord.projections.registry import PROJECTIONS
 from concord.projections.store import TABLES_TABLE, ProjectionStore
-from concord.projections.tree import Transparency
 
-PROJECTIONS: dict[str, type[Projection]] = {
-    "membership": Membership, "history": History, "declarations": Declarations,
-    "conferences": Conferences, "networks": Networks, "transparency": Transparency}
 PAGE = 5_000
 
 logger = logging.getLogger(__name__)
 
+
+@dataclass
+class Rebuild:
+    """A rebuild under way, or the last one."""
+
+    position: int = 0
+    of: int = 0
+    state: str = "running"  # then "done" or "failed: ..."
+
 Progress = Callable[[int, int], None]
-
-
-def live(store: ProjectionStore, name: str) -> Projection:
-    """The live copy of projection `name`."""
-    return PROJECTIONS[name](suffix=store.suffix(name))
 
 
 def rebuild(log: CoordinationLog, store: ProjectionStore, name: str,

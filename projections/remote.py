@@ -7,8 +7,9 @@ import threading
 import time
 
 from concord.log.application import CoordinationLog
-from concord.projections.rebuild import PROJECTIONS, in_background
-from concord.projections.runner import FAILURES_TABLE, Rebuild, Status
+from concord.projections.rebuild import Rebuild, in_background
+from concord.projections.registry import PROJECTIONS
+from concord.projections.runner import FAILURES_TABLE, Status
 from concord.projections.store import POSITIONS_TABLE, TABLES_TABLE, ProjectionStore
 
 POLL_SECONDS = 0.02

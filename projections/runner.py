@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from concord.domain.envelope import Envelope
 from concord.log.application import CoordinationLog
 from concord.projections.projection import Projection
+from concord.projections.rebuild import Rebuild, in_background
 from concord.projections.store import ProjectionStore
 
 logger = logging.getLogger(__name__)
@@ -30,15 +31,6 @@ class Status:
     suffix: str = ""
     failure: str | None = None
     failed_at: float = 0.0
-
-
-@dataclass
-class Rebuild:
-    """A rebuild under way, or the last one."""
-
-    position: int = 0
-    of: int = 0
-    state: str = "running"  # then "done" or "failed: ..."
 
 
 class ProjectionRunner:
@@ -105,8 +97,6 @@ class ProjectionRunner:
 
     def start_rebuild(self, name: str) -> Rebuild:
         """Rebuild projection `name` in the background (see `projections.rebuild`)."""
-        from concord.projections.rebuild import in_background
-
         return in_background(self.log, self.store, name, self.rebuilds, self._rebuilding,
                              then=self._wake.set)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from concord.domain.envelope import Envelope
-from concord.projections.rebuild import PROJECTIONS
+from concord.projections.registry import PROJECTIONS
 from concord.projections.store import POSITIONS_TABLE, TABLES_TABLE, VERSIONS_TABLE
 
 PAGE = 10_000

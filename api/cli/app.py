@@ -150,7 +150,7 @@ def _print_read_models(log: CoordinationLog, settings: Settings) -> None:
     from concord.projections.declarations import declaration
     from concord.projections.history import Query, history
     from concord.projections.membership import members
-    from concord.projections.rebuild import PROJECTIONS, live
+    from concord.projections.registry import PROJECTIONS, live
     from concord.projections.runner import catch_up
     from concord.projections.store import ProjectionStore
 
@@ -262,8 +262,9 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 
     from concord.api.http.observe import configure_logging
     from concord.api.runtime import tune_runtime
-    from concord.projections.db import claim_projections, listen, still_claimed
-    from concord.projections.rebuild import PROJECTIONS, live
+    from concord.projections.db import listen
+    from concord.projections.locks import claim_projections, still_claimed
+    from concord.projections.registry import PROJECTIONS, live
     from concord.projections.runner import ProjectionRunner
     from concord.projections.store import ProjectionStore
 
@@ -429,7 +430,8 @@ def rebuild(
     """Rebuild projections from position 0 beside the live ones, then swap them in."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-    from concord.projections.rebuild import PROJECTIONS, rebuild_many
+    from concord.projections.rebuild import rebuild_many
+    from concord.projections.registry import PROJECTIONS
     from concord.projections.store import ProjectionStore
 
     names = list(PROJECTIONS) if name == "all" else [name]

@@ -40,8 +40,9 @@ from concord.api.keyfile import load_or_create_signer
 from concord.api.keys import KeyStore, Role
 from concord.api.settings import Settings
 from concord.api.wiring import open_database, open_log
-from concord.projections.db import claim_projections, listen
-from concord.projections.rebuild import PROJECTIONS, live
+from concord.projections.db import listen
+from concord.projections.locks import claim_projections
+from concord.projections.registry import PROJECTIONS, live
 from concord.projections.remote import RemoteProjections
 from concord.projections.runner import ProjectionRunner
 from concord.projections.store import ProjectionStore

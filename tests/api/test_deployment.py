@@ -18,7 +18,8 @@ import pytest
 
 from concord.api.settings import Settings
 from concord.log.application import CoordinationLog
-from concord.projections.rebuild import PROJECTIONS, rebuild_many
+from concord.projections.rebuild import rebuild_many
+from concord.projections.registry import PROJECTIONS
 from concord.projections.store import ProjectionStore
 from concord.tlog.leaves import entry_hash
 from concord.tlog.merkle import root_of

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from concord.log.application import CoordinationLog
-from concord.projections.rebuild import PROJECTIONS, live, rebuild
+from concord.projections.rebuild import rebuild
+from concord.projections.registry import PROJECTIONS, live
 from concord.projections.runner import ProjectionRunner
 from concord.projections.store import ProjectionStore
 from tests.backends import Backend
@@ -23,7 +24,7 @@ from tests.projections.conftest import rows
 RUNNER = textwrap.dedent("""
     import sys, threading
     import concord.projections.runner as runner_module
-    from concord.projections.rebuild import PROJECTIONS, live
+    from concord.projections.registry import PROJECTIONS, live
     from concord.projections.runner import ProjectionRunner
     from tests.backends import from_spec
     runner_module.PAGE = 97  # many small transactions, so the kill lands inside one

@@ -14,7 +14,7 @@ from concord.domain.envelope import Envelope
 from concord.domain.errors import ConcordError
 from concord.log.application import CoordinationLog
 from concord.projections.membership import members
-from concord.projections.rebuild import PROJECTIONS
+from concord.projections.registry import PROJECTIONS
 from concord.projections.store import ProjectionStore
 from tests.backends import BACKENDS, Backend, example_backend
 from tests.conftest import RECORDER

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from concord.api.scenario import founding_scenario
 from concord.log.application import CoordinationLog
 from concord.projections.membership import members
-from concord.projections.rebuild import PROJECTIONS, live, rebuild
+from concord.projections.rebuild import rebuild
+from concord.projections.registry import PROJECTIONS, live
 from concord.projections.runner import ProjectionRunner
 from concord.projections.store import ProjectionStore
 from tests.conftest import RECORDER

@@ -39,7 +39,7 @@ def test_a_transaction_after_the_session_was_ended_gets_a_new_one(
 def test_two_processes_cannot_rebuild_one_projection_at_once(
     store: ProjectionStore, backend: Backend
 ) -> None:
-    from concord.projections.db import exclusive
+    from concord.projections.locks import exclusive
 
     other = backend.database()  # as another process would connect
     try:

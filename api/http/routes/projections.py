@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from concord.api.http.errors import ProblemError
 from concord.api.http.schemas import problem_responses
-from concord.projections.runner import ProjectionRunner, Rebuild
+from concord.projections.rebuild import Rebuild
+from concord.projections.runner import ProjectionRunner
 
 router = APIRouter(prefix="/v1/projections", tags=["projections"])
 
