@@ -28,6 +28,7 @@ from concord.domain.codes import (
     check_state_code,
     nearest_codes,
 )
+from concord.domain.envelope import MAX_POSITION
 from concord.domain.errors import FieldProblem, InvalidSubmission
 
 _NON_BLANK = r"\S"
@@ -71,7 +72,7 @@ Short = Annotated[str, Strict(), _Plain,
 Source = Annotated[str, Strict(), _Plain,
                    Field(min_length=1, max_length=500, pattern=_NON_BLANK)]
 Sha256Hex = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{64}$")]
-MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
+MAX_INT = MAX_POSITION  # SQLite's and PostgreSQL's largest integer
 Position = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
 Version = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
 

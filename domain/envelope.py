@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
+MAX_POSITION = 2**63 - 1
+"""The largest position (and stream version) an entry can have: SQLite's and PostgreSQL's
+largest integer."""
+
 _ZERO = timedelta(0)
 
 

@@ -15,9 +15,10 @@ from concord.projections.db import Cursor, Reader
 from concord.projections.projection import Projection
 from concord.tlog.leaves import entry_hash
 from concord.tlog.merkle import (
+    TreeBuilder,
     consistency_proof,
+    frontier_subtrees,
     inclusion_proof,
-    node_hash,
     root_at,
 )
 
@@ -44,34 +45,18 @@ class Transparency(Projection):
     def apply(self, cursor: Cursor, envelopes: Sequence[Envelope]) -> None:
         s = self.suffix
         size = tree_size(cursor, s)
-        # The right frontier: the complete subtrees the next leaves combine with.
-        frontier = [(level, subtree_hash(cursor, s, level, start >> level))
-                    for level, start in _frontier(size)]
-        leaves, nodes = [], []
+        # Resumed from the right frontier: the complete subtrees the next leaves combine with.
+        builder = TreeBuilder.resume(size, [subtree_hash(cursor, s, level, index)
+                                            for level, index in frontier_subtrees(size)])
+        leaves: list[tuple[int, int, bytes]] = []
+        nodes: list[tuple[int, int, bytes]] = []
         for envelope in envelopes:
             digest = entry_hash(envelope)
-            leaves.append((size, envelope["position"], digest))
-            level = 0
-            while frontier and frontier[-1][0] == level:
-                digest = node_hash(frontier.pop()[1], digest)
-                level += 1
-                nodes.append((level, size >> level, digest))
-            frontier.append((level, digest))
-            size += 1
+            leaves.append((builder.size, envelope["position"], digest))
+            builder.append(digest, nodes)
         cursor.executemany(f"INSERT INTO merkle_leaves{s} VALUES (?, ?, ?)", leaves)
         cursor.executemany(f"INSERT INTO merkle_nodes{s} VALUES (?, ?, ?)", nodes)
         super().apply(cursor, envelopes)
-
-
-def _frontier(size: int) -> list[tuple[int, int]]:
-    """The complete subtrees (level, first leaf) that make up a tree of `size` leaves, left
-    to right."""
-    found, start = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            found.append((level, start))
-            start += 1 << level
-    return found
 
 
 def tree_size(reader: Reader | Cursor, suffix: str = "") -> int:

@@ -60,22 +60,40 @@ class TreeBuilder:
         self._size = 0
         self._frontier: list[bytes] = []
 
+    @classmethod
+    def resume(cls, size: int, frontier: Sequence[bytes]) -> TreeBuilder:
+        """The builder of a tree of `size` leaves, from the hashes of the complete subtrees
+        it splits into (`frontier_subtrees(size)`, left to right)."""
+        if len(frontier) != size.bit_count():
+            raise ValueError(f"a tree of {size} leaves splits into {size.bit_count()} "
+                             f"complete subtrees, not {len(frontier)}")
+        builder = cls()
+        builder._size, builder._frontier = size, list(frontier)
+        return builder
+
     @property
     def size(self) -> int:
         """How many leaves have been appended."""
         return self._size
 
-    def append(self, leaf_hash: bytes) -> None:
-        """Add the leaf whose hash is `leaf_hash` (32 bytes) at the right of the tree."""
+    def append(self, leaf_hash: bytes,
+               completed: list[tuple[int, int, bytes]] | None = None) -> None:
+        """Add the leaf whose hash is `leaf_hash` (32 bytes) at the right of the tree. With
+        `completed`, add to it each complete subtree of level 1 or more that the leaf
+        completes, as (level, index at that level, hash): what a stored tree keeps."""
         if len(leaf_hash) != HASH_SIZE:
             raise ValueError(f"a leaf hash has {HASH_SIZE} bytes, not {len(leaf_hash)}")
         frontier = self._frontier
         digest = leaf_hash
         # Each trailing 1 bit of the old size is a subtree the new leaf's subtree completes.
-        size = self._size
+        index = size = self._size
+        level = 0
         while size & 1:
             digest = node_hash(frontier.pop(), digest)
             size >>= 1
+            level += 1
+            if completed is not None:
+                completed.append((level, index >> level, digest))
         frontier.append(digest)
         self._size += 1
 
@@ -87,6 +105,17 @@ class TreeBuilder:
         for left in reversed(self._frontier[:-1]):
             digest = node_hash(left, digest)
         return digest
+
+
+def frontier_subtrees(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees a tree of `size` leaves splits into, left to right, as (level,
+    index at that level): one per set bit of `size`, largest first."""
+    found, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            found.append((level, start >> level))
+            start += 1 << level
+    return found
 
 
 def root_of(leaf_hashes: Iterable[bytes]) -> bytes:

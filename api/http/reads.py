@@ -9,10 +9,10 @@ from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
+from concord.domain.envelope import MAX_POSITION
 from concord.projections.remote import RemoteProjections
 from concord.projections.runner import ProjectionRunner
 
-MAX_POSITION = 2**63 - 1
 MinPosition = Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
     "Wait until the answer reflects at least this position (read-your-writes)."))]
 

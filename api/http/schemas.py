@@ -77,6 +77,10 @@ SUBMISSION_MODELS = [_submission_model(t) for t in CATALOGUE]
 Submission = Annotated[Union[tuple(SUBMISSION_MODELS)], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
 
 
+EventType = Literal[tuple(CATALOGUE)]  # type: ignore[valid-type]
+"""A public event type's name, as a query parameter takes it."""
+
+
 class BatchRequest(BaseModel):
     """Submissions appended together, all or none."""
 
@@ -169,3 +173,29 @@ _DESCRIPTIONS = {
     422: "The request or the submission is invalid; every field at fault is named.",
     503: "The log cannot take or serve the request now; retry.",
 }
+
+
+class ConferenceSummary(BaseModel):
+    """A conference on record. Dates are as given: "2025", "2025-10" or "2025-10-08"."""
+
+    code: str
+    title: str
+    network: str | None
+    edition: str | None
+    host_state: str
+    host_name: str
+    city: str | None
+    starts_on: str
+    ends_on: str | None
+    status: Literal["scheduled", "held", "cancelled"]
+    status_on: str | None = Field(description="Effective date of the holding or cancellation.")
+    status_reason: str | None = Field(description="Why it was cancelled, if given.")
+    scheduled_on: str
+    scheduled_at: int = Field(description="Position of the scheduling entry.")
+
+
+class Person(BaseModel):
+    """Who headed a delegation."""
+
+    name: str
+    title: str

@@ -6,37 +6,18 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
 from concord.api.http.reads import MinPosition, caught_up, stream_etag
-from concord.api.http.schemas import problem_responses
+from concord.api.http.schemas import ConferenceSummary, Person, problem_responses
 from concord.domain.catalogue import Code, StateCode
 from concord.domain.codes import CODE_PATTERN, state_name
 from concord.domain.conference import Conference
 from concord.projections import conferences as projection
 
 router = APIRouter(prefix="/v1/conferences", tags=["conferences"])
-
-
-class ConferenceSummary(BaseModel):
-    """A conference on record. Dates are as given: "2025", "2025-10" or "2025-10-08"."""
-
-    code: str
-    title: str
-    network: str | None
-    edition: str | None
-    host_state: str
-    host_name: str
-    city: str | None
-    starts_on: str
-    ends_on: str | None
-    status: Literal["scheduled", "held", "cancelled"]
-    status_on: str | None = Field(description="Effective date of the holding or cancellation.")
-    status_reason: str | None = Field(description="Why it was cancelled, if given.")
-    scheduled_on: str
-    scheduled_at: int = Field(description="Position of the scheduling entry.")
 
 
 class ConferenceListed(ConferenceSummary):
@@ -55,13 +36,6 @@ class ScheduleChange(BaseModel):
     starts_on: str | None = None
     ends_on: str | None = None
     reason: str | None = None
-
-
-class Person(BaseModel):
-    """Who headed a delegation."""
-
-    name: str
-    title: str
 
 
 class Delegation(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -14,28 +14,24 @@ from pydantic import TypeAdapter
 from concord.api.http.auth import current_key
 from concord.api.http.deps import JsonBody, LogDep, SettingsDep, json_body, refuse_unknown_query
 from concord.api.http.errors import ProblemError
-from concord.api.http.routes.transparency import Receipt, inclusion_for
+from concord.api.http.proofs import Receipt, receipt
 from concord.api.http.schemas import (
     BatchRequest,
     BatchResponse,
     EnvelopeModel,
     EventPage,
+    EventType,
     Submission,
     problem_responses,
 )
-from concord.domain.catalogue import CATALOGUE
-from concord.domain.envelope import Envelope
+from concord.domain.envelope import MAX_POSITION, Envelope
 from concord.log.application import CoordinationLog
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 MAX_PAGE = 1_000
-MAX_POSITION = 2**63 - 1
 REPLAYED = "Idempotent-Replayed"  # set on an answer that is an earlier result
 _IF_MATCH = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
-
-EventType = Literal[tuple(CATALOGUE)]  # type: ignore[valid-type]
-
 
 # Schemas the request bodies refer to, for the OpenAPI document's components.
 BODY_COMPONENTS: dict[str, Any] = {}
@@ -132,7 +128,7 @@ async def submit_event(request: Request) -> Response:
         idempotency_key=request.headers.get("idempotency-key"))
     envelope: dict[str, Any] = dict(envelopes[0])
     if proof == "true":
-        envelope["proof"] = await inclusion_for(request, envelope)
+        envelope["proof"] = await receipt(request, envelope)
     headers = {"Location": f"/v1/events/{envelope['position']}",
                "ETag": f'"{envelope["version"]}"'}
     if replayed:

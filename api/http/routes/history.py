@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
 from concord.api.http.reads import caught_up
-from concord.api.http.routes.events import MAX_POSITION, EventType
-from concord.api.http.schemas import EnvelopeModel, problem_responses
+from concord.api.http.schemas import EnvelopeModel, EventType, problem_responses
 from concord.domain.catalogue import Code, IsoDate, StateCode
+from concord.domain.envelope import MAX_POSITION
 from concord.projections import history as projection
 
 router = APIRouter(prefix="/v1/history", tags=["history"])

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
-from concord.api.http.reads import MAX_POSITION, MinPosition, caught_up, stream_etag
+from concord.api.http.reads import MinPosition, caught_up, stream_etag
 from concord.api.http.schemas import problem_responses
 from concord.domain.catalogue import IsoDate
 from concord.domain.codes import CODE_PATTERN, state_name
+from concord.domain.envelope import MAX_POSITION
 from concord.domain.network import Network as NetworkStream
 from concord.projections import networks as projection
 from concord.projections.db import Reader

@@ -10,8 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
 from concord.api.http.reads import MinPosition, caught_up
-from concord.api.http.routes.conferences import ConferenceSummary, Person
-from concord.api.http.schemas import problem_responses
+from concord.api.http.schemas import ConferenceSummary, Person, problem_responses
 from concord.domain.catalogue import StateCode
 from concord.domain.codes import iso_name
 from concord.projections import conferences, declarations, membership, networks

@@ -18,9 +18,8 @@ from concord.api.http.deps import FeedDep, LogDep, MetricsDep, SettingsDep
 from concord.api.http.errors import ProblemError
 from concord.api.http.feed import FellBehind, LiveFeed
 from concord.api.http.observe import Metrics
-from concord.api.http.routes.events import MAX_POSITION
 from concord.api.http.schemas import problem_responses
-from concord.domain.envelope import Envelope
+from concord.domain.envelope import MAX_POSITION, Envelope
 from concord.log.application import CoordinationLog
 
 router = APIRouter(prefix="/v1/events", tags=["events"])

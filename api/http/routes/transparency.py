@@ -2,64 +2,29 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
-from concord.api.http.reads import MAX_POSITION, MinPosition, caught_up
+from concord.api.http.proofs import (
+    ConsistencyProof,
+    InclusionProof,
+    b64,
+    consistency_proof,
+    inclusion_proof,
+    stored_tree,
+)
+from concord.api.http.reads import MinPosition, caught_up
 from concord.api.http.schemas import problem_responses
-from concord.projections.tree import StoredTree
+from concord.domain.envelope import MAX_POSITION
 from concord.tlog.leaves import leaf_bytes
-from concord.tlog.merkle import leaf_hash
 
 router = APIRouter(prefix="/v1/log", tags=["verifiable log"])
 
 Size = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
-
-
-def b64(digest: bytes) -> str:
-    """A hash as JSON carries it: base64, standard alphabet."""
-    return base64.b64encode(digest).decode()
-
-
-class InclusionProof(BaseModel):
-    """The audit path of a leaf in the tree of `tree_size` leaves (RFC 9162 §2.1.3)."""
-
-    leaf_index: int
-    tree_size: int
-    leaf_hash: str = Field(description="SHA-256(0x00 || leaf), base64.")
-    root: str = Field(description="The root of the tree of tree_size leaves, base64.")
-    proof: list[str] = Field(description="The audit path, leaf to root, base64.")
-
-
-class ConsistencyProof(BaseModel):
-    """The proof that the tree of `second` leaves extends the tree of `first` (RFC 9162
-    §2.1.4)."""
-
-    first: int
-    second: int
-    first_root: str
-    second_root: str
-    proof: list[str]
-
-
-class Receipt(BaseModel):
-    """Proof that an appended entry is in the log: a signed checkpoint covering it, and the
-    entry's audit path in that checkpoint's tree."""
-
-    tree_size: int
-    checkpoint: str = Field(description="A C2SP tlog-checkpoint signed note.")
-    leaf_hash: str
-    inclusion: list[str]
-
-
-def _tree(request: Request, suffix: str) -> StoredTree:
-    return StoredTree(request.app.state.projection_store.reader(), suffix)
 
 
 @router.get("/checkpoint", response_class=Response,
@@ -91,7 +56,7 @@ async def leaf(request: Request, leaf_index: Annotated[int, Path(ge=0, le=MAX_PO
     suffix, _ = await caught_up(request, "transparency", min_position)
 
     def read() -> tuple[bytes, bytes]:
-        tree = _tree(request, suffix)
+        tree = stored_tree(request, suffix)
         found = tree.leaf(leaf_index)
         if found is None:
             raise _not_in_tree(f"leaf_index {leaf_index}", tree.size())
@@ -120,15 +85,11 @@ async def inclusion(request: Request, leaf_index: Size, tree_size: Size,
     suffix, _ = await caught_up(request, "transparency", min_position)
 
     def prove() -> dict[str, Any]:
-        tree = _tree(request, suffix)
+        tree = stored_tree(request, suffix)
         size = tree.size()
         if tree_size > size:
             raise _not_in_tree(f"tree_size {tree_size}", size)
-        found = tree.leaf(leaf_index)
-        assert found is not None
-        return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": b64(found[1]),
-                "root": b64(tree.root(tree_size)),
-                "proof": [b64(h) for h in tree.inclusion(leaf_index, tree_size)]}
+        return inclusion_proof(tree, leaf_index, tree_size)
 
     result: dict[str, Any] = await run_in_threadpool(prove)
     return result
@@ -147,30 +108,11 @@ async def consistency(request: Request, first: Size, second: Size,
     suffix, _ = await caught_up(request, "transparency", min_position)
 
     def prove() -> dict[str, Any]:
-        tree = _tree(request, suffix)
+        tree = stored_tree(request, suffix)
         size = tree.size()
         if second > size:
             raise _not_in_tree(f"second {second}", size)
-        return {"first": first, "second": second, "first_root": b64(tree.root(first)),
-                "second_root": b64(tree.root(second)),
-                "proof": [b64(h) for h in tree.consistency(first, second)]}
-
-    result: dict[str, Any] = await run_in_threadpool(prove)
-    return result
-
-
-async def inclusion_for(request: Request, envelope: dict[str, Any]) -> dict[str, Any]:
-    """A proof that a just-appended entry is in the log: a signed checkpoint that covers it
-    and the entry's audit path in that checkpoint's tree."""
-    index = envelope["leaf_index"]
-    suffix, _ = await caught_up(request, "transparency", envelope["position"])
-
-    def prove() -> dict[str, Any]:
-        size, note = request.app.state.checkpoints.latest(suffix, at_least=index + 1)
-        tree = _tree(request, suffix)
-        return {"tree_size": size, "checkpoint": note,
-                "leaf_hash": b64(leaf_hash(leaf_bytes(envelope))),
-                "inclusion": [b64(h) for h in tree.inclusion(index, size)]}
+        return consistency_proof(tree, first, second)
 
     result: dict[str, Any] = await run_in_threadpool(prove)
     return result
