@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from concord.api.cli.app import _key_store, app
+from concord.api.cli.app import app
+from concord.api.cli.keys import _key_store
 from concord.api.keys import KeyError_, Role
 from concord.api.scenario import founding_scenario
 from concord.api.settings import Settings
