@@ -18,7 +18,8 @@ from concord.domain.commands import TOPICS_BY_TYPE, public_type
 from concord.domain.envelope import Envelope, make_envelope
 from concord.domain.errors import BatchRefused, FieldProblem, InvalidSubmission
 from concord.domain.stream import Stream
-from concord.log.sqlite import LogRecorder, PriorResult, SQLiteLogRecorder
+from concord.log.port import IdempotencyRecord, LogRecorder, PriorResult
+from concord.log.sqlite import SQLiteLogRecorder
 from concord.log.transcoder import EventStateTranscoder
 from concord.log.writer import Writer
 
@@ -246,6 +247,26 @@ class CoordinationLog(Application[str]):
             assert isinstance(event, Stream.Event)
             by_stream.setdefault(event.originator_id, []).append(event)
         return {stream_id: Stream.fold(events) for stream_id, events in by_stream.items()}
+
+    def streams_written(self, after: int, upto: int) -> set[str]:
+        """The streams of the entries at the positions after `after`, up to `upto`."""
+        return {str(n.originator_id) for n in self.recorder.select_notifications(
+            start=after, stop=upto, limit=upto - after, inclusive_of_start=False)}
+
+    def append(self, events: Sequence[Stream.Event],
+               idempotency: Sequence[IdempotencyRecord]) -> list[Envelope]:
+        """Store the events and the keys they answer in one transaction; their envelopes."""
+        recordings = self.events.put(events, idempotency=idempotency)
+        return [
+            make_envelope(
+                r.notification.id,
+                public_type(r.notification.topic),
+                r.domain_event.originator_id,
+                r.domain_event.originator_version,
+                vars(r.domain_event),
+            )
+            for r in recordings
+        ]
 
     def prior_results(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PriorResult]:
         """Idempotency keys already used, with the digest and positions they were used for."""

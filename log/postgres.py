@@ -26,12 +26,8 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from concord.log.locks import SCHEMA_LOCK
-from concord.log.sqlite import (
-    FIRST_ENTRIES_INDEX,
-    IDEMPOTENCY_TABLE,
-    IdempotencyRecord,
-    PriorResult,
-)
+from concord.log.port import IdempotencyRecord, PriorResult
+from concord.log.sqlite import FIRST_ENTRIES_INDEX, IDEMPOTENCY_TABLE
 
 
 class PostgresLogRecorder(PostgresApplicationRecorder):

@@ -1,8 +1,8 @@
-"""The log's recorder: eventsourcing's, plus idempotency keys committed with their events.
+"""The log on SQLite: eventsourcing's recorder, plus idempotency keys committed with their
+events, and the lookups the rules need (streams by code, positions by version).
 
-This is the one place in `domain` with SQL of its own: an idempotency key must be stored in
-the same transaction as the events it produced, or a crash between the two could let a retry
-append the same decision twice.
+An idempotency key is stored in the same transaction as the events it produced, or a crash
+between the two could let a retry append the same decision twice.
 """
 
 from __future__ import annotations
@@ -10,56 +10,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from concord.log.port import IdempotencyRecord, PriorResult
+
 IDEMPOTENCY_TABLE = "concord_idempotency"
-
-
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    """A key, the digest of what it was sent with, and the events (by index) it produced."""
-
-    scope: str
-    key: str
-    fingerprint: str
-    start: int
-    stop: int
-
-
-@dataclass(frozen=True)
-class PriorResult:
-    """What a key was first used for: the digest of the submission and the positions it got."""
-
-    fingerprint: str
-    positions: list[int]
-
-
-class LogRecorder(Protocol):
-    """What the log needs of its recorder beyond eventsourcing's."""
-
-    def select_streams(self, stream_ids: Sequence[str]) -> list[StoredEvent]:
-        """Every stored event of the given streams, ordered by stream and version."""
-
-    def find_prior_results(
-        self, keys: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], PriorResult]:
-        """The keys among `keys` already used, with what they were used for."""
-
-    def stream_version(self, stream_id: str, upto_position: int) -> int:
-        """The version of stream `stream_id` as of position `upto_position` (0: no entry)."""
-
-    def position_of(self, stream_id: str, version: int) -> int | None:
-        """The position of the stream's entry at `version`, if stored."""
-
-    def stream_ids(self, prefix: str) -> list[str]:
-        """Every stream whose id starts with `prefix` (such as 'network:')."""
-
-    def same_but_case(self, stream_id: str) -> list[str]:
-        """The streams whose ids equal `stream_id` but for case (it, too, if stored)."""
 
 
 # Streams by their first entry: the codes of each kind, found without reading every entry.

@@ -17,13 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import IntegrityError
 
 from concord.domain.catalogue import Submission
-from concord.domain.commands import execute, public_type, referenced_streams
-from concord.domain.envelope import Envelope, make_envelope
+from concord.domain.commands import execute, referenced_streams
+from concord.domain.envelope import Envelope
 from concord.domain.errors import (
     BatchRefused,
     ConcordError,
@@ -34,10 +33,7 @@ from concord.domain.errors import (
     LogUnavailable,
 )
 from concord.domain.stream import Entry, Stream
-from concord.log.sqlite import IdempotencyRecord
-
-if TYPE_CHECKING:
-    from concord.log.application import CoordinationLog
+from concord.log.port import IdempotencyRecord, LogStore
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +221,7 @@ class Writer:
     """Owns the write path of one process; see the module's docstring."""
 
     def __init__(
-        self, log: CoordinationLog, *, max_commit_events: int = 10_000, cache_size: int = 10_000
+        self, log: LogStore, *, max_commit_events: int = 10_000, cache_size: int = 10_000
     ) -> None:
         self.log = log
         self.max_commit_events = max_commit_events
@@ -432,9 +428,8 @@ class Writer:
         if seen is None or end - seen > STALE_READ_LIMIT or end < seen:
             self.cache.clear()
             return
-        for notification in self.log.recorder.select_notifications(
-                start=seen, stop=end, limit=end - seen, inclusive_of_start=False):
-            self.cache.pop(str(notification.originator_id), None)
+        for stream_id in self.log.streams_written(after=seen, upto=end):
+            self.cache.pop(stream_id, None)
 
     def _attempt(self, jobs: list[_Job]) -> None:
         self._saved = False
@@ -514,22 +509,12 @@ class Writer:
 
         if events:
             try:
-                recordings = self.log.events.put(events, idempotency=records)
+                envelopes = self.log.append(events, records)
             except Exception:
                 self.cache.clear()
                 raise
             self._saved = True
-            self._last_position = recordings[-1].notification.id
-            envelopes = [
-                make_envelope(
-                    r.notification.id,
-                    public_type(r.notification.topic),
-                    r.domain_event.originator_id,
-                    r.domain_event.originator_version,
-                    vars(r.domain_event),
-                )
-                for r in recordings
-            ]
+            self._last_position = envelopes[-1]["position"]
             for job in accepted:
                 job.result = envelopes[job.span[0]:job.span[1]]
             for contradiction, pending in located:
