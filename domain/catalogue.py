@@ -2,12 +2,20 @@
 
 This module is the one place where the public types and their fields are declared. The
 aggregates, the writer, the HTTP API and its OpenAPI document all read it.
+
+A submission is checked in two steps. Here, its shape and who sends it, before anything is
+read from the log: `parse_one` and `parse_batch` (the fields, their formats and bounds, the
+recorder's name and the idempotency key). Then, in the writer's round, the rules against the
+record: `commands.execute` and each aggregate's rules over time. The HTTP API only decodes
+the JSON body and folds an If-Match header into `expected_version` before the first step.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
@@ -29,7 +37,7 @@ from concord.domain.codes import (
     nearest_codes,
 )
 from concord.domain.envelope import MAX_POSITION
-from concord.domain.errors import FieldProblem, InvalidSubmission
+from concord.domain.errors import BatchRefused, FieldProblem, InvalidSubmission
 
 _NON_BLANK = r"\S"
 
@@ -357,6 +365,47 @@ def parse_submission(raw: object) -> Submission:
         source=fields.source,
         expected_version=fields.expected_version,
     )
+
+
+def parse_one(raw: Mapping[str, Any] | Submission, recorded_by: str,
+              idempotency_key: str | None = None) -> Submission:
+    """Check one submission and who sends it (`check_caller`); raise InvalidSubmission."""
+    submission = raw if isinstance(raw, Submission) else parse_submission(raw)
+    check_caller(recorded_by, idempotency_key)
+    return submission
+
+
+def parse_batch(raws: Sequence[Mapping[str, Any] | Submission], recorded_by: str,
+                idempotency_key: str | None = None) -> list[Submission]:
+    """Check a batch and who sends it; raise BatchRefused naming the first bad submission."""
+    check_caller(recorded_by, idempotency_key)
+    if not raws:
+        raise InvalidSubmission([FieldProblem("", "a batch needs at least one submission")])
+    submissions = []
+    for index, raw in enumerate(raws):
+        try:
+            submissions.append(raw if isinstance(raw, Submission) else parse_submission(raw))
+        except InvalidSubmission as e:
+            raise BatchRefused(index, e) from None
+    return submissions
+
+
+# An API key's name, or `cli:NAME` for the command line (a key name cannot hold a colon).
+_RECORDER_NAME = re.compile(r"(?:cli:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def check_caller(recorded_by: str, idempotency_key: str | None) -> None:
+    """Check the name a submission is recorded under and its idempotency key, if any."""
+    problems = []
+    if not _RECORDER_NAME.fullmatch(recorded_by):
+        problems.append(FieldProblem("recorded_by", "must be 1 to 64 letters, digits, '.', "
+                                     "'_', '@' or '-', after 'cli:' for the command line"))
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        problems.append(FieldProblem("idempotency_key", "must be 1 to 255 visible ASCII "
+                                     "characters"))
+    if problems:
+        raise InvalidSubmission(problems)
 
 
 def _problems(error: ValidationError, model: type[BaseModel]) -> list[FieldProblem]:

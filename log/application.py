@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -13,10 +12,10 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Transcoder
 from eventsourcing.utils import Environment, EnvType, get_topic
 
-from concord.domain.catalogue import MAX_INT, Submission, parse_submission
+from concord.domain.catalogue import MAX_INT, Submission, parse_batch, parse_one
 from concord.domain.commands import TOPICS_BY_TYPE, public_type
 from concord.domain.envelope import Envelope, make_envelope
-from concord.domain.errors import BatchRefused, FieldProblem, InvalidSubmission
+from concord.domain.errors import FieldProblem, InvalidSubmission
 from concord.domain.stream import Stream
 from concord.log.port import IdempotencyRecord, LogRecorder, PriorResult
 from concord.log.sqlite import SQLiteLogRecorder
@@ -24,9 +23,6 @@ from concord.log.transcoder import EventStateTranscoder
 from concord.log.writer import Writer
 
 MAX_READ = 10_000
-_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-# An API key's name, or `cli:NAME` for the command line (a key name cannot hold a colon).
-_RECORDER_NAME = re.compile(r"(?:cli:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
 def sqlite_env(path: Path) -> dict[str, str]:
@@ -86,7 +82,7 @@ class CoordinationLog(Application[str]):
         idempotency_key: str | None = None,
     ) -> Envelope:
         """Append one decision; return its envelope. Raises a ConcordError if it is refused."""
-        submission = _checked(raw, recorded_by, idempotency_key)
+        submission = parse_one(raw, recorded_by, idempotency_key)
         return self.writer.submit([submission], recorded_by, idempotency_key, batch=False)[0]
 
     async def submit_async(
@@ -97,7 +93,7 @@ class CoordinationLog(Application[str]):
         idempotency_key: str | None = None,
     ) -> Envelope:
         """`submit`, awaited on the running event loop instead of blocking a thread."""
-        submission = _checked(raw, recorded_by, idempotency_key)
+        submission = parse_one(raw, recorded_by, idempotency_key)
         envelopes = await self.writer.submit_async(
             [submission], recorded_by, idempotency_key, batch=False)
         return envelopes[0]
@@ -113,10 +109,10 @@ class CoordinationLog(Application[str]):
         """`submit_async` (one submission) or `submit_batch_async`, and whether the answer is
         an earlier result for the same idempotency key, which appended nothing."""
         if batch:
-            submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+            submissions = parse_batch(raws, recorded_by, idempotency_key)
         else:
             (raw,) = raws
-            submissions = [_checked(raw, recorded_by, idempotency_key)]
+            submissions = [parse_one(raw, recorded_by, idempotency_key)]
         return await self.writer.submit_async_replayed(submissions, recorded_by,
                                                        idempotency_key, batch=batch)
 
@@ -128,7 +124,7 @@ class CoordinationLog(Application[str]):
         idempotency_key: str | None = None,
     ) -> list[Envelope]:
         """`submit_batch`, awaited on the running event loop instead of blocking a thread."""
-        submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+        submissions = parse_batch(raws, recorded_by, idempotency_key)
         return await self.writer.submit_async(submissions, recorded_by, idempotency_key,
                                               batch=True)
 
@@ -140,24 +136,8 @@ class CoordinationLog(Application[str]):
         idempotency_key: str | None = None,
     ) -> list[Envelope]:
         """Append all the decisions in one transaction, or none of them."""
-        submissions = self._checked_batch(raws, recorded_by, idempotency_key)
+        submissions = parse_batch(raws, recorded_by, idempotency_key)
         return self.writer.submit(submissions, recorded_by, idempotency_key, batch=True)
-
-    @staticmethod
-    def _checked_batch(
-        raws: Sequence[Mapping[str, Any] | Submission], recorded_by: str,
-        idempotency_key: str | None,
-    ) -> list[Submission]:
-        _check_caller(recorded_by, idempotency_key)
-        if not raws:
-            raise InvalidSubmission([FieldProblem("", "a batch needs at least one submission")])
-        submissions = []
-        for index, raw in enumerate(raws):
-            try:
-                submissions.append(raw if isinstance(raw, Submission) else parse_submission(raw))
-            except InvalidSubmission as e:
-                raise BatchRefused(index, e) from None
-        return submissions
 
     def read(self, after: int = 0, limit: int = 100, types: Sequence[str] = ()) -> list[Envelope]:
         """Up to `limit` envelopes after position `after`, in log order, of the given types."""
@@ -278,23 +258,3 @@ class CoordinationLog(Application[str]):
         if writer is not None:
             writer.stop()
         super().close()
-
-
-def _checked(
-    raw: Mapping[str, Any] | Submission, recorded_by: str, idempotency_key: str | None
-) -> Submission:
-    submission = raw if isinstance(raw, Submission) else parse_submission(raw)
-    _check_caller(recorded_by, idempotency_key)
-    return submission
-
-
-def _check_caller(recorded_by: str, idempotency_key: str | None) -> None:
-    problems = []
-    if not _RECORDER_NAME.fullmatch(recorded_by):
-        problems.append(FieldProblem("recorded_by", "must be 1 to 64 letters, digits, '.', "
-                                     "'_', '@' or '-', after 'cli:' for the command line"))
-    if idempotency_key is not None and not _KEY.fullmatch(idempotency_key):
-        problems.append(FieldProblem("idempotency_key", "must be 1 to 255 visible ASCII "
-                                     "characters"))
-    if problems:
-        raise InvalidSubmission(problems)
