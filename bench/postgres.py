@@ -122,10 +122,10 @@ class LagSampler:
             while not self._stop.is_set():
                 end = conn.execute("SELECT COALESCE(MAX(notification_id), 0) "
                                    "FROM coordinationlog_events").fetchone()
-                suffixes = dict(conn.execute(
+                suffixes: dict[str, str] = dict(conn.execute(
                     "SELECT name, suffix FROM concord_projection_tables").fetchall())
                 live = [name + suffixes.get(name, "") for name in PROJECTIONS]
-                positions = dict(conn.execute(
+                positions: dict[str, int] = dict(conn.execute(
                     "SELECT name, position FROM concord_projection_positions").fetchall())
                 assert end is not None
                 reached = min(int(positions.get(name, 0)) for name in live)
@@ -134,7 +134,8 @@ class LagSampler:
 
     def lags_ms(self) -> list[float]:
         """For each log end sampled, how long until every projection had reached it."""
-        lags, first_seen = [], {}
+        lags: list[float] = []
+        first_seen: dict[int, float] = {}
         for moment, end, _ in self.samples:
             first_seen.setdefault(end, moment)
         caught = [(moment, reached) for moment, _, reached in self.samples]
@@ -184,8 +185,9 @@ def appends(url: str, schema: str, workers: int, seconds: float, clients: int,
         if workers == 1:
             def batch() -> bytes:
                 events = ",".join(next(made).decode() for _ in range(1_000))
-                return http_append.post("/v1/events/batch",
-                                        f'{{"events":[{events}]}}'.encode(), auth)
+                request: bytes = http_append.post("/v1/events/batch",
+                                                  f'{{"events":[{events}]}}'.encode(), auth)
+                return request
 
             batches, batch_elapsed, _ = asyncio.run(http_append.drive(
                 port, 8, None, 48, batch, 201))
