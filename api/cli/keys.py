@@ -12,7 +12,7 @@ from rich.table import Table
 
 from concord.api.cli.common import DataDir, _fail, _settings, console
 from concord.api.keys import KeyError_, KeyStore, Role
-from concord.api.wiring import open_database
+from concord.api.wiring import open_keys
 
 keys_app = typer.Typer(help="Manage API keys (they live in the log's database).",
                        no_args_is_help=True)
@@ -63,7 +63,7 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")],
 
 @contextmanager
 def _key_store(data_dir: Path | None) -> Iterator[KeyStore]:
-    store = KeyStore(open_database(_settings(data_dir)))
+    store = open_keys(_settings(data_dir))
     try:
         yield store
     finally:

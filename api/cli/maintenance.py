@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from concord.api.cli.common import DataDir, _fail, _settings, console
-from concord.api.wiring import open_database, open_log
+from concord.api.wiring import Concord
 
 
 def rebuild(
@@ -20,27 +20,22 @@ def rebuild(
 
     from concord.projections.rebuild import rebuild_many
     from concord.projections.registry import PROJECTIONS
-    from concord.projections.store import ProjectionStore
 
     names = list(PROJECTIONS) if name == "all" else [name]
     unknown = [n for n in names if n not in PROJECTIONS]
     if unknown:
         raise _fail(f"no projection {unknown[0]!r}; there are {', '.join(PROJECTIONS)}, or all")
-    with open_log(_settings(data_dir)) as log:
-        store = ProjectionStore(open_database(_settings(data_dir)))
-        try:
-            with Progress(TextColumn("{task.description}"), BarColumn(),
-                          MofNCompleteColumn(), console=console) as bar:
-                # One pass over the log builds them all.
-                task = bar.add_task(", ".join(names), total=log.last_position() or 1)
+    with (Concord(_settings(data_dir), keys=False) as concord,
+          Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=console) as bar):
+        # One pass over the log builds them all.
+        task = bar.add_task(", ".join(names), total=concord.log.last_position() or 1)
 
-                def advance(done: int, end: int, task: TaskID = task) -> None:
-                    bar.update(task, completed=done, total=end or 1)
+        def advance(done: int, end: int, task: TaskID = task) -> None:
+            bar.update(task, completed=done, total=end or 1)
 
-                reached = rebuild_many(log, store, names, advance)
-                bar.update(task, completed=reached, total=reached or 1)
-        finally:
-            store.close()
+        reached = rebuild_many(concord.log, concord.store, names, advance)
+        bar.update(task, completed=reached, total=reached or 1)
     console.print(f"Rebuilt {', '.join(names)}.")
 
 

@@ -12,8 +12,7 @@ from concord.api.audit.verify import entries
 from concord.api.cli.common import DataDir, _fail, _settings, console
 from concord.api.cli.render import log_table
 from concord.api.scenario import Scenario, ScenarioError, founding_scenario, load_scenario
-from concord.api.settings import Settings
-from concord.api.wiring import open_database, open_log
+from concord.api.wiring import Concord, open_log
 from concord.domain.codes import state_name
 from concord.domain.errors import BatchRefused, ConcordError
 from concord.log.application import CoordinationLog
@@ -78,11 +77,11 @@ def demo(data_dir: DataDir = None) -> None:
                       highlight=False, soft_wrap=True)
     for comment in scenario.comments:
         console.print(f"  {comment}", highlight=False, style="dim")
-    with open_log(settings) as log:
-        _print_read_models(log, settings)
+    with Concord(settings, keys=False) as concord:
+        _print_read_models(concord)
 
 
-def _print_read_models(log: CoordinationLog, settings: Settings) -> None:
+def _print_read_models(concord: Concord) -> None:
     """RELACOPAZ's members today, the Buenos Aires signatories, the last ten decisions."""
     from datetime import UTC, datetime
 
@@ -91,28 +90,24 @@ def _print_read_models(log: CoordinationLog, settings: Settings) -> None:
     from concord.projections.membership import members
     from concord.projections.registry import PROJECTIONS, live
     from concord.projections.runner import catch_up
-    from concord.projections.store import ProjectionStore
 
-    store = ProjectionStore(open_database(settings))
-    try:
-        catch_up(log, store, [live(store, name) for name in PROJECTIONS])
-        end, reader = log.last_position(), store.reader()
-        today = datetime.now(UTC).date().isoformat()
-        found = members(reader, "RELACOPAZ", today, end, None, store.suffix("membership"))
-        console.print(f"\n[bold]RELACOPAZ's members today[/] ({len(found)}): "
-                      + ", ".join(state_name(m.state) for m in found), highlight=False)
-        ba = declaration(reader, "BUENOS-AIRES-2023", store.suffix("declarations"))
-        signed = sorted(s["state"] for s in ba["signed"]) if ba else []
-        console.print(f"[bold]Signatories of the Buenos Aires Declaration[/] ({len(signed)}): "
-                      + ", ".join(state_name(s) for s in signed), highlight=False)
-        latest = history(reader, Query(after=max(0, end - 10), limit=10), end,
-                         store.suffix("history"))
-        console.print("[bold]The last ten decisions:[/]")
-        for entry in latest:
-            console.print(f"  {entry['position']:>4}  {entry['effective_date']}  "
-                          f"{entry['summary']}", highlight=False)
-    finally:
-        store.close()
+    log, store = concord.log, concord.store
+    catch_up(log, store, [live(store, name) for name in PROJECTIONS])
+    end, reader = log.last_position(), store.reader()
+    today = datetime.now(UTC).date().isoformat()
+    found = members(reader, "RELACOPAZ", today, end, None, store.suffix("membership"))
+    console.print(f"\n[bold]RELACOPAZ's members today[/] ({len(found)}): "
+                  + ", ".join(state_name(m.state) for m in found), highlight=False)
+    ba = declaration(reader, "BUENOS-AIRES-2023", store.suffix("declarations"))
+    signed = sorted(s["state"] for s in ba["signed"]) if ba else []
+    console.print(f"[bold]Signatories of the Buenos Aires Declaration[/] ({len(signed)}): "
+                  + ", ".join(state_name(s) for s in signed), highlight=False)
+    latest = history(reader, Query(after=max(0, end - 10), limit=10), end,
+                     store.suffix("history"))
+    console.print("[bold]The last ten decisions:[/]")
+    for entry in latest:
+        console.print(f"  {entry['position']:>4}  {entry['effective_date']}  "
+                      f"{entry['summary']}", highlight=False)
 
 
 def record(

@@ -12,7 +12,7 @@ from concord.api.cli.common import DatabaseUrl, DataDir, _fail, _settings, error
 from concord.api.cli.records import DEMO_RECORDER, record_scenario
 from concord.api.keys import KeyStore, Role
 from concord.api.scenario import founding_scenario
-from concord.api.wiring import open_database, open_log
+from concord.api.wiring import Concord, open_keys, open_log
 from concord.domain.errors import ConcordError
 
 
@@ -58,7 +58,7 @@ def serve(
             errors.print(f"{'Recorded' if new else 'Already recorded, nothing appended:'} the "
                          f"founding example, {count} {entries(count)}, in {settings.where}",
                          highlight=False)
-        store = KeyStore(open_database(settings))
+        store = open_keys(settings)
         try:
             if not store.has_admin():
                 _first_key(store, "admin", Role.admin, url,
@@ -100,11 +100,7 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 
     from concord.api.http.observe import configure_logging
     from concord.api.runtime import tune_runtime
-    from concord.projections.db import listen
-    from concord.projections.locks import claim_projections, still_claimed
-    from concord.projections.registry import PROJECTIONS, live
-    from concord.projections.runner import ProjectionRunner
-    from concord.projections.store import ProjectionStore
+    from concord.projections.registry import PROJECTIONS
 
     settings = _settings(data_dir, database_url=database_url)
     configure_logging(settings.log_level)
@@ -112,32 +108,24 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with open_log(settings) as log:
-        store = ProjectionStore(open_database(settings))
-        claim = claim_projections(store.database)
-        if claim is None:
+    with Concord(settings, keys=False) as concord:
+        claimed = concord.claim_projections()
+        if not claimed:
             errors.print("Another process keeps the read models up; standing by to take "
                          "over", highlight=False)
-        while claim is None and not stop.wait(1.0):
-            claim = claim_projections(store.database)
-        if claim is None:
-            store.close()
+        while not claimed and not stop.wait(1.0):
+            claimed = concord.claim_projections()
+        if not claimed:
             return
-        runner = ProjectionRunner(log, store, [live(store, n) for n in PROJECTIONS])
-        runner.start()
-        listen(store.database, log.commit_channel, runner.wake, stop)
+        concord.run_projections()
         errors.print(f"Concord keeping {', '.join(PROJECTIONS)} up with {settings.where}",
                      highlight=False)
         lost = False
-        try:
-            while not stop.wait(2.0):
-                if not still_claimed(claim):
-                    lost = True  # a standby may already have taken over: stop at once
-                    break
-        finally:
-            runner.stop()
-            store.close()
-            claim.close()
+        while not stop.wait(2.0):
+            if not concord.still_claimed():
+                lost = True  # a standby may already have taken over: stop at once
+                break
+        concord.close_read_side()
         if lost:
             raise _fail("lost the database session that held the right to run the "
                         "projections; exiting so that a supervisor restarts this process")

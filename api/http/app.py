@@ -1,11 +1,12 @@
-"""The composition root: create_app(settings) builds the HTTP service and its lifespan."""
+"""The HTTP service: create_app(settings) builds the app, and its lifespan adds to the parts
+of a Concord process (concord.api.wiring) what serving HTTP needs: the live feed, the
+commit metrics, the access log's writer."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -16,7 +17,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from concord.api.checkpoints import Checkpoints
 from concord.api.http.auth import DOCS_ASSETS, OPEN_PATHS, AuthMiddleware, required_role
 from concord.api.http.deps import known_query
 from concord.api.http.errors import install_error_handlers
@@ -36,16 +36,9 @@ from concord.api.http.routes import (
     transparency,
 )
 from concord.api.http.schemas import problem_responses
-from concord.api.keyfile import load_or_create_signer
-from concord.api.keys import KeyStore, Role
+from concord.api.keys import Role
 from concord.api.settings import Settings
-from concord.api.wiring import open_database, open_log
-from concord.projections.db import listen
-from concord.projections.locks import claim_projections
-from concord.projections.registry import PROJECTIONS, live
-from concord.projections.remote import RemoteProjections
-from concord.projections.runner import ProjectionRunner
-from concord.projections.store import ProjectionStore
+from concord.api.wiring import Concord
 
 DESCRIPTION = """\
 Concord records the decisions of a network of states (a state joins, a conference is held,
@@ -105,36 +98,24 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log = await run_in_threadpool(open_log, settings)
-        # The keys and the read side share one set of connections to the database.
-        database = await run_in_threadpool(open_database, settings)
-        app.state.keys = KeyStore(database)
-        projection_store = ProjectionStore(database)
-        app.state.projection_store = projection_store
-        stop_listening = threading.Event()
-        runner: ProjectionRunner | RemoteProjections
-        # One process keeps the read models up; on PostgreSQL, if another already does,
-        # this one reads what that one writes.
-        claim = (await run_in_threadpool(claim_projections, projection_store.database)
-                 if settings.projections else None)
-        if settings.projections and claim is None:
-            logger.warning("another process keeps the read models up: reading its tables")
-        if claim is not None:
-            runner = ProjectionRunner(log, projection_store,
-                                      [live(projection_store, name) for name in PROJECTIONS])
-            runner.start()
-            # Entries other processes commit wake the runner too (PostgreSQL only).
-            listen(projection_store.database, log.commit_channel, runner.wake,
-                   stop_listening)
-        else:
-            runner = RemoteProjections(log, projection_store)
-        app.state.projections = runner
-        signer = await run_in_threadpool(load_or_create_signer, settings.signing_key_path,
-                                         settings.log_origin)
-        app.state.checkpoints = Checkpoints(projection_store, signer, settings.log_origin)
+        concord = await run_in_threadpool(Concord, settings)
+        try:
+            # One process keeps the read models up; on PostgreSQL, if another already does,
+            # this one reads what that one writes.
+            if settings.projections and not await run_in_threadpool(
+                    concord.keep_projections_up):
+                logger.warning("another process keeps the read models up: reading its tables")
+            app.state.checkpoints = await run_in_threadpool(concord.checkpoints)
+        except BaseException:
+            await concord.aclose()
+            raise
+        log = concord.log
+        app.state.log = log
+        app.state.keys = concord.keys
+        app.state.projection_store = concord.store
+        app.state.projections = concord.projections
         feed = LiveFeed(log, asyncio.get_running_loop(), settings.stream_buffer)
         log.writer.add_listener(metrics.on_commit)
-        app.state.log = log
         app.state.feed = feed
         flusher = asyncio.create_task(access.run())
         try:
@@ -145,15 +126,10 @@ def create_app(settings: Settings) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
             finally:
-                stop_listening.set()
-                runner.stop()
-                if claim is not None:
-                    claim.close()
-                app.state.projection_store.close()
+                concord.close_read_side()
                 feed.close()
                 log.writer.remove_listener(metrics.on_commit)
-                await app.state.keys.aclose()
-                await run_in_threadpool(log.close)
+                await concord.aclose()
 
     # The documentation pages load their scripts and styles from this server, never from a
     # CDN: they work offline, and a reader's browser asks no third party.
