@@ -1,2 +1,32 @@
 """Auditing a Concord log without trusting its operator: a client library any auditor's
-script can import, and what `concord verify` runs."""
+script can import, and what `concord verify` runs.
+
+    from concord.api.audit import read_verifier, verify_export
+
+    report = verify_export(open("log.jsonl", "rb"), checkpoint_note, read_verifier(key))
+    assert report.ok, report.problems
+
+`verify` holds the checks, `client` reads a server over HTTP, `readonly` opens a data
+directory without changing a byte of it, and `recheck` compares its read models with a
+rebuild.
+"""
+
+from concord.api.audit.client import (
+    Consistency,
+    fetch,
+    server_consistency,
+    server_entries,
+    server_url,
+)
+from concord.api.audit.verify import (
+    Report,
+    read_verifier,
+    verify_data_dir,
+    verify_export,
+    verify_growth,
+    verify_receipt,
+)
+
+__all__ = ["Consistency", "Report", "fetch", "read_verifier", "server_consistency",
+           "server_entries", "server_url", "verify_data_dir", "verify_export", "verify_growth",
+           "verify_receipt"]

@@ -29,7 +29,7 @@ Token = Annotated[str | None, typer.Option(envvar="CONCORD_TOKEN",
 
 
 def _server(given: str) -> str:
-    from concord.api.audit.verify import server_url
+    from concord.api.audit.client import server_url
 
     try:
         return server_url(given)
@@ -49,7 +49,7 @@ def export(
     import orjson
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from concord.api.audit.verify import server_entries
+    from concord.api.audit.client import server_entries
 
     base = _server(server) if server is not None else None
     with contextlib.ExitStack() as stack:
@@ -92,7 +92,7 @@ def checkpoint(
     token: Token = None,
 ) -> None:
     """Save the server's current signed checkpoint, to verify the log against later."""
-    from concord.api.audit.verify import fetch
+    from concord.api.audit.client import fetch
 
     try:
         note = fetch(f"{_server(server)}/v1/log/checkpoint", token)
@@ -125,7 +125,7 @@ def verify(
     """Verify the log: an export offline (--export --checkpoint --key), growth since a
     checkpoint (--checkpoint --server --key), a receipt (--receipt --key), or a data
     directory (--data-dir [--key])."""
-    from concord.api.audit import verify as audit
+    from concord.api import audit
 
     try:
         verifier = audit.read_verifier(key) if key else None
@@ -209,7 +209,7 @@ def _own_verifier(settings: Settings) -> Verifier | None:
 
 
 def _check_opened(log: ReadOnlyLog, verifier: Verifier | None, postgres: bool) -> Report:
-    from concord.api.audit import verify as audit
+    from concord.api import audit
     from concord.api.audit.readonly import Unreadable
     from concord.api.audit.recheck import compare_read_models
     from concord.api.checkpoints import CHECKPOINTS_TABLE

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from concord.api.audit.verify import server_url
+from concord.api.audit.client import server_url
 from concord.api.cli.app import app
 from concord.api.http.app import create_app
 from concord.api.settings import Settings
