@@ -1,4 +1,4 @@
-"""Transparency: the Merkle tree (RFC 9162) over the log's canonical leaves.
+"""The Merkle tree (RFC 9162) over the log's canonical leaves: the read model named `transparency`.
 
 It stores each leaf's hash and the hash of every complete subtree, so the root for any size,
 and any inclusion or consistency proof, costs O(log n) lookups; nothing recomputes the tree

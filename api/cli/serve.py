@@ -145,7 +145,7 @@ def _first_key(store: KeyStore, name: str, role: Role, url: str, why: str) -> No
 
 
 def _example(role: Role, token: str, url: str) -> str:
-    """A request the role may make (api/auth.py): the keys for an admin, an append for a
+    """A request the role may make (api/http/auth.py): the keys for an admin, an append for a
     recorder, a read for a reader."""
     auth = f"curl -H 'Authorization: Bearer {token}'"
     if role is Role.admin:
