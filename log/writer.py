@@ -217,6 +217,18 @@ class _RoundStreams:
                 cache.pop(stream_id, None)
 
 
+@dataclass
+class _Round:
+    """What one try at a round has accepted so far."""
+
+    events: list[Stream.Event] = field(default_factory=list)
+    records: list[IdempotencyRecord] = field(default_factory=list)
+    accepted: list[_Job] = field(default_factory=list)
+    # Refusals naming an entry accepted earlier in this round: its position is known once
+    # the round is stored.
+    located: list[tuple[Contradiction, dict[str, int]]] = field(default_factory=list)
+
+
 class Writer:
     """Owns the write path of one process; see the module's docstring."""
 
@@ -432,23 +444,15 @@ class Writer:
             self.cache.pop(stream_id, None)
 
     def _attempt(self, jobs: list[_Job]) -> None:
+        """One try at a round: apply every job to the cached aggregates, store what was
+        accepted in one transaction, and answer each job (its envelopes or its error)."""
         self._saved = False
-        # Another process (a second server, the command line) may have appended since this
-        # writer last looked: then the cached aggregates may be stale, so start afresh.
-        end = self.log.last_position()
-        if end != self._last_position:
-            self._forget_streams_written_since(self._last_position, end)
-            self._last_position = end
+        self._refresh_cache()
         keyed = {(idempotency_scope(job.recorded_by), job.key) for job in jobs
                  if job.key is not None}
         prior = self.log.prior_results(sorted(keyed)) if keyed else {}
         leaders: dict[tuple[str, str], _Job] = {}
-        events: list[Stream.Event] = []
-        records: list[IdempotencyRecord] = []
-        accepted: list[_Job] = []
-        # Refusals naming an entry accepted earlier in this round: its position is known
-        # once the round is stored.
-        located: list[tuple[Contradiction, dict[str, int]]] = []
+        round_ = _Round()
         self.created = {}
         now = datetime.now(UTC)
         threshold = PREFETCH_FROM if self.log.commit_channel is None else PREFETCH_FROM_SERVER
@@ -468,63 +472,21 @@ class Writer:
                 if scoped in leaders:
                     job.leader = leaders[scoped]
                     continue
-            start = len(events)
-            streams = _RoundStreams(self, events, job.batch)
-            try:
-                for index, submission in enumerate(job.submissions):
-                    streams.index = index
-                    entry = Entry(submission.effective_date_or(now), submission.source,
-                                  job.recorded_by)
-                    try:
-                        _require_past(submission, now)
-                        aggregate = execute(submission, entry, streams)
-                    except ConcordError as e:
-                        raise BatchRefused(index, e) if job.batch else e from None
-                    events.extend(aggregate.collect_events())  # type: ignore[arg-type]
-                streams.check(start)
-            except ConcordError as e:
-                self._locate(e, events, start, located)
-                streams.undo()
-                del events[start:]
-                job.error = e
+            start = len(round_.events)
+            if not self._apply(job, round_, now):
                 continue
-            except Exception:
-                # A fault of ours, not of the submission: refuse this one alone.
-                logger.exception("the writer failed to apply a submission")
-                streams.undo()
-                del events[start:]
-                job.error = LogUnavailable("the log failed to apply this submission (an "
-                                           "internal error, logged); nothing was appended")
-                continue
-            job.span = (start, len(events))
-            accepted.append(job)
+            round_.accepted.append(job)
             if scoped is not None:
                 leaders[scoped] = job
-                records.append(IdempotencyRecord(*scoped, job.fingerprint, start, len(events)))
+                round_.records.append(IdempotencyRecord(*scoped, job.fingerprint, start,
+                                                        len(round_.events)))
 
         # Read what retries answer before saving: once the round is saved, nothing may fail.
         for job in jobs:
             if job.replay is not None:
                 job.result = self.log.envelopes_at(job.replay)
-
-        if events:
-            try:
-                envelopes = self.log.append(events, records)
-            except Exception:
-                self.cache.clear()
-                raise
-            self._saved = True
-            self._last_position = envelopes[-1]["position"]
-            for job in accepted:
-                job.result = envelopes[job.span[0]:job.span[1]]
-            for contradiction, pending in located:
-                _name_entries(contradiction, {
-                    name: envelopes[index]["position"] for name, index in pending.items()})
-            # Announced once the round has committed (on PostgreSQL the round's transaction
-            # ends after this): a listener never hears of an entry a reader cannot see yet,
-            # nor of one that a failed commit took back.
-            self._stored = envelopes
-
+        if round_.events:
+            self._store(round_)
         for job in jobs:
             if job.leader is not None:
                 if job.leader.fingerprint != job.fingerprint:
@@ -533,6 +495,70 @@ class Writer:
                     job.error = job.leader.error
                 else:
                     job.result = job.leader.result
+
+    def _refresh_cache(self) -> None:
+        """Another process (a second server, the command line) may have appended since this
+        writer last looked: then the cached aggregates may be stale, so start afresh."""
+        end = self.log.last_position()
+        if end != self._last_position:
+            self._forget_streams_written_since(self._last_position, end)
+            self._last_position = end
+
+    def _apply(self, job: _Job, round_: _Round, now: datetime) -> bool:
+        """Apply a job's submissions to their aggregates and check the rules over time;
+        whether it was accepted (its events then appended to the round's), else its error
+        is set and the aggregates are as they were."""
+        events = round_.events
+        start = len(events)
+        streams = _RoundStreams(self, events, job.batch)
+        try:
+            for index, submission in enumerate(job.submissions):
+                streams.index = index
+                entry = Entry(submission.effective_date_or(now), submission.source,
+                              job.recorded_by)
+                try:
+                    _require_past(submission, now)
+                    aggregate = execute(submission, entry, streams)
+                except ConcordError as e:
+                    raise BatchRefused(index, e) if job.batch else e from None
+                events.extend(aggregate.collect_events())  # type: ignore[arg-type]
+            streams.check(start)
+        except ConcordError as e:
+            self._locate(e, events, start, round_.located)
+            streams.undo()
+            del events[start:]
+            job.error = e
+            return False
+        except Exception:
+            # A fault of ours, not of the submission: refuse this one alone.
+            logger.exception("the writer failed to apply a submission")
+            streams.undo()
+            del events[start:]
+            job.error = LogUnavailable("the log failed to apply this submission (an "
+                                       "internal error, logged); nothing was appended")
+            return False
+        job.span = (start, len(events))
+        return True
+
+    def _store(self, round_: _Round) -> None:
+        """Store the round's events and keys in one transaction, and give each accepted job
+        its envelopes."""
+        try:
+            envelopes = self.log.append(round_.events, round_.records)
+        except Exception:
+            self.cache.clear()
+            raise
+        self._saved = True
+        self._last_position = envelopes[-1]["position"]
+        for job in round_.accepted:
+            job.result = envelopes[job.span[0]:job.span[1]]
+        for contradiction, pending in round_.located:
+            _name_entries(contradiction, {
+                name: envelopes[index]["position"] for name, index in pending.items()})
+        # Announced once the round has committed (on PostgreSQL the round's transaction
+        # ends after this): a listener never hears of an entry a reader cannot see yet,
+        # nor of one that a failed commit took back.
+        self._stored = envelopes
 
     def _locate(self, error: ConcordError, events: list[Stream.Event], start: int,
                 later: list[tuple[Contradiction, dict[str, int]]]) -> None:
