@@ -15,6 +15,26 @@ from concord.log.application import CoordinationLog
 from tests.backends import Backend
 from tests.postgres import database_url, fresh_schema
 
+# The command line's consoles take their width from COLUMNS (and LINES) once, when first
+# imported, and keep it. The tests that read its output give each invocation the width they
+# need; a COLUMNS in the test process's own environment (a pytest-xdist worker starts with
+# COLUMNS=80, LINES=24) would pin every console to it instead.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
+
+# A pytest-xdist worker puts its working directory, the repository, first on PYTHONPATH; the
+# processes the tests start (servers, command lines) would inherit it, and import the rooms
+# (domain, log...) under their folder names there, as an installed Concord does not. They
+# get the environment they get in a run without pytest-xdist.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _path = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if _path[0] == os.getcwd():
+        del _path[0]
+    if any(_path):
+        os.environ["PYTHONPATH"] = os.pathsep.join(_path)
+    else:
+        os.environ.pop("PYTHONPATH", None)
+
 RECORDER = "test-secretariat"
 
 

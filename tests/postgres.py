@@ -7,6 +7,7 @@ Where no server answers, the PostgreSQL tests are skipped with the reason, excep
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
@@ -39,13 +40,25 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+_schemas = itertools.count(1)
+
+
+def _schema_name() -> str:
+    """A schema name no other test of this run, in this process or another, can be given:
+    the test process (the pytest-xdist worker, `gw0`, `gw1`...; `main` when not
+    distributed), a count within it, and random hex so that the names of an earlier run
+    left in the same database (killed before dropping them) are not taken up again."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"concord_test_{worker}_{next(_schemas)}_{uuid.uuid4().hex[:12]}"
+
+
 @contextmanager
 def fresh_schema(url: str) -> Iterator[str]:
     """A new, empty schema, dropped afterwards."""
     import psycopg
     from psycopg.sql import SQL, Identifier
 
-    schema = f"concord_test_{uuid.uuid4().hex[:12]}"
+    schema = _schema_name()
     try:
         yield schema
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,7 +10,6 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import httpx2 as httpx
 import pytest
@@ -24,6 +22,7 @@ from concord.api.wiring import open_database
 from tests.backends import BACKENDS, Backend
 from tests.conftest import parametrized_backend
 from tests.postgres import database_url, fresh_schema
+from tests.waiting import free_port
 
 
 @pytest.fixture(params=BACKENDS)
@@ -96,27 +95,6 @@ def client(settings: Settings, tokens: dict[str, str]) -> Iterator[TestClient]:
     with TestClient(create_app(settings), raise_server_exceptions=False,
                     headers=bearer(tokens[RECORDER])) as test_client:
         yield test_client
-
-
-T = TypeVar("T")
-
-
-def wait_for(produce: Callable[[], T], timeout: float = 10.0) -> T:
-    """The first truthy value `produce` returns, polling until `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = produce()
-        if value or time.monotonic() > deadline:
-            assert value, "timed out waiting"
-            return value
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -17,15 +17,8 @@ from concord.api.http.app import create_app
 from concord.api.keys import KeyStore, Role
 from concord.api.settings import Settings
 from concord.api.wiring import open_database
-from tests.api.conftest import (
-    ADMIN,
-    RECORDER,
-    Server,
-    bearer,
-    concord_command,
-    module_settings,
-    wait_for,
-)
+from tests.api.conftest import ADMIN, RECORDER, Server, bearer, concord_command, module_settings
+from tests.waiting import wait_for
 
 READER = "auditor"
 CREDENTIALS = ["none", "malformed", "unknown", "revoked", "reader", "recorder", "admin"]

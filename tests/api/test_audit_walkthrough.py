@@ -12,8 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.api.conftest import Server, concord_command, wait_for
+from tests.api.conftest import Server, concord_command
 from tests.backends import Backend
+from tests.waiting import wait_for
 
 
 @pytest.fixture

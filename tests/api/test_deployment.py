@@ -23,18 +23,11 @@ from concord.projections.registry import PROJECTIONS
 from concord.projections.store import ProjectionStore
 from concord.tlog.leaves import entry_hash
 from concord.tlog.merkle import root_of
-from tests.api.conftest import (
-    ADMIN,
-    RECORDER,
-    bearer,
-    concord_command,
-    free_port,
-    make_keys,
-    wait_for,
-)
+from tests.api.conftest import ADMIN, RECORDER, bearer, concord_command, make_keys
 from tests.backends import Backend
 from tests.conftest import parametrized_backend
 from tests.projections.conftest import rows
+from tests.waiting import free_port, wait_for
 
 CLIENTS = 32
 PER_CLIENT = 12
@@ -205,9 +198,15 @@ def test_a_second_projection_process_stands_by_and_takes_over(
                              timeout=30).status_code
 
         assert read(adopt("A")) == 200
-        standby = subprocess.Popen([concord_command(), "project"], env=env, **quiet)
+        standby_log = tmp_path / "standby.log"
+        with standby_log.open("w") as out:
+            standby = subprocess.Popen([concord_command(), "project"], env=env,
+                                       stdout=out, stderr=subprocess.STDOUT)
         processes.append(standby)
-        time.sleep(1.0)
+        # Killed only once the standby has found the right taken and is waiting for it.
+        wait_for(lambda: "standing by" in standby_log.read_text(), 60,
+                 what="the second projection process to stand by")
+        assert standby.poll() is None
         first.kill()
         first.wait(10)
         assert read(adopt("B")) == 200  # the standby took over

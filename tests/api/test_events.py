@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 
 from concord.api.scenario import founding_scenario
-from tests.api.conftest import Server, wait_for
+from tests.api.conftest import Server
+from tests.waiting import wait_for
 
 NETWORK = {"type": "NetworkEstablished", "effective_date": "2023-09-12",
            "data": {"network": "RELACOPAZ", "name": "Red"}}

@@ -10,7 +10,8 @@ from starlette.testclient import TestClient
 
 from concord.api.http.app import create_app
 from concord.api.settings import Settings
-from tests.api.conftest import ADMIN, RECORDER, Server, bearer, wait_for
+from tests.api.conftest import ADMIN, RECORDER, Server, bearer
+from tests.waiting import wait_for
 
 
 def test_relacopaz_members_today_and_as_of_earlier_positions(

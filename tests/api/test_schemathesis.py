@@ -14,7 +14,8 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from concord.api.http.app import create_app
 from concord.api.settings import Settings
-from tests.api.conftest import ADMIN, Server, bearer, concord_command, free_port, make_keys
+from tests.api.conftest import ADMIN, Server, bearer, concord_command, make_keys
+from tests.waiting import free_port
 
 CHECKS = [
     checks.not_a_server_error,

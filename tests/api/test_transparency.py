@@ -16,7 +16,8 @@ from concord.projections.tree import StoredTree
 from concord.tlog.leaves import entry_hash, leaf_bytes
 from concord.tlog.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
 from concord.tlog.notes import Verifier, open_checkpoint
-from tests.api.conftest import ADMIN, RECORDER, bearer, wait_for
+from tests.api.conftest import ADMIN, RECORDER, bearer
+from tests.waiting import wait_for
 
 ENTRIES = 100
 

@@ -4,7 +4,6 @@ rolls back or is still in flight."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from concord.log.application import CoordinationLog
 from tests.backends import Backend
 from tests.conftest import parametrized_backend
+from tests.waiting import wait_for
 
 
 @pytest.fixture(params=["postgres"])
@@ -25,6 +25,17 @@ def backend(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Backend]:
 
 def stored(stream: str, version: int) -> StoredEvent:
     return StoredEvent(stream, version, "topic", b'{"timestamp": null}')
+
+
+def waiting_for_the_lock(backend: Backend) -> bool:
+    """Whether a session waits for a lock on the log's table (seen from a session of its
+    own, so that each look is a new snapshot of the server's locks)."""
+    with psycopg.connect(backend.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+            "to_regclass(quote_ident(%s) || '.coordinationlog_events')",
+            (backend.schema,)).fetchone()
+    return row is not None and row[0] > 0
 
 
 def test_a_rolled_back_insert_leaves_no_gap(log: CoordinationLog) -> None:
@@ -53,7 +64,7 @@ def test_an_insert_in_flight_holds_back_later_ones_so_readers_never_skip(
         writer = threading.Thread(
             target=lambda: done.append(recorder.insert_events([stored("c", 1)])))
         writer.start()
-        time.sleep(0.3)
+        wait_for(lambda: waiting_for_the_lock(backend), what="the writer to wait for the lock")
         # The writer waits for the lock; a reader sees neither entry yet: nothing to skip.
         assert done == []
         assert [n.id for n in recorder.select_notifications(start=None, limit=10)] == [1]
