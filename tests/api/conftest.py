@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -58,6 +60,14 @@ def module_settings(backend_name: str, data_dir: Path, **more: object) -> Iterat
     url = database_url()
     with fresh_schema(url) as schema:
         yield backend_settings(Backend("postgres", data_dir, url, schema), data_dir, **more)
+
+
+@functools.cache
+def published_document() -> dict[str, Any]:
+    """The OpenAPI document the app publishes, built once per test process, on first use
+    (building the app opens nothing). Callers must not change it."""
+    document: dict[str, Any] = create_app(Settings(data_dir=Path("unused"))).openapi()
+    return document
 
 
 @pytest.fixture

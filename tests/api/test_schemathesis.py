@@ -12,9 +12,15 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from concord.api.http.app import create_app
 from concord.api.settings import Settings
-from tests.api.conftest import ADMIN, Server, bearer, concord_command, make_keys
+from tests.api.conftest import (
+    ADMIN,
+    Server,
+    bearer,
+    concord_command,
+    make_keys,
+    published_document,
+)
 from tests.waiting import free_port
 
 CHECKS = [
@@ -59,11 +65,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     process.wait(timeout=15)
 
 
-# The document the app publishes (building the app opens nothing); the live stream never
-# ends, and has tests of its own.
-schema = schemathesis.openapi.from_dict(
-    create_app(Settings(data_dir=Path("unused"))).openapi()
-).exclude(path="/v1/events/stream")
+# The document the app publishes; the live stream never ends, and has tests of its own.
+# Schemathesis makes a test of each operation when the module is collected, so it needs the
+# document then; it is built once per test process (see `published_document`).
+schema = schemathesis.openapi.from_dict(published_document()).exclude(path="/v1/events/stream")
 
 
 @schema.parametrize()
