@@ -59,7 +59,8 @@ class Conferences(Projection):
         cursor.execute(f"CREATE INDEX IF NOT EXISTS sessions_at{s} ON sessions{s} (conference)")
 
     def drop_tables(self, cursor: Cursor) -> None:
-        for table in ("conference_changes", "conferences", "delegations", "sessions"):
+        # Delegations before conferences, the order a read joins them (see Membership).
+        for table in ("delegations", "conferences", "conference_changes", "sessions"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles(*SCHEDULE_TYPES)

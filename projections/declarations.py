@@ -41,7 +41,8 @@ class Declarations(Projection):
                        f"ON withdrawals{s} (declaration, state)")
 
     def drop_tables(self, cursor: Cursor) -> None:
-        for table in ("declarations", "signatures", "withdrawals"):
+        # Signatures before declarations, the order a read joins them (see Membership).
+        for table in ("signatures", "declarations", "withdrawals"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("DeclarationAdopted")

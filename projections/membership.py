@@ -90,8 +90,10 @@ class Membership(Projection):
             f"ON membership{s} (state) WHERE recorded_to IS NULL")
 
     def drop_tables(self, cursor: Cursor) -> None:
-        for table in ("membership_changes", "membership_networks", "membership",
-                      "membership_boxes"):
+        # In the order reads join them (a query locks its tables in the order it names
+        # them): a late reader of a copy being dropped waits, and cannot deadlock with it.
+        for table in ("membership_boxes", "membership", "membership_changes",
+                      "membership_networks"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("NetworkEstablished")
