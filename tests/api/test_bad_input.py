@@ -13,8 +13,9 @@ from concord.api.http.app import create_app
 from tests.api.conftest import RECORDER, bearer, make_keys, module_settings
 from tests.backends import BACKENDS
 
-GOOD = {"type": "DeclarationAdopted", "data": {"declaration": "D", "title": "T"}}
-JOIN = {"type": "StateJoinedNetwork", "data": {"network": "N", "state": "ARG", "role": "member"}}
+GOOD: dict[str, Any] = {"type": "DeclarationAdopted", "data": {"declaration": "D", "title": "T"}}
+JOIN: dict[str, Any] = {"type": "StateJoinedNetwork",
+                        "data": {"network": "N", "state": "ARG", "role": "member"}}
 
 
 def body(value: Any) -> dict[str, Any]:
@@ -25,7 +26,7 @@ def with_data(**data: Any) -> dict[str, Any]:
     return {**JOIN, "data": {**JOIN["data"], **data}}
 
 
-CASES = [
+CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
     # (method, path, request kwargs, status, text the detail must contain)
     ("POST", "/v1/events", {"content": "{not json", "headers": {
         "content-type": "application/json"}}, 400, "not valid JSON"),

@@ -17,11 +17,12 @@ from concord.api.keys import KeyError_, Role
 from concord.api.scenario import founding_scenario
 from concord.api.settings import Settings
 from concord.api.wiring import open_log
+from concord.domain.envelope import Envelope
 
 runner = CliRunner()
 
 
-def entries(data_dir: Path) -> list[dict]:
+def entries(data_dir: Path) -> list[Envelope]:
     with open_log(Settings(data_dir=data_dir)) as log:
         return list(log.read(limit=10_000))
 

@@ -61,7 +61,11 @@ def deployment(backend: Backend, tmp_path: Path) -> Iterator[tuple[list[str], di
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:
-            wait_for(lambda url=url: _ready(url), 60)
+
+            def ready(url: str = url) -> bool:
+                return _ready(url)
+
+            wait_for(ready, 60)
         yield urls, tokens
     finally:
         for process in processes:
@@ -176,13 +180,13 @@ def test_a_second_projection_process_stands_by_and_takes_over(
     env = {**os.environ, **settings.as_environment()}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    first = subprocess.Popen([concord_command(), "project"], env=env, **quiet)
+    first = subprocess.Popen([concord_command(), "project"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     processes = [first]
     try:
         processes.append(subprocess.Popen(
             [concord_command(), "serve", "--no-projections", "--port", str(port)], env=env,
-            **quiet))
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_for(lambda: _ready(url), 60)
         headers = bearer(tokens[RECORDER])
 

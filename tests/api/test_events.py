@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from concord.api.scenario import founding_scenario
 from tests.api.conftest import Server
@@ -13,7 +14,7 @@ NETWORK = {"type": "NetworkEstablished", "effective_date": "2023-09-12",
            "data": {"network": "RELACOPAZ", "name": "Red"}}
 
 
-def join(state: str) -> dict:
+def join(state: str) -> dict[str, Any]:
     return {"type": "StateJoinedNetwork", "effective_date": "2023-09-12",
             "data": {"network": "RELACOPAZ", "state": state, "role": "member"}}
 
@@ -94,7 +95,7 @@ def test_serve_with_demo_records_the_founding_example(
     assert len(page["events"]) == len(founding_scenario().submissions)
     assert page["events"][0]["recorded_by"] == "cli:concord-demo"
 
-    def access_lines() -> list[dict]:
+    def access_lines() -> list[dict[str, Any]]:
         lines = [json.loads(ln) for ln in server.logs().splitlines() if ln.startswith("{")]
         return [line for line in lines if line.get("logger") == "concord.access"]
 

@@ -130,9 +130,10 @@ def test_next_after_is_null_on_the_last_page_of_the_history(client: TestClient) 
 
 def by_dates(client: TestClient) -> int:
     """Four entries whose effective dates are not in log order; the last position."""
-    return submit(client, {**NETWORK, "effective_date": "2020-01-01"},
-                  join("ARG", "2023-09-12"), join("BRA", "2021-05-05"),
-                  join("URY", "2022-01-01"))[-1]["position"]
+    last: int = submit(client, {**NETWORK, "effective_date": "2020-01-01"},
+                       join("ARG", "2023-09-12"), join("BRA", "2021-05-05"),
+                       join("URY", "2022-01-01"))[-1]["position"]
+    return last
 
 
 def test_a_position_cursor_continues_after_that_entry_in_effective_date_order(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import schemathesis
@@ -22,6 +23,9 @@ from tests.api.conftest import (
     published_document,
 )
 from tests.waiting import free_port
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 CHECKS = [
     checks.not_a_server_error,
@@ -74,7 +78,7 @@ schema = schemathesis.openapi.from_dict(published_document()).exclude(path="/v1/
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_to_its_openapi_document(
-    case: schemathesis.Case, demo_server: Server
+    case: OpenApiCase, demo_server: Server
 ) -> None:
     case.call_and_validate(base_url=demo_server.url, checks=CHECKS,
                            headers=bearer(demo_server.tokens[ADMIN]))

@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from tests.api.conftest import Server
 
 
-def adoption(code: str) -> dict:
+def adoption(code: str) -> dict[str, Any]:
     return {"type": "DeclarationAdopted", "data": {"declaration": code, "title": code}}
 
 
@@ -174,6 +175,6 @@ def test_the_stream_carries_entries_another_process_records(
 
 
 def test_a_last_event_id_that_is_not_ascii_digits_is_refused(server: Server) -> None:
-    answer = server.http.get("/v1/events/stream", headers={"Last-Event-ID": b"\xb2"})
+    answer = server.http.get("/v1/events/stream", headers={b"Last-Event-ID": b"\xb2"})
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"

@@ -179,9 +179,14 @@ def pg_snapshot(url: str, schema: str) -> dict[str, str | None]:
         tables = [name for (name,) in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
             (schema,))]
-        return {table: conn.execute(SQL(
-            "SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {}.{} t"
-        ).format(Identifier(schema), Identifier(table))).fetchone()[0] for table in tables}
+        digests: dict[str, str | None] = {}
+        for table in tables:
+            row = conn.execute(SQL(
+                "SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {}.{} t"
+            ).format(Identifier(schema), Identifier(table))).fetchone()
+            assert row is not None  # an aggregate: always one row
+            digests[table] = row[0]
+        return digests
 
 
 def test_verifying_a_postgresql_log_writes_nothing_there(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from concord.domain.envelope import format_stored_timestamp, format_timestamp
 from concord.log.application import CoordinationLog
 from tests.conftest import RECORDER
 
-SHAPE = {
+SHAPE: dict[str, type | tuple[type, ...]] = {
     "position": int,
     "type": str,
     "stream": str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from concord.domain.errors import NotFound, RuleViolation
 from concord.log.application import CoordinationLog
 from tests.conftest import submit
@@ -64,7 +66,7 @@ def test_retracting_the_founding_entry_voids_the_entity_and_its_code(
 
 
 def test_a_retracted_signature_rule_holds_after_reopening(
-    relacopaz: CoordinationLog, open_log
+    relacopaz: CoordinationLog, open_log: Callable[[], CoordinationLog]
 ) -> None:
     wrong = submit(relacopaz, "DeclarationSigned", "2023-09-12",
                    declaration="BUENOS-AIRES-2023", state="CHL")

@@ -51,7 +51,7 @@ class _OnSQLite:
     def create_recorder(self) -> Any:
         log = CoordinationLog(self._env)
         self._stack.callback(log.close)
-        recorder: ApplicationRecorder = log.recorder  # type: ignore[assignment]
+        recorder: ApplicationRecorder = log.recorder
         return recorder
 
 

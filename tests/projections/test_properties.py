@@ -83,7 +83,7 @@ def check_projections(backend: Backend, steps: list[dict[str, Any]], data: st.Da
     store = ProjectionStore(backend.database())
     try:
         log.submit_batch(SETUP, recorded_by=RECORDER)
-        incremental = [projection() for projection in PROJECTIONS.values()]
+        incremental = [kind() for kind in PROJECTIONS.values()]
         for projection in incremental:
             catch_up(log, store, projection)
         for step in steps:
@@ -93,8 +93,8 @@ def check_projections(backend: Backend, steps: list[dict[str, Any]], data: st.Da
                 continue
             for projection in incremental:
                 catch_up(log, store, projection)  # one entry per transaction
-        for projection in PROJECTIONS.values():
-            catch_up(log, store, projection(suffix="_rebuilt"), page=10_000)  # all at once
+        for kind in PROJECTIONS.values():
+            catch_up(log, store, kind(suffix="_rebuilt"), page=10_000)  # all at once
         reader = store.reader()
         listing = (
             "SELECT name FROM sqlite_master WHERE type='table'" if backend.name == "sqlite"

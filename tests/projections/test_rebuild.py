@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from concord.api.scenario import founding_scenario
 from concord.log.application import CoordinationLog
-from concord.projections.membership import members
+from concord.projections.db import Reader
+from concord.projections.membership import Member, members
 from concord.projections.rebuild import rebuild
 from concord.projections.registry import PROJECTIONS, live
 from concord.projections.runner import ProjectionRunner
@@ -83,8 +84,11 @@ def test_reads_and_writes_go_on_during_a_rebuild(
         try:
             while not stop.is_set():
                 suffix, position = runner.view("membership")
-                store.read("membership", suffix, lambda reader, live, at=position: members(
-                    reader, "N", "2099-01-01", at, None, live))
+
+                def query(reader: Reader, live: str, at: int = position) -> list[Member]:
+                    return members(reader, "N", "2099-01-01", at, None, live)
+
+                store.read("membership", suffix, query)
                 seen.append(position)
         except BaseException as e:  # pragma: no cover - reported below
             failures.append(e)

@@ -128,7 +128,9 @@ def check(log: CoordinationLog, store: ProjectionStore, steps: list[Any]) -> Non
     for step in steps:
         batch = step if isinstance(step, list) else [step]
         # Check the writer decides as the oracle does: a batch as a whole.
-        trial, submissions, ok = Record(dict(record.entries)), [], True
+        trial = Record(dict(record.entries))
+        submissions: list[dict[str, Any]] = []
+        ok = True
         for item in batch:
             position = log.last_position() + len(submissions) + 1
             submission, entry, fits = _try(trial, item, position, log.last_position())
