@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from concord.api.cli import audit, keys, maintenance, records, serve
-from concord.api.cli.common import DatabaseUrl, _given
+from concord.api.cli.common import DatabaseUrl, global_options
 
 app = typer.Typer(help="Concord: an auditable coordination log for networks of states.",
                   no_args_is_help=True, add_completion=False)
@@ -15,9 +15,9 @@ app = typer.Typer(help="Concord: an auditable coordination log for networks of s
 @app.callback()
 def options(database_url: DatabaseUrl = None) -> None:
     """Concord: an auditable coordination log for networks of states."""
-    _given.clear()
+    global_options.clear()
     if database_url is not None:
-        _given["database_url"] = database_url
+        global_options["database_url"] = database_url
 
 
 app.command()(records.demo)

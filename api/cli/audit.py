@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from concord.api.audit.verify import entries
-from concord.api.cli.common import DataDir, _fail, _settings, console, errors
+from concord.api.cli.common import DataDir, console, errors, fail, settings_from
 from concord.api.settings import Settings
 from concord.api.wiring import open_log
 
@@ -34,7 +34,7 @@ def _server(given: str) -> str:
     try:
         return server_url(given)
     except ValueError as e:
-        raise _fail(f"--server: {e}") from None
+        raise fail(f"--server: {e}") from None
 
 
 def export(
@@ -54,7 +54,7 @@ def export(
     base = _server(server) if server is not None else None
     with contextlib.ExitStack() as stack:
         if base is None:
-            log = stack.enter_context(open_log(_settings(data_dir)))
+            log = stack.enter_context(open_log(settings_from(data_dir)))
             total: int | None = max(log.last_position() - after, 0) or 1
 
             def pages() -> Iterator[Sequence[Mapping[str, Any]]]:
@@ -79,7 +79,7 @@ def export(
                 written += len(envelopes)
                 bar.update(task, completed=written)
         except OSError as e:
-            raise _fail(f"export stopped after {written} {entries(written)}: {e}") from None
+            raise fail(f"export stopped after {written} {entries(written)}: {e}") from None
     errors.print(f"Exported {written} {entries(written)}"
                  + (f" from {base}" if base else "") + (f" to {out}." if out else "."),
                  highlight=False)
@@ -97,7 +97,7 @@ def checkpoint(
     try:
         note = fetch(f"{_server(server)}/v1/log/checkpoint", token)
     except OSError as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     out.write_bytes(note)
     lines = note.decode(errors="replace").splitlines()
     size = lines[1] if len(lines) > 1 else "?"
@@ -130,15 +130,15 @@ def verify(
     try:
         verifier = audit.read_verifier(key) if key else None
     except (OSError, ValueError) as e:
-        raise _fail(f"--key: {e}") from None
+        raise fail(f"--key: {e}") from None
     base = _server(server) if server is not None else None
     if receipt is not None:
         if verifier is None:
-            raise _fail("--receipt needs --key")
+            raise fail("--receipt needs --key")
         report = audit.verify_receipt(_read(receipt, "--receipt"), verifier)
     elif export is not None or base is not None:
         if checkpoint is None or verifier is None:
-            raise _fail("--export and --server need --checkpoint and --key")
+            raise fail("--export and --server need --checkpoint and --key")
         note = _read(checkpoint, "--checkpoint").decode(errors="replace")
         if export is not None:
             locate = audit.server_consistency(base, token) if base else None
@@ -146,12 +146,12 @@ def verify(
                 with export.open("rb") as lines:
                     report = audit.verify_export(lines, note, verifier, consistency=locate)
             except OSError as e:
-                raise _fail(f"--export: {e}") from None
+                raise fail(f"--export: {e}") from None
         else:
             assert base is not None
             report, _ = audit.verify_growth(note, base, verifier, token)
     else:
-        report = _verify_data_dir(_settings(data_dir), verifier)
+        report = _verify_data_dir(settings_from(data_dir), verifier)
     for line in report.notes:
         console.print(line, highlight=False, soft_wrap=True)
     if not report.ok:
@@ -168,7 +168,7 @@ def _read(path: Path, option: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as e:
-        raise _fail(f"{option}: {e.strerror or e}: {path}") from None
+        raise fail(f"{option}: {e.strerror or e}: {path}") from None
 
 
 def _verified(report: Report, against_checkpoint: bool) -> str:
@@ -196,7 +196,7 @@ def _verify_data_dir(settings: Settings, verifier: Verifier | None) -> Report:
         with opened as log:
             return _check_opened(log, verifier, settings.database_url is not None)
     except Unreadable as e:
-        raise _fail(f"{e}; nothing was written") from None
+        raise fail(f"{e}; nothing was written") from None
 
 
 def _own_verifier(settings: Settings) -> Verifier | None:
@@ -205,7 +205,7 @@ def _own_verifier(settings: Settings) -> Verifier | None:
     try:
         return Signer.parse(settings.signing_key_path.read_text().strip()).verifier()
     except (OSError, NoteError, ValueError) as e:
-        raise _fail(f"the signing key {settings.signing_key_path}: {e}; pass --key") from None
+        raise fail(f"the signing key {settings.signing_key_path}: {e}; pass --key") from None
 
 
 def _check_opened(log: ReadOnlyLog, verifier: Verifier | None, postgres: bool) -> Report:

@@ -30,22 +30,26 @@ DatabaseUrl = Annotated[
         "$CONCORD_DATABASE_URL, else SQLite in the data directory)."), show_default=False),
 ]
 
-_given: dict[str, object] = {}  # the options given before the command (app.options)
+global_options: dict[str, object] = {}  # the options given before the command (app.options)
 
 
-def _settings(data_dir: Path | None, **overrides: object) -> Settings:
-    given = {**_given, **{k: v for k, v in overrides.items() if v is not None}}
+def settings_from(data_dir: Path | None, **overrides: object) -> Settings:
+    """The settings of a command: the environment's, then the global options, then the
+    command's own (`data_dir` and the overrides that are not None); a failure to exit with
+    if they are invalid."""
+    given = {**global_options, **{k: v for k, v in overrides.items() if v is not None}}
     if data_dir is not None:
         given["data_dir"] = data_dir
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as e:
-        raise _fail("; ".join(
+        raise fail("; ".join(
             f"{'.'.join(str(part) for part in error['loc'])}: "
             f"{str(error['msg']).removeprefix('Value error, ')}"
             for error in e.errors())) from None
 
 
-def _fail(message: str) -> typer.Exit:
+def fail(message: str) -> typer.Exit:
+    """Print `message` as the command's error; the exit (status 1) to raise."""
     errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from concord.api.cli.common import DataDir, _fail, _settings, console
+from concord.api.cli.common import DataDir, console, fail, settings_from
 from concord.api.keys import KeyError_, KeyStore, Role
 from concord.api.wiring import open_keys
 
@@ -26,12 +26,12 @@ def keys_create(
 ) -> None:
     """Create a key and print its token (shown only this once)."""
     if role not in Role.__members__:
-        raise _fail(f"role: {role!r} is not one of reader, recorder, admin")
+        raise fail(f"role: {role!r} is not one of reader, recorder, admin")
     with _key_store(data_dir) as store:
         try:
             key, token = store.create(name, Role[role])
         except KeyError_ as e:
-            raise _fail(str(e)) from None
+            raise fail(str(e)) from None
     console.print(f"Created key {key.name} ({key.role.name}). Its token, shown only this once:",
                   highlight=False)
     print(token)
@@ -57,13 +57,13 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")],
         try:
             key = store.revoke(name)
         except (LookupError, KeyError_) as e:
-            raise _fail(str(e)) from None
+            raise fail(str(e)) from None
     console.print(f"Revoked key {key.name} at {key.revoked_at}.", highlight=False)
 
 
 @contextmanager
 def _key_store(data_dir: Path | None) -> Iterator[KeyStore]:
-    store = open_keys(_settings(data_dir))
+    store = open_keys(settings_from(data_dir))
     try:
         yield store
     finally:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from concord.api.cli.common import DataDir, _fail, _settings, console
+from concord.api.cli.common import DataDir, console, fail, settings_from
 from concord.api.wiring import Concord
 
 
@@ -24,8 +24,8 @@ def rebuild(
     names = list(PROJECTIONS) if name == "all" else [name]
     unknown = [n for n in names if n not in PROJECTIONS]
     if unknown:
-        raise _fail(f"no projection {unknown[0]!r}; there are {', '.join(PROJECTIONS)}, or all")
-    with (Concord(_settings(data_dir), keys=False) as concord,
+        raise fail(f"no projection {unknown[0]!r}; there are {', '.join(PROJECTIONS)}, or all")
+    with (Concord(settings_from(data_dir), keys=False) as concord,
           Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=console) as bar):
         # One pass over the log builds them all.
@@ -47,7 +47,7 @@ def backup(
     of the signing key (on PostgreSQL, the pg_dump command to run, and the key)."""
     from concord.api.backup import BackupError, backup_key, backup_sqlite, pg_dump_command
 
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
     try:
         if settings.database_url:
             console.print("The log is in PostgreSQL: back up its schema "
@@ -63,7 +63,7 @@ def backup(
                           soft_wrap=True)
         key = backup_key(settings.signing_key_path, out)
     except (BackupError, OSError) as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     if key is None:
         console.print(f"No signing key at {settings.signing_key_path} to back up (none was "
                       "created yet, or CONCORD_SIGNING_KEY_FILE points elsewhere).",

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from concord.api.audit.verify import entries
-from concord.api.cli.common import DataDir, _fail, _settings, console
+from concord.api.cli.common import DataDir, console, fail, settings_from
 from concord.api.cli.render import log_table
 from concord.api.scenario import Scenario, ScenarioError, founding_scenario, load_scenario
 from concord.api.wiring import Concord, open_log
@@ -58,13 +58,13 @@ def record_scenario(log: CoordinationLog, scenario: Scenario, recorded_by: str,
 
 def demo(data_dir: DataDir = None) -> None:
     """Record the RELACOPAZ founding example into a fresh data directory and print the log."""
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
     scenario = founding_scenario()
     with open_log(settings) as log:
         try:
             count, new = record_scenario(log, scenario, DEMO_RECORDER, fresh=True)
         except ConcordError as e:
-            raise _fail(str(e)) from None
+            raise fail(str(e)) from None
         console.print(log_table(log.read(limit=count), f"RELACOPAZ: the founding example "
                                 f"({count} {entries(count)} in {settings.where})"))
     if new:
@@ -122,19 +122,19 @@ def record(
     try:
         scenario = load_scenario(file)
     except (OSError, ScenarioError) as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     try:
         recorder = cli_recorder(recorded_by)
     except ConcordError as e:
-        raise _fail(str(e)) from None
-    with open_log(_settings(data_dir)) as log:
+        raise fail(str(e)) from None
+    with open_log(settings_from(data_dir)) as log:
         try:
             count, new = record_scenario(log, scenario, recorder)
         except BatchRefused as e:
-            raise _fail(f"nothing was recorded: submission {e.index + 1} of {file.name} was "
+            raise fail(f"nothing was recorded: submission {e.index + 1} of {file.name} was "
                         f"refused: {e.cause}") from None
         except ConcordError as e:
-            raise _fail(f"nothing was recorded: {e}") from None
+            raise fail(f"nothing was recorded: {e}") from None
     if new:
         console.print(f"Recorded {count} {entries(count)} as {recorder}.", highlight=False)
     else:
@@ -153,10 +153,10 @@ def show_log(
     ] = None,
 ) -> None:
     """Print the log as a table."""
-    with open_log(_settings(data_dir)) as log:
+    with open_log(settings_from(data_dir)) as log:
         try:
             found = log.read(after=after, limit=limit, types=type_ or ())
         except ConcordError as e:
-            raise _fail(str(e)) from None
+            raise fail(str(e)) from None
         end = log.last_position()
         console.print(log_table(found, f"Concord log ({end} {entries(end)})"))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from concord.api.audit.verify import entries
-from concord.api.cli.common import DatabaseUrl, DataDir, _fail, _settings, errors
+from concord.api.cli.common import DatabaseUrl, DataDir, errors, fail, settings_from
 from concord.api.cli.records import DEMO_RECORDER, record_scenario
 from concord.api.keys import KeyStore, Role
 from concord.api.scenario import founding_scenario
@@ -45,7 +45,7 @@ def serve(
     from concord.api.runtime import tune_runtime
 
     separate = workers > 1 or no_projections
-    settings = _settings(data_dir, host=host, port=port, database_url=database_url,
+    settings = settings_from(data_dir, host=host, port=port, database_url=database_url,
                          projections=False if separate else None)
     url = f"http://{settings.host}:{settings.port}"
     with open_log(settings) as log:
@@ -54,7 +54,7 @@ def serve(
                 count, new = record_scenario(log, founding_scenario(), DEMO_RECORDER,
                                              fresh=True)
             except ConcordError as e:
-                raise _fail(str(e)) from None
+                raise fail(str(e)) from None
             errors.print(f"{'Recorded' if new else 'Already recorded, nothing appended:'} the "
                          f"founding example, {count} {entries(count)}, in {settings.where}",
                          highlight=False)
@@ -102,7 +102,7 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     from concord.api.runtime import tune_runtime
     from concord.projections.registry import PROJECTIONS
 
-    settings = _settings(data_dir, database_url=database_url)
+    settings = settings_from(data_dir, database_url=database_url)
     configure_logging(settings.log_level)
     tune_runtime()
     stop = threading.Event()
@@ -127,7 +127,7 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
                 break
         concord.close_read_side()
         if lost:
-            raise _fail("lost the database session that held the right to run the "
+            raise fail("lost the database session that held the right to run the "
                         "projections; exiting so that a supervisor restarts this process")
 
 
