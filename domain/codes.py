@@ -185,12 +185,12 @@ def iso_name(code: str) -> str | None:
     return _iso_names().get(code)
 
 
-@lru_cache(maxsize=1)
 def state_name(code: str) -> str:
     """'Argentina' for 'ARG'; the code itself for codes outside ISO 3166."""
     return iso_name(code) or code
 
 
+@lru_cache(maxsize=1)
 def _iso_names() -> dict[str, str]:
     names: dict[str, str] = {c.alpha_3: c.name for c in pycountry.countries}
     for former in pycountry.historic_countries:
