@@ -80,9 +80,8 @@ Short = Annotated[str, Strict(), _Plain,
 Source = Annotated[str, Strict(), _Plain,
                    Field(min_length=1, max_length=500, pattern=_NON_BLANK)]
 Sha256Hex = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{64}$")]
-MAX_INT = MAX_POSITION  # SQLite's and PostgreSQL's largest integer
-Position = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
-Version = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
+Position = Annotated[int, Strict(), Field(ge=1, le=MAX_POSITION)]
+Version = Annotated[int, Strict(), Field(ge=0, le=MAX_POSITION)]
 
 SOURCE_MAX_CHARS = 500
 

@@ -9,12 +9,12 @@ from typing import Any, cast
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification, Transcoder
+from eventsourcing.persistence import Notification, Recording, Transcoder
 from eventsourcing.utils import Environment, EnvType, get_topic
 
-from concord.domain.catalogue import MAX_INT, Submission, parse_batch, parse_one
+from concord.domain.catalogue import Submission, parse_batch, parse_one
 from concord.domain.commands import TOPICS_BY_TYPE, public_type
-from concord.domain.envelope import Envelope, make_envelope
+from concord.domain.envelope import MAX_POSITION, Envelope, make_envelope
 from concord.domain.errors import FieldProblem, InvalidSubmission
 from concord.domain.stream import Stream
 from concord.log.port import IdempotencyRecord, LogRecorder, PriorResult
@@ -142,8 +142,8 @@ class CoordinationLog(Application[str]):
     def read(self, after: int = 0, limit: int = 100, types: Sequence[str] = ()) -> list[Envelope]:
         """Up to `limit` envelopes after position `after`, in log order, of the given types."""
         problems = []
-        if not 0 <= after <= MAX_INT:
-            problems.append(FieldProblem("after", f"must be from 0 to {MAX_INT}"))
+        if not 0 <= after <= MAX_POSITION:
+            problems.append(FieldProblem("after", f"must be from 0 to {MAX_POSITION}"))
         if not 1 <= limit <= MAX_READ:
             problems.append(FieldProblem("limit", f"must be from 1 to {MAX_READ}"))
         unknown = [t for t in types if t not in TOPICS_BY_TYPE]
@@ -233,10 +233,14 @@ class CoordinationLog(Application[str]):
         return {str(n.originator_id) for n in self.recorder.select_notifications(
             start=after, stop=upto, limit=upto - after, inclusive_of_start=False)}
 
-    def append(self, events: Sequence[Stream.Event],
-               idempotency: Sequence[IdempotencyRecord]) -> list[Envelope]:
-        """Store the events and the keys they answer in one transaction; their envelopes."""
-        recordings = self.events.put(events, idempotency=idempotency)
+    def store_round(self, events: Sequence[Stream.Event],
+                    idempotency: Sequence[IdempotencyRecord]) -> list[Recording[str]]:
+        """For the writer alone, inside `exclusive_round`: store a round's events and the
+        keys they answer in one transaction, with no rule checked (`submit` checks them)."""
+        return self.events.put(events, idempotency=idempotency)
+
+    def envelopes_of(self, stored: Sequence[Recording[str]]) -> list[Envelope]:
+        """The envelopes of the entries a round stored."""
         return [
             make_envelope(
                 r.notification.id,
@@ -245,7 +249,7 @@ class CoordinationLog(Application[str]):
                 r.domain_event.originator_version,
                 vars(r.domain_event),
             )
-            for r in recordings
+            for r in stored
         ]
 
     def prior_results(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PriorResult]:

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Recording, StoredEvent
 
 from concord.domain.envelope import Envelope
 from concord.domain.stream import Stream
@@ -36,7 +36,8 @@ class PriorResult:
 
 
 class LogStore(Protocol):
-    """What the writer needs of the log: the record as committed, and one atomic append."""
+    """What the writer needs of the log: the record as committed, and one atomic store of a
+    round."""
 
     @property
     def commit_channel(self) -> str | None:
@@ -80,9 +81,12 @@ class LogStore(Protocol):
                       ) -> dict[tuple[str, str], PriorResult]:
         """Idempotency keys already used, with the digest and positions they were used for."""
 
-    def append(self, events: Sequence[Stream.Event],
-               idempotency: Sequence[IdempotencyRecord]) -> list[Envelope]:
-        """Store the events and the keys they answer in one transaction; their envelopes."""
+    def store_round(self, events: Sequence[Stream.Event],
+                    idempotency: Sequence[IdempotencyRecord]) -> list[Recording[str]]:
+        """Store the round's events and the keys they answer in one transaction."""
+
+    def envelopes_of(self, stored: Sequence[Recording[str]]) -> list[Envelope]:
+        """The envelopes of the entries a round stored."""
 
 
 class LogRecorder(Protocol):

@@ -544,12 +544,14 @@ class Writer:
         """Store the round's events and keys in one transaction, and give each accepted job
         its envelopes."""
         try:
-            envelopes = self.log.append(round_.events, round_.records)
+            stored = self.log.store_round(round_.events, round_.records)
         except Exception:
             self.cache.clear()
             raise
+        # Committed: from here on a failure must not say that nothing was appended.
         self._saved = True
-        self._last_position = envelopes[-1]["position"]
+        self._last_position = stored[-1].notification.id
+        envelopes = self.log.envelopes_of(stored)
         for job in round_.accepted:
             job.result = envelopes[job.span[0]:job.span[1]]
         for contradiction, pending in round_.located:

@@ -20,6 +20,7 @@ from concord.domain.errors import (
     RuleViolation,
 )
 from concord.log.application import CoordinationLog
+from tests.backends import Backend
 from tests.conftest import RECORDER, submit
 
 THREADS = 32
@@ -330,3 +331,23 @@ def test_a_refused_batch_with_a_retraction_leaves_the_writer_as_the_store_is(
     # Check the writer still holds ARG as a member: the retraction was undone with the batch.
     with pytest.raises(RuleViolation, match="ARG is already a member"):
         submit(log, "StateJoinedNetwork", network="N", state="ARG", role="member")
+
+
+def test_a_failure_after_the_round_is_stored_does_not_say_nothing_was_appended(
+    log: CoordinationLog, monkeypatch: pytest.MonkeyPatch, backend: Backend
+) -> None:
+    def broken(stored: object) -> list[Envelope]:
+        raise RuntimeError("the envelopes could not be built")
+
+    monkeypatch.setattr(log, "envelopes_of", broken)
+    with pytest.raises(LogUnavailable, match="may have been appended; read the log"):
+        log.submit({"type": "NetworkEstablished", "data": {"network": "N", "name": "N"}},
+                   recorded_by=RECORDER)
+    monkeypatch.undo()
+
+    # On SQLite the round was committed when storing it returned; on PostgreSQL the round's
+    # transaction ends after the round, so the failure took it back. Either way the answer
+    # did not claim that nothing was appended.
+    stored = 1 if backend.name == "sqlite" else 0
+    assert log.last_position() == stored
+    assert [e["type"] for e in log.read()] == ["NetworkEstablished"][:stored]
