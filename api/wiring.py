@@ -69,9 +69,14 @@ class Concord:
         self.log = open_log(settings)
         try:
             self.database = open_database(settings)
+        except BaseException:
+            self.log.close()
+            raise
+        try:
             self.keys = KeyStore(self.database) if keys else None
             self.store = ProjectionStore(self.database)
         except BaseException:
+            self.database.close()
             self.log.close()
             raise
         self.projections: ProjectionRunner | RemoteProjections = RemoteProjections(
@@ -100,10 +105,10 @@ class Concord:
             raise RuntimeError("the right to keep the read models up is not claimed")
         runner = ProjectionRunner(self.log, self.store,
                                   [live(self.store, name) for name in PROJECTIONS])
+        self.projections = runner  # stopped on closing, whatever happens next
         runner.start()
         # Entries other processes commit wake the runner too (PostgreSQL only).
         listen(self.database, self.log.commit_channel, runner.wake, self._stop_listening)
-        self.projections = runner
         return runner
 
     def keep_projections_up(self) -> bool:

@@ -23,3 +23,11 @@ def test_each_room_is_a_subpackage_of_concord() -> None:
     root = Path(concord.__file__).parent
     for room in ("domain", "log", "tlog", "projections", "api"):
         assert (root / room / "__init__.py").is_file(), room
+
+
+def test_a_room_imported_by_its_folder_name_says_how_to_import_it() -> None:
+    repository = Path(concord.__file__).resolve().parent.parent
+    found = subprocess.run([sys.executable, "-c", "import domain.network"], cwd=repository,
+                           capture_output=True, text=True, env={"PATH": ""})
+    assert found.returncode != 0
+    assert "ImportError: import concord.domain, not domain" in found.stderr
