@@ -25,9 +25,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
-from concord.log.locks import SCHEMA_LOCK
 from concord.log.port import IdempotencyRecord, PriorResult
-from concord.log.sqlite import FIRST_ENTRIES_INDEX, IDEMPOTENCY_TABLE
+from concord.log.schema import FIRST_ENTRIES_INDEX, IDEMPOTENCY_TABLE, SCHEMA_LOCK
 
 
 class PostgresLogRecorder(PostgresApplicationRecorder):

@@ -16,12 +16,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from concord.log.port import IdempotencyRecord, PriorResult
-
-IDEMPOTENCY_TABLE = "concord_idempotency"
-
-
-# Streams by their first entry: the codes of each kind, found without reading every entry.
-FIRST_ENTRIES_INDEX = "concord_first_entries"
+from concord.log.schema import FIRST_ENTRIES_INDEX, IDEMPOTENCY_TABLE
 
 
 class SQLiteLogRecorder(SQLiteApplicationRecorder):

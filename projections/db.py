@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from concord.log.locks import SCHEMA_LOCK
+from concord.log.schema import SCHEMA_LOCK
 
 
 class Cursor(Protocol):
@@ -67,8 +67,6 @@ def to_postgres(sql: str) -> str:
         for pattern, replacement in _DDL:
             sql = pattern.sub(replacement, sql)
     return _PLACEHOLDER.sub("%s", sql)
-
-
 
 
 class PgCursor:

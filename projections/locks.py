@@ -4,11 +4,15 @@ PostgreSQL as advisory locks, on SQLite as a lock on a file beside the database.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
-from concord.log.locks import PROJECTOR_LOCK
+from concord.log.schema import SCHEMA_LOCK
 from concord.projections.db import Database, PostgresDatabase
+
+PROJECTOR_LOCK = SCHEMA_LOCK + 1
+"""Held (for a session) by the one process that keeps the read models up; with a second key
+per projection, by the one that rebuilds it."""
 
 
 def claim_projections(database: Database) -> Any | None:
@@ -67,7 +71,10 @@ def exclusive(database: Database, what: str) -> Iterator[None]:
         finally:
             # Unlocked here, not by closing the connection: the server frees a session's
             # locks only when its backend exits, which may be after the next process asks.
-            connection.execute("SELECT pg_advisory_unlock(%s, hashtext(current_schema() || %s))",
-                               (PROJECTOR_LOCK % 2**31 + 1, what))
+            # A session already lost holds nothing, and must not hide why the work failed.
+            with suppress(database._psycopg.Error):
+                connection.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(current_schema() || %s))",
+                    (PROJECTOR_LOCK % 2**31 + 1, what))
     finally:
         connection.close()

@@ -34,6 +34,7 @@ class Rebuild:
     of: int = 0
     state: str = "running"  # then "done" or "failed: ..."
 
+
 Progress = Callable[[int, int], None]
 
 
