@@ -14,10 +14,11 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from concord.domain.catalogue import NAME
 from concord.projections.db import Cursor, Database, Reader, is_postgres
 
 KEYS_TABLE = "concord_api_keys"
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+NAME_PATTERN = re.compile(NAME)
 _TOKEN = re.compile(r"cnc_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 

@@ -389,9 +389,14 @@ def parse_batch(raws: Sequence[Mapping[str, Any] | Submission], recorded_by: str
     return submissions
 
 
-# An API key's name, or `cli:NAME` for the command line (a key name cannot hold a colon).
-_RECORDER_NAME = re.compile(r"(?:cli:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+NAME = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}"
+"""An API key's name, and the NAME a command line records as (`cli:NAME`): no colon."""
+IDEMPOTENCY_KEY = r"[!-~]{1,255}"
+"""An idempotency key: 1 to 255 visible ASCII characters."""
+
+# What an entry is recorded by: an API key's name, or `cli:NAME` for the command line.
+_RECORDER_NAME = re.compile(rf"(?:cli:)?{NAME}")
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY)
 
 
 def check_caller(recorded_by: str, idempotency_key: str | None) -> None:

@@ -22,6 +22,8 @@ from concord.tlog.merkle import (
     root_at,
 )
 
+LEAVES_TABLE = "merkle_leaves"  # and merkle_nodes: the hashes of the complete subtrees
+
 
 class Transparency(Projection):
     """Every entry's leaf hash, and the hashes of the complete subtrees above them."""

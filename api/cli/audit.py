@@ -214,19 +214,20 @@ def _check_opened(log: ReadOnlyLog, verifier: Verifier | None, postgres: bool) -
     from concord.api.audit.recheck import compare_read_models
     from concord.api.checkpoints import CHECKPOINTS_TABLE
     from concord.projections.store import TABLES_TABLE
+    from concord.projections.tree import LEAVES_TABLE, Transparency
 
     tables = log.tables()
     if log.events_table not in tables:
         raise Unreadable(f"the database has no table {log.events_table}, where the log's entries "
                          "are kept: it is not a Concord log, or an incomplete copy")
-    row = (log.execute(f"SELECT suffix FROM {TABLES_TABLE} WHERE name='transparency'")
+    row = (log.execute(f"SELECT suffix FROM {TABLES_TABLE} WHERE name=?", (Transparency.name,))
            .fetchone() if TABLES_TABLE in tables else None)
     suffix = str(row[0]) if row else ""
-    if f"merkle_leaves{suffix}" not in tables:
+    if f"{LEAVES_TABLE}{suffix}" not in tables:
         report = audit.Report()
         end = log.read(0, 1)
         if end:
-            report.fail(f"the database has no Merkle tree (table merkle_leaves{suffix}): an "
+            report.fail(f"the database has no Merkle tree (table {LEAVES_TABLE}{suffix}): an "
                         "incomplete copy, or a log never served; `concord serve` or "
                         "`concord rebuild transparency` builds it")
         return report

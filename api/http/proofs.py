@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.reads import caught_up
-from concord.projections.tree import StoredTree
+from concord.projections.tree import StoredTree, Transparency
 from concord.tlog.leaves import leaf_bytes
 from concord.tlog.merkle import leaf_hash
 
@@ -78,7 +78,7 @@ async def receipt(request: Request, envelope: dict[str, Any]) -> dict[str, Any]:
     """A proof that a just-appended entry is in the log: a signed checkpoint that covers it
     and the entry's audit path in that checkpoint's tree."""
     index = envelope["leaf_index"]
-    suffix, _ = await caught_up(request, "transparency", envelope["position"])
+    suffix, _ = await caught_up(request, Transparency.name, envelope["position"])
 
     def prove() -> dict[str, Any]:
         size, note = request.app.state.checkpoints.latest(suffix, at_least=index + 1)

@@ -24,6 +24,7 @@ from concord.api.http.schemas import (
     Submission,
     problem_responses,
 )
+from concord.domain.catalogue import IDEMPOTENCY_KEY
 from concord.domain.envelope import MAX_POSITION, Envelope
 from concord.log.application import CoordinationLog
 
@@ -75,7 +76,7 @@ _PARAMETERS = [
      "description": ("true: wait until the entry is in the Merkle tree and add `proof`: a "
                      "signed checkpoint covering it and its inclusion proof.")},
     {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {
-        "type": "string", "pattern": "^[!-~]{1,255}$"},
+        "type": "string", "pattern": f"^{IDEMPOTENCY_KEY}$"},
      "description": "Retry-safe key: a retry with it returns the original result."},
     {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
      "description": 'Expected stream version as an entity tag, e.g. "7".'},

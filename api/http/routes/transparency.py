@@ -19,6 +19,7 @@ from concord.api.http.proofs import (
 from concord.api.http.reads import MinPosition, caught_up
 from concord.api.http.schemas import problem_responses
 from concord.domain.envelope import MAX_POSITION
+from concord.projections.tree import Transparency
 from concord.tlog.leaves import leaf_bytes
 
 router = APIRouter(prefix="/v1/log", tags=["verifiable log"])
@@ -32,7 +33,7 @@ _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
                        **problem_responses(422, 503)})
 async def checkpoint(request: Request, min_position: MinPosition = 0) -> Response:
     """The latest signed checkpoint: origin, tree size and root, signed with the log's key."""
-    suffix, _ = await caught_up(request, "transparency", min_position)
+    suffix, _ = await caught_up(request, Transparency.name, min_position)
     _, note = await run_in_threadpool(request.app.state.checkpoints.latest, suffix)
     return Response(note, media_type="text/plain; charset=utf-8")
 
@@ -53,7 +54,7 @@ async def public_key(request: Request) -> Response:
 async def leaf(request: Request, leaf_index: Annotated[int, Path(ge=0, le=MAX_POSITION)],
                min_position: MinPosition = 0) -> Response:
     """The canonical bytes of one leaf; SHA-256(0x00 || them) is its leaf hash."""
-    suffix, _ = await caught_up(request, "transparency", min_position)
+    suffix, _ = await caught_up(request, Transparency.name, min_position)
 
     def read() -> tuple[bytes, bytes]:
         tree = stored_tree(request, suffix)
@@ -82,7 +83,7 @@ async def inclusion(request: Request, leaf_index: Size, tree_size: Size,
         raise ProblemError(400, "impossible-proof", "No such proof",
                            f"leaf_index {leaf_index} is not in a tree of {tree_size} leaves",
                            errors=[{"field": "leaf_index", "reason": "not less than tree_size"}])
-    suffix, _ = await caught_up(request, "transparency", min_position)
+    suffix, _ = await caught_up(request, Transparency.name, min_position)
 
     def prove() -> dict[str, Any]:
         tree = stored_tree(request, suffix)
@@ -105,7 +106,7 @@ async def consistency(request: Request, first: Size, second: Size,
                            f"no consistency proof from {first} to {second} leaves: first must "
                            "be at least 1 and at most second",
                            errors=[{"field": "first", "reason": "not from 1 to second"}])
-    suffix, _ = await caught_up(request, "transparency", min_position)
+    suffix, _ = await caught_up(request, Transparency.name, min_position)
 
     def prove() -> dict[str, Any]:
         tree = stored_tree(request, suffix)
