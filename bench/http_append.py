@@ -29,10 +29,7 @@ from pathlib import Path
 
 import pycountry
 
-# This folder holds bench/projections.py, named like the package: keep it off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-from concord.api.keys import KeyStore, Role  # noqa: E402
+from concord.api.keys import KeyStore, Role
 
 
 def free_port() -> int:

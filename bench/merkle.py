@@ -28,18 +28,15 @@ from typing import Any
 
 import orjson
 
-# bench/projections.py is named like the package: keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-from concord.api.audit.verify import verify_export  # noqa: E402
-from concord.api.checkpoints import Checkpoints  # noqa: E402
-from concord.api.runtime import tune_runtime  # noqa: E402
-from concord.log.application import CoordinationLog, sqlite_env  # noqa: E402
-from concord.projections.runner import catch_up  # noqa: E402
-from concord.projections.store import ProjectionStore  # noqa: E402
-from concord.projections.tree import StoredTree, Transparency  # noqa: E402
-from concord.tlog.leaves import entry_hash  # noqa: E402
-from concord.tlog.notes import Signer  # noqa: E402
+from concord.api.audit.verify import verify_export
+from concord.api.checkpoints import Checkpoints
+from concord.api.runtime import tune_runtime
+from concord.log.application import CoordinationLog, sqlite_env
+from concord.projections.runner import catch_up
+from concord.projections.store import ProjectionStore
+from concord.projections.tree import StoredTree, Transparency
+from concord.tlog.leaves import entry_hash
+from concord.tlog.notes import Signer
 
 ORIGIN = "bench.concord/log"
 

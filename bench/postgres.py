@@ -33,16 +33,13 @@ from typing import Any
 import psycopg
 import pycountry
 
-# This folder holds bench/projections.py, named like the package: keep it off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+from concord.projections.registry import PROJECTIONS
 
 _spec = importlib.util.spec_from_file_location(
     "http_append", Path(__file__).with_name("http_append.py"))
 assert _spec is not None and _spec.loader is not None
 http_append = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(http_append)
-
-from concord.projections.registry import PROJECTIONS  # noqa: E402
 
 CONCORD = str(Path(sys.executable).parent / "concord")
 

@@ -26,16 +26,13 @@ from typing import Any
 
 import pycountry
 
-# This script is named like the package it measures: keep its folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-from concord.api.runtime import tune_runtime  # noqa: E402
-from concord.log.application import CoordinationLog, sqlite_env  # noqa: E402
-from concord.projections.membership import members  # noqa: E402
-from concord.projections.rebuild import rebuild_many  # noqa: E402
-from concord.projections.registry import PROJECTIONS, live  # noqa: E402
-from concord.projections.runner import catch_up  # noqa: E402
-from concord.projections.store import ProjectionStore  # noqa: E402
+from concord.api.runtime import tune_runtime
+from concord.log.application import CoordinationLog, sqlite_env
+from concord.projections.membership import members
+from concord.projections.rebuild import rebuild_many
+from concord.projections.registry import PROJECTIONS, live
+from concord.projections.runner import catch_up
+from concord.projections.store import ProjectionStore
 
 NETWORKS = 20
 STATES = sorted(c.alpha_3 for c in pycountry.countries)

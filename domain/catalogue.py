@@ -6,8 +6,10 @@ aggregates, the writer, the HTTP API and its OpenAPI document all read it.
 A submission is checked in two steps. Here, its shape and who sends it, before anything is
 read from the log: `parse_one` and `parse_batch` (the fields, their formats and bounds, the
 recorder's name and the idempotency key). Then, in the writer's round, the rules against the
-record: `commands.execute` and each aggregate's rules over time. The HTTP API only decodes
-the JSON body and folds an If-Match header into `expected_version` before the first step.
+record: `commands.execute` and each aggregate's rules over time. Before the first step, the
+HTTP API only decodes the JSON body (refusing one too large), folds an If-Match header into
+`expected_version`, and for a batch checks that the body holds a list of submissions of at
+most its size.
 """
 
 from __future__ import annotations

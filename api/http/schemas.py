@@ -1,8 +1,9 @@
 """Request and response models of the HTTP API, the submission ones generated from the
 event catalogue so that the OpenAPI document lists every event type with an example.
 
-Requests are checked by `domain.catalogue.parse_submission`, the one validation path the
-command line and Python callers share; the models here describe them for the documentation.
+Requests are checked by `concord.domain.catalogue.parse_one` and `parse_batch`, the one
+validation path the command line and Python callers share; the models here describe them
+for the documentation.
 """
 
 from __future__ import annotations

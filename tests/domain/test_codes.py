@@ -207,3 +207,14 @@ def test_every_look_alike_on_record_is_offered_before_any_other(
     assert alike == sorted(alike, reverse=True)
     assert set(nearest) >= {c for c in candidates if looks_alike(code, c)}
     assert set(nearest) <= set(candidates)
+
+
+def test_the_names_of_states_are_read_from_pycountry_once() -> None:
+    from concord.domain import codes
+
+    codes._iso_names.cache_clear()
+    for code in ("ARG", "BRA", "CSHH", "XKX", "ARG"):
+        codes.state_name(code)
+        codes.iso_name(code)
+    assert codes._iso_names.cache_info().misses == 1
+    assert codes.state_name("ARG") == "Argentina" and codes.state_name("XKX") == "XKX"
