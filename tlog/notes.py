@@ -26,13 +26,15 @@ ED25519 = 0x01
 MAX_SIGNATURES = 100
 """More signature lines than this make a note malformed (the spec requires at least 16)."""
 
+MAX_TREE_SIZE = 2**64 - 1
+"""The largest tree size a checkpoint can state (an unsigned 64-bit number)."""
+
 SIGNATURE_PREFIX = "\u2014 "
 """Every signature line starts with an em dash and a space."""
 
 _PRIVATE_PREFIX = "PRIVATE+KEY+"
 _KEY_ID_HEX = re.compile(r"[0-9a-fA-F]{8}")
 _TREE_SIZE = re.compile(r"0|[1-9][0-9]*")
-_MAX_TREE_SIZE = 2**64 - 1
 # Control characters other than newline, and lone surrogates (not encodable as UTF-8).
 _FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\ud800-\udfff]")
 
@@ -41,9 +43,10 @@ class NoteError(ValueError):
     """A note, key string, key file or checkpoint is malformed, or a signature does not verify."""
 
 
-def compute_key_id(name: str, public_key: bytes) -> bytes:
-    """The C2SP key ID of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || key)[:4]."""
-    data = name.encode("utf-8") + b"\n" + bytes([ED25519]) + public_key
+def compute_key_id(name: str, public_key: bytes, key_type: int = ED25519) -> bytes:
+    """The C2SP key ID of a key: SHA-256(name || 0x0A || type || key)[:4], type 0x01 for a
+    note signer's Ed25519 key."""
+    data = name.encode("utf-8") + b"\n" + bytes([key_type]) + public_key
     return hashlib.sha256(data).digest()[:4]
 
 
@@ -73,7 +76,7 @@ def _check_characters(text: str, what: str) -> None:
                         "notes must be UTF-8 without control characters other than newline")
 
 
-def _decode_base64(value: str, what: str) -> bytes:
+def decode_base64(value: str, what: str) -> bytes:
     """Decode standard, padded base64, refusing any other spelling of the same bytes."""
     try:
         raw = base64.b64decode(value.encode("ascii"), validate=True)
@@ -84,9 +87,10 @@ def _decode_base64(value: str, what: str) -> bytes:
     return raw
 
 
-def _split_key_string(value: str, what: str) -> tuple[str, bytes, bytes]:
-    """Split `<name>+<key id hex>+<base64 key>` into name, key ID and the key bytes that
-    follow the Ed25519 type byte."""
+def split_key_string(value: str, what: str,
+                     key_types: tuple[int, ...] = (ED25519,)) -> tuple[str, bytes, int, bytes]:
+    """Split `<name>+<key id hex>+<base64 key>` into name, key ID, type byte (one of
+    `key_types`) and the 32 key bytes that follow it."""
     parts = value.split("+", 2)
     if len(parts) != 3:
         raise NoteError(f"{what} must have the form <name>+<key id>+<base64 key>")
@@ -94,10 +98,12 @@ def _split_key_string(value: str, what: str) -> tuple[str, bytes, bytes]:
     check_name(name)
     if not _KEY_ID_HEX.fullmatch(id_hex):
         raise NoteError(f"{what} has key ID {id_hex!r}: it must be 8 hexadecimal digits")
-    raw = _decode_base64(key64, f"the key in {what}")
-    if len(raw) != 33 or raw[0] != ED25519:
-        raise NoteError(f"{what} is not an Ed25519 key (0x01 followed by 32 bytes)")
-    return name, bytes.fromhex(id_hex), raw[1:]
+    raw = decode_base64(key64, f"the key in {what}")
+    if len(raw) != 33 or raw[0] not in key_types:
+        expected = " or ".join(f"0x{t:02x}" for t in key_types)
+        raise NoteError(f"{what} is not an Ed25519 key of this kind ({expected} followed by "
+                        "32 bytes)")
+    return name, bytes.fromhex(id_hex), raw[0], raw[1:]
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ class Signer:
         what = "the private key string"
         if not private_key_string.startswith(_PRIVATE_PREFIX):
             raise NoteError(f"{what} must start with {_PRIVATE_PREFIX!r}")
-        name, expected_id, seed = _split_key_string(
+        name, expected_id, _, seed = split_key_string(
             private_key_string[len(_PRIVATE_PREFIX):], what)
         private_key = Ed25519PrivateKey.from_private_bytes(seed)
         actual_id = compute_key_id(name, private_key.public_key().public_bytes_raw())
@@ -143,11 +149,11 @@ class Signer:
     def private_key_string(self) -> str:
         """The secret key string, `PRIVATE+KEY+<name>+<key id>+<base64 seed>`."""
         seed = bytes([ED25519]) + self.private_key.private_bytes_raw()
-        return f"{_PRIVATE_PREFIX}{self.name}+{self.key_id.hex()}+{_b64(seed)}"
+        return f"{_PRIVATE_PREFIX}{self.name}+{self.key_id.hex()}+{b64(seed)}"
 
     def verifier_key_string(self) -> str:
         """The public key string, `<name>+<key id>+<base64 key>`, to give to verifiers."""
-        return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([ED25519]) + self.public_key)}"
+        return f"{self.name}+{self.key_id.hex()}+{b64(bytes([ED25519]) + self.public_key)}"
 
     def verifier(self) -> Verifier:
         """The verifier of this signer's signatures."""
@@ -157,7 +163,7 @@ class Signer:
         """The signed note of `text` (which must end with a newline), signed by this key."""
         check_text(text)
         signature = self.private_key.sign(text.encode("utf-8"))
-        return f"{text}\n{SIGNATURE_PREFIX}{self.name} {_b64(self.key_id + signature)}\n"
+        return f"{text}\n{SIGNATURE_PREFIX}{self.name} {b64(self.key_id + signature)}\n"
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,7 @@ class Verifier:
     def parse(cls, vkey_string: str) -> Verifier:
         """The verifier in a `<name>+<key id>+<base64 key>` string."""
         what = "the verifier key string"
-        name, expected_id, public_key = _split_key_string(vkey_string, what)
+        name, expected_id, _, public_key = split_key_string(vkey_string, what)
         actual_id = compute_key_id(name, public_key)
         if actual_id != expected_id:
             raise NoteError(f"{what} says key ID {expected_id.hex()} but the key of "
@@ -188,27 +194,17 @@ class Verifier:
 
     def key_string(self) -> str:
         """The verifier key string, `<name>+<key id>+<base64 key>`."""
-        return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([ED25519]) + self.public_key)}"
+        return f"{self.name}+{self.key_id.hex()}+{b64(bytes([ED25519]) + self.public_key)}"
 
     def verify(self, note: str) -> str:
         """The text of `note` if this key signed it; NoteError if the note is malformed, has
         no signature by this key, or has one that does not verify. Other keys' signatures
         are ignored."""
-        _check_characters(note, "the note")
-        split = note.rfind("\n\n")
-        if split < 0:
-            raise NoteError("the note has no blank line between its text and its signatures")
-        text, signatures = note[: split + 1], note[split + 2:]
-        if not signatures.endswith("\n"):
-            raise NoteError("the note must end with a signature line and a newline")
-        lines = signatures[:-1].split("\n")
-        if len(lines) > MAX_SIGNATURES:
-            raise NoteError(f"the note has {len(lines)} signatures, more than {MAX_SIGNATURES}")
+        text, lines = split_note(note)
         public_key = Ed25519PublicKey.from_public_bytes(self.public_key)
         message = text.encode("utf-8")
         verified = False
-        for number, line in enumerate(lines, start=1):
-            name, signature = _parse_signature_line(line, number)
+        for number, (name, signature) in enumerate(lines, start=1):
             if name != self.name or signature[:4] != self.key_id:
                 continue
             try:
@@ -222,6 +218,23 @@ class Verifier:
         return text
 
 
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """The text of a signed note and its signature lines, each as (key name, base64-decoded
+    payload: key ID || signature); NoteError if the note is malformed."""
+    _check_characters(note, "the note")
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise NoteError("the note has no blank line between its text and its signatures")
+    text, signatures = note[: split + 1], note[split + 2:]
+    if not signatures.endswith("\n"):
+        raise NoteError("the note must end with a signature line and a newline")
+    lines = signatures[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"the note has {len(lines)} signatures, more than {MAX_SIGNATURES}")
+    return text, [_parse_signature_line(line, number)
+                  for number, line in enumerate(lines, start=1)]
+
+
 def _parse_signature_line(line: str, number: int) -> tuple[str, bytes]:
     """The key name and base64-decoded payload (key ID || signature) of a signature line."""
     what = f"signature line {number}"
@@ -231,7 +244,7 @@ def _parse_signature_line(line: str, number: int) -> tuple[str, bytes]:
     if not space:
         raise NoteError(f"{what} must be '— <key name> <base64 signature>'")
     check_name(name)
-    payload = _decode_base64(encoded, what)
+    payload = decode_base64(encoded, what)
     if len(payload) < 5:
         raise NoteError(f"{what} is too short to hold a key ID and a signature")
     return name, payload
@@ -250,7 +263,7 @@ class Checkpoint:
         _check_line(self.origin, "the checkpoint origin")
         if isinstance(self.size, bool) or not isinstance(self.size, int):
             raise NoteError(f"the tree size must be an int, not {type(self.size).__name__}")
-        if not 0 <= self.size <= _MAX_TREE_SIZE:
+        if not 0 <= self.size <= MAX_TREE_SIZE:
             raise NoteError(f"the tree size {self.size} is not between 0 and 2**64 - 1")
         if len(self.root) != 32:
             raise NoteError(f"the root hash has {len(self.root)} bytes, not 32")
@@ -259,7 +272,7 @@ class Checkpoint:
 
     def body(self) -> str:
         """The note text: origin, size and base64 root, then any extension lines."""
-        lines = [self.origin, str(self.size), _b64(self.root), *self.extensions]
+        lines = [self.origin, str(self.size), b64(self.root), *self.extensions]
         return "".join(f"{line}\n" for line in lines)
 
     @classmethod
@@ -275,7 +288,7 @@ class Checkpoint:
         if not _TREE_SIZE.fullmatch(size):
             raise NoteError(f"the tree size {size!r} is not a decimal number without "
                             "leading zeros")
-        return cls(origin, int(size), _decode_base64(root, "the root hash"), tuple(extensions))
+        return cls(origin, int(size), decode_base64(root, "the root hash"), tuple(extensions))
 
 
 def _check_line(line: str, what: str) -> None:
@@ -300,5 +313,6 @@ def open_checkpoint(note: str, verifier: Verifier, origin: str | None = None) ->
     return checkpoint
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
+    """Standard, padded base64."""
     return base64.b64encode(data).decode("ascii")
