@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from concord.api.cosigning import Witness
 
 
 class Settings(BaseSettings):
@@ -78,10 +82,40 @@ class Settings(BaseSettings):
                      "with mode 0600."),
     )
 
+    witnesses: str = Field(
+        default="",
+        description=("The witnesses that cosign the log's checkpoints (C2SP tlog-witness): "
+                     "entries separated by commas or newlines, each a witness's submission "
+                     "URL and its cosignature verifier key, separated by a space."),
+    )
+    witness_interval_seconds: float = Field(
+        default=2.0, gt=0, le=3600,
+        description="Seconds at least between two rounds of asking the witnesses to cosign.",
+    )
+    witness_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300,
+        description="How long the log waits for a witness's answer.",
+    )
+
     @property
     def signing_key_path(self) -> Path:
         """Where the checkpoint signing key is kept."""
         return self.signing_key_file or self.data_dir / "signing.key"
+
+    @field_validator("witnesses")
+    @classmethod
+    def _usable_witnesses(cls, text: str) -> str:
+        from concord.api.cosigning import parse_witnesses
+
+        parse_witnesses(text)
+        return text
+
+    @property
+    def witness_list(self) -> list[Witness]:
+        """The witnesses `witnesses` names."""
+        from concord.api.cosigning import parse_witnesses
+
+        return parse_witnesses(self.witnesses)
 
     @field_validator("database_url")
     @classmethod

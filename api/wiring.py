@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from concord.api.checkpoints import Checkpoints
+from concord.api.cosigning import Cosigning
 from concord.api.keyfile import load_or_create_signer
 from concord.api.keys import KeyStore
 from concord.api.settings import Settings
@@ -21,6 +22,7 @@ from concord.projections.registry import PROJECTIONS, live
 from concord.projections.remote import RemoteProjections
 from concord.projections.runner import ProjectionRunner
 from concord.projections.store import ProjectionStore
+from concord.projections.tree import Transparency
 
 
 def log_env(settings: Settings) -> dict[str, str]:
@@ -58,10 +60,11 @@ class Concord:
     up, until this one keeps them up itself (`keep_projections_up`, or `claim_projections`
     then `run_projections`).
 
-    Closing (`close`, `aclose`, or the end of a `with`) stops listening for commits, stops
-    the projections, gives up the right to run them, closes the projection store, the keys
-    and the log, in that order; `close_read_side` does the first four alone, for a caller
-    with parts of its own to close between the read side and the rest.
+    Closing (`close`, `aclose`, or the end of a `with`) stops collecting cosignatures, stops
+    listening for commits, stops the projections, gives up the right to run them, closes
+    the projection store, the keys and the log, in that order; `close_read_side` does the
+    first five alone, for a caller with parts of its own to close between the read side and
+    the rest.
     """
 
     def __init__(self, settings: Settings, *, keys: bool = True) -> None:
@@ -82,6 +85,7 @@ class Concord:
         self.projections: ProjectionRunner | RemoteProjections = RemoteProjections(
             self.log, self.store)
         self._claim: Any | None = None
+        self.cosigning: Cosigning | None = None
         self._stop_listening = threading.Event()
         self._read_side_closed = False
 
@@ -123,7 +127,27 @@ class Concord:
         """The log's signed checkpoints, signed with the key in `settings.signing_key_path`
         (created at the first start)."""
         signer = load_or_create_signer(self.settings.signing_key_path, self.settings.log_origin)
-        return Checkpoints(self.store, signer, self.settings.log_origin)
+        return Checkpoints(self.store, signer, self.settings.log_origin,
+                           witnessed=bool(self.settings.witness_list))
+
+    def cosign(self, checkpoints: Checkpoints) -> Cosigning | None:
+        """Collect the witnesses' cosignatures of `checkpoints` in this process, until
+        closed, woken each time the tree grows here; None if the log has no witnesses.
+        Only the process that keeps the read models up does this."""
+        witnesses = self.settings.witness_list
+        if not witnesses:
+            return None
+        if not isinstance(self.projections, ProjectionRunner):
+            raise RuntimeError("only the process that keeps the read models up collects "
+                               "cosignatures")
+        cosigning = Cosigning(witnesses, checkpoints, self.store,
+                              self.settings.witness_interval_seconds,
+                              self.settings.witness_timeout_seconds)
+        self.cosigning = cosigning  # stopped on closing
+        self.projections.add_listener(
+            lambda name, _: cosigning.wake() if name == Transparency.name else None)
+        cosigning.start()
+        return cosigning
 
     def close_read_side(self) -> None:
         """Stop listening for commits, stop the projections, give up the right to run them
@@ -131,6 +155,8 @@ class Concord:
         if self._read_side_closed:
             return
         self._read_side_closed = True
+        if self.cosigning is not None:
+            self.cosigning.stop()
         self._stop_listening.set()
         self.projections.stop()
         if self._claim is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from concord.domain.envelope import Envelope
@@ -58,6 +58,7 @@ class ProjectionRunner:
         self._wake = threading.Event()
         self._caught_up = threading.Condition()
         self._stopping = False
+        self._listeners: list[Callable[[str, int], None]] = []
         self._thread = threading.Thread(target=self._run, name="concord-projections",
                                         daemon=True)
 
@@ -76,6 +77,11 @@ class ProjectionRunner:
 
     def _on_commit(self, envelopes: list[Envelope]) -> None:
         self._wake.set()
+
+    def add_listener(self, listener: Callable[[str, int], None]) -> None:
+        """Call `listener(name, position)` in the runner's thread each time projection
+        `name` has advanced to `position` (it must be quick and must not raise)."""
+        self._listeners.append(listener)
 
     def wait_for(self, name: str, position: int, timeout: float) -> bool:
         """Wait until projection `name` has reached `position`; False if it has not in time."""
@@ -159,6 +165,8 @@ class ProjectionRunner:
             self._caught_up.notify_all()
         if failed:
             self._record_failure(projection.name, None)
+        for listener in self._listeners:
+            listener(projection.name, status.position)
         return True
 
     def _record_failure(self, name: str, failure: str | None) -> None:

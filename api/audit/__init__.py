@@ -20,6 +20,7 @@ from concord.api.audit.client import (
 )
 from concord.api.audit.verify import (
     Report,
+    open_policy,
     read_verifier,
     verify_data_dir,
     verify_export,
@@ -27,6 +28,6 @@ from concord.api.audit.verify import (
     verify_receipt,
 )
 
-__all__ = ["Consistency", "Report", "fetch", "read_verifier", "server_consistency",
+__all__ = ["Consistency", "Report", "fetch", "open_policy", "read_verifier", "server_consistency",
            "server_entries", "server_url", "verify_data_dir", "verify_export", "verify_growth",
            "verify_receipt"]

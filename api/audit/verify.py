@@ -19,15 +19,19 @@ import orjson
 from concord.api.audit.client import Consistency, fetch
 from concord.domain.envelope import Envelope
 from concord.projections.db import Reader
-from concord.tlog.leaves import entry_hash
+from concord.tlog.leaves import entry_hash, leaf_bytes
 from concord.tlog.merkle import (
     ProofError,
     TreeBuilder,
+    leaf_hash,
     root_of,
     verify_consistency,
     verify_inclusion,
 )
 from concord.tlog.notes import Checkpoint, NoteError, Verifier, open_checkpoint
+from concord.tlog.policy import Policy, open_witnessed
+from concord.tlog.proof import HEADER as TLOG_PROOF_HEADER
+from concord.tlog.proof import TlogProof
 
 Progress = Callable[[int], None]
 
@@ -66,7 +70,8 @@ def read_verifier(key: str) -> Verifier:
 
 def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
                   progress: Progress | None = None,
-                  consistency: Consistency | None = None) -> Report:
+                  consistency: Consistency | None = None,
+                  policy: Policy | None = None) -> Report:
     """Check an export (JSON Lines of envelopes, from the start of the log) against a signed
     checkpoint: the signature, the order of the entries, and the root of the first
     `tree size` entries, recomputed from their canonical leaves.
@@ -77,10 +82,12 @@ def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
     An edited entry changes the root but does not say where it is. Given `consistency` (a
     source of consistency proofs, such as the server), the first edited entry is found by
     bisection: a prefix of the export whose root a proof links to the signed root is
-    authentic, whoever supplied the proof."""
+    authentic, whoever supplied the proof.
+
+    With `policy`, the checkpoint counts only if its cosignatures meet the policy's quorum."""
     report = Report()
     try:
-        checkpoint = open_checkpoint(note, verifier)
+        checkpoint = open_policy(note, verifier, policy, report)
     except NoteError as e:
         return report.fail(f"checkpoint: {e}")
     builder = TreeBuilder()
@@ -135,6 +142,20 @@ def verify_export(lines: Iterable[bytes], note: str, verifier: Verifier,
     return report
 
 
+def open_policy(note: str, verifier: Verifier | None, policy: Policy | None,
+                report: Report) -> Checkpoint:
+    """The checkpoint in `note`, signed by `verifier` (or a log of the policy) and
+    witnessed as `policy` demands; the witnesses that cosigned it are noted in `report`.
+    NoteError if it does not verify or is not witnessed enough."""
+    witnessed = open_witnessed(note, verifier, policy)
+    if policy is not None and policy.witnesses:
+        names = ", ".join(witnessed.cosigned) or "no witness"
+        report.notes.append(f"the checkpoint of {witnessed.checkpoint.size} "
+                            f"{entries(witnessed.checkpoint.size)} is cosigned by {names}; "
+                            f"the policy needs {policy.describe()}")
+    return witnessed.checkpoint
+
+
 def entries(count: int) -> str:
     """'entry' or 'entries', as `count` needs."""
     return "entry" if count == 1 else "entries"
@@ -169,10 +190,14 @@ def _first_edit(hashes: list[bytes], checkpoint: Checkpoint,
     return bad - 1 if proves(bad, server_root) else None
 
 
-def verify_receipt(body: bytes, verifier: Verifier) -> Report:
-    """Check a receipt (the answer to POST /v1/events?proof=true: an entry's envelope and
-    its `proof`): the checkpoint's signature, that the leaf hash is the envelope's, and the
-    inclusion proof against the signed root."""
+def verify_receipt(body: bytes, verifier: Verifier | None,
+                   policy: Policy | None = None) -> Report:
+    """Check a receipt: a C2SP tlog-proof file (`.tlog-proof`, with the entry's leaf as its
+    extra data), or the answer to POST /v1/events?proof=true (an entry's envelope and its
+    `proof`). Checked: the checkpoint's signature (and, with `policy`, its cosignatures),
+    that the leaf hash is the entry's, and the inclusion proof against the signed root."""
+    if body.startswith(TLOG_PROOF_HEADER.encode()):
+        return _verify_tlog_proof(body, verifier, policy)
     report = Report()
     try:
         receipt = orjson.loads(body)
@@ -183,11 +208,12 @@ def verify_receipt(body: bytes, verifier: Verifier) -> Report:
         claimed = base64.b64decode(proof["leaf_hash"], validate=True)
         path = [base64.b64decode(h, validate=True) for h in proof["inclusion"]]
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as e:
-        return report.fail(f"not a receipt (an envelope with its proof): {e}")
+        return report.fail(f"not a receipt (a tlog-proof, or an envelope with its proof): "
+                           f"{e}")
     if type(position) is not int or type(index) is not int or type(size) is not int:
         return report.fail("position, leaf_index and proof.tree_size must be integers")
     try:
-        checkpoint = open_checkpoint(str(note), verifier)
+        checkpoint = open_policy(str(note), verifier, policy, report)
     except NoteError as e:
         return report.fail(f"position {position}: the receipt's checkpoint: {e}", position)
     if size != checkpoint.size:
@@ -197,6 +223,11 @@ def verify_receipt(body: bytes, verifier: Verifier) -> Report:
     if claimed != digest:
         return report.fail(f"position {position}: the receipt's leaf hash is not the hash of "
                            "its envelope: the envelope was edited", position)
+    return _included(report, digest, index, position, path, checkpoint)
+
+
+def _included(report: Report, digest: bytes, index: int, position: int,
+              path: list[bytes], checkpoint: Checkpoint) -> Report:
     try:
         verify_inclusion(digest, index, checkpoint.size, path, checkpoint.root)
     except ProofError as e:
@@ -209,11 +240,46 @@ def verify_receipt(body: bytes, verifier: Verifier) -> Report:
     return report
 
 
+def _verify_tlog_proof(body: bytes, verifier: Verifier | None,
+                       policy: Policy | None) -> Report:
+    """A tlog-proof whose extra data is the entry's leaf (as Concord makes them)."""
+    report = Report()
+    try:
+        proof = TlogProof.parse(body.decode("utf-8"))
+    except (UnicodeDecodeError, NoteError) as e:
+        return report.fail(f"not a tlog-proof: {e}")
+    if proof.extra is None:
+        return report.fail("the tlog-proof has no extra line: Concord's proofs carry the "
+                           "entry's leaf there, and without it there is nothing to check")
+    try:
+        envelope = orjson.loads(proof.extra)
+        position = envelope["position"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as e:
+        return report.fail(f"the tlog-proof's extra data is not an entry's leaf: {e}")
+    if type(position) is not int or "leaf_index" in envelope:
+        return report.fail("the tlog-proof's extra data is not an entry's leaf (an envelope "
+                           "without leaf_index, with an integer position)")
+    if leaf_bytes(envelope) != proof.extra:
+        return report.fail(f"position {position}: the leaf is not in canonical form (RFC "
+                           "8785): it was edited", position)
+    if position != proof.index + 1:
+        return report.fail(f"the proof is for leaf {proof.index}, but its entry is position "
+                           f"{position}, which is leaf {position - 1}", position)
+    try:
+        checkpoint = open_policy(proof.checkpoint, verifier, policy, report)
+    except NoteError as e:
+        return report.fail(f"position {position}: the proof's checkpoint: {e}", position)
+    return _included(report, leaf_hash(proof.extra), proof.index, position, list(proof.proof),
+                     checkpoint)
+
+
 def verify_growth(old_note: str, server: str, verifier: Verifier,
-                  token: str | None = None) -> tuple[Report, str | None]:
+                  token: str | None = None,
+                  policy: Policy | None = None) -> tuple[Report, str | None]:
     """Check that the server's log only grew since `old_note`: its new checkpoint is signed
-    by the same key for the same origin, and a consistency proof links the two roots.
-    Returns the report and the new checkpoint's note."""
+    by the same key for the same origin (and witnessed as `policy` demands), and a
+    consistency proof links the two roots. Returns the report and the new checkpoint's
+    note."""
     report = Report()
     try:
         old = open_checkpoint(old_note, verifier)
@@ -222,7 +288,9 @@ def verify_growth(old_note: str, server: str, verifier: Verifier,
     base = server.rstrip("/")
     try:
         note = fetch(f"{base}/v1/log/checkpoint", token).decode()
-        new = open_checkpoint(note, verifier, old.origin)
+        new = open_policy(note, verifier, policy, report)
+        if new.origin != old.origin:
+            raise NoteError(f"the checkpoint is of {new.origin!r}, not {old.origin!r}")
     except (OSError, NoteError, UnicodeDecodeError) as e:
         return report.fail(f"new checkpoint: {e}"), None
     report.checked = new.size

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from concord.api.audit.readonly import ReadOnlyLog
     from concord.api.audit.verify import Report
     from concord.tlog.notes import Verifier
+    from concord.tlog.policy import Policy
 
 
 Server = Annotated[str | None, typer.Option(
@@ -111,7 +112,8 @@ def verify(
     checkpoint: Annotated[Path | None, typer.Option(
         help="A signed checkpoint saved earlier (concord checkpoint).")] = None,
     receipt: Annotated[Path | None, typer.Option(
-        help="A receipt: the answer to POST /v1/events?proof=true, saved as JSON.")] = None,
+        help="A receipt: a .tlog-proof file, or the answer to POST /v1/events?proof=true "
+             "saved as JSON.")] = None,
     key: Annotated[str | None, typer.Option(
         help="The log's verifier key (as published at /v1/log/public-key), or a file "
              "holding it.")] = None,
@@ -119,23 +121,36 @@ def verify(
         help="With --checkpoint: check that the server's log only grew since; with --export "
              "too: locate an edited entry with the server's proofs. https://host, or "
              "host[:port].")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="A witness whose cosignatures count (its cosignature verifier key, or a file "
+             "holding it); repeat for each.", show_default=False)] = None,
+    quorum: Annotated[int | None, typer.Option(
+        min=0, help="How many of the --witness keys must have cosigned a checkpoint for it "
+                    "to count (default: all of them).", show_default=False)] = None,
+    policy: Annotated[Path | None, typer.Option(
+        help="A C2SP tlog-policy file (log, witness, group and quorum lines) instead of "
+             "--witness and --quorum; its log lines may stand for --key.")] = None,
     data_dir: DataDir = None,
     token: Token = None,
 ) -> None:
     """Verify the log: an export offline (--export --checkpoint --key), growth since a
-    checkpoint (--checkpoint --server --key), a receipt (--receipt --key), or a data
-    directory (--data-dir [--key])."""
+    checkpoint (--checkpoint --server --key), a receipt or .tlog-proof file (--receipt
+    --key), or a data directory (--data-dir [--key]). With --witness [--quorum] or
+    --policy, a checkpoint counts only if enough witnesses cosigned it."""
     from concord.api import audit
 
     try:
         verifier = audit.read_verifier(key) if key else None
     except (OSError, ValueError) as e:
         raise fail(f"--key: {e}") from None
+    demanded = _policy(witness or [], quorum, policy)
+    if verifier is None and demanded is not None and demanded.logs:
+        verifier = demanded.logs[0] if len(demanded.logs) == 1 else None
     base = _server(server) if server is not None else None
     if receipt is not None:
-        if verifier is None:
-            raise fail("--receipt needs --key")
-        report = audit.verify_receipt(_read(receipt, "--receipt"), verifier)
+        if verifier is None and (demanded is None or not demanded.logs):
+            raise fail("--receipt needs --key (or a --policy with a log line)")
+        report = audit.verify_receipt(_read(receipt, "--receipt"), verifier, demanded)
     elif export is not None or base is not None:
         if checkpoint is None or verifier is None:
             raise fail("--export and --server need --checkpoint and --key")
@@ -144,12 +159,13 @@ def verify(
             locate = audit.server_consistency(base, token) if base else None
             try:
                 with export.open("rb") as lines:
-                    report = audit.verify_export(lines, note, verifier, consistency=locate)
+                    report = audit.verify_export(lines, note, verifier, consistency=locate,
+                                                 policy=demanded)
             except OSError as e:
                 raise fail(f"--export: {e}") from None
         else:
             assert base is not None
-            report, _ = audit.verify_growth(note, base, verifier, token)
+            report, _ = audit.verify_growth(note, base, verifier, token, demanded)
     else:
         report = _verify_data_dir(settings_from(data_dir), verifier)
     for line in report.notes:
@@ -162,6 +178,39 @@ def verify(
         raise typer.Exit(code=1)
     console.print(_verified(report, export is not None and receipt is None), highlight=False,
                   soft_wrap=True)
+
+
+def _policy(witnesses: list[str], quorum: int | None, path: Path | None) -> Policy | None:
+    """The policy the options ask for: --policy's file, or --quorum of the --witness keys;
+    None if they ask for none."""
+    from concord.tlog.cosignature import CosignatureVerifier
+    from concord.tlog.notes import NoteError
+    from concord.tlog.policy import Policy
+
+    if path is not None:
+        if witnesses or quorum is not None:
+            raise fail("--policy replaces --witness and --quorum: give one or the other")
+        try:
+            return Policy.parse(_read(path, "--policy").decode("utf-8"))
+        except (UnicodeDecodeError, NoteError) as e:
+            raise fail(f"--policy {path}: {e}") from None
+    if not witnesses:
+        if quorum:
+            raise fail("--quorum needs the --witness keys it counts")
+        return None
+    keys = []
+    for given in witnesses:
+        text = given.strip()
+        try:
+            if "+" not in text or (len(text) < 4096 and Path(text).is_file()):
+                text = Path(text).read_text().strip()
+            keys.append(CosignatureVerifier.parse(text))
+        except (OSError, NoteError, ValueError) as e:
+            raise fail(f"--witness {given}: {e}") from None
+    try:
+        return Policy.of(keys, len(keys) if quorum is None else quorum)
+    except NoteError as e:
+        raise fail(f"--quorum: {e}") from None
 
 
 def _read(path: Path, option: str) -> bytes:

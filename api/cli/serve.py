@@ -118,6 +118,7 @@ def project(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         if not claimed:
             return
         concord.run_projections()
+        concord.cosign(concord.checkpoints())
         errors.print(f"Concord keeping {', '.join(PROJECTIONS)} up with {settings.where}",
                      highlight=False)
         lost = False

@@ -39,6 +39,7 @@ from concord.api.http.schemas import problem_responses
 from concord.api.keys import Role
 from concord.api.settings import Settings
 from concord.api.wiring import Concord
+from concord.projections.runner import ProjectionRunner
 
 DESCRIPTION = """\
 Concord records the decisions of a network of states (a state joins, a conference is held,
@@ -106,6 +107,10 @@ def create_app(settings: Settings) -> FastAPI:
                     concord.keep_projections_up):
                 logger.warning("another process keeps the read models up: reading its tables")
             app.state.checkpoints = await run_in_threadpool(concord.checkpoints)
+            if isinstance(concord.projections, ProjectionRunner):
+                await run_in_threadpool(concord.cosign, app.state.checkpoints)
+            if settings.witnesses:
+                metrics.watch_witnesses(app.state.checkpoints.witness_status)
         except BaseException:
             await concord.aclose()
             raise

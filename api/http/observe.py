@@ -9,15 +9,18 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from concord.api.checkpoints import WitnessStatus
 from concord.api.http.auth import route_path
 from concord.domain.envelope import Envelope
 
@@ -48,10 +51,56 @@ class Metrics:
         self.stream_clients = Gauge(
             "concord_stream_clients", "Clients of the live stream.", registry=self.registry)
 
+    def watch_witnesses(self, status: Callable[[], Sequence[WitnessStatus]]) -> None:
+        """Export how each witness fares, as `status()` reads it from the log's database
+        at each scrape (the process that asks the witnesses may be another one)."""
+        self.registry.register(_WitnessCollector(status))
+
     def on_commit(self, envelopes: list[Envelope]) -> None:
         """Writer listener: count each commit."""
         self.appended.inc(len(envelopes))
         self.commit_size.observe(len(envelopes))
+
+
+class _WitnessCollector(Collector):
+    """Each witness's cosignatures, failures, cosigned size and state, from the database."""
+
+    def __init__(self, status: Callable[[], Sequence[WitnessStatus]]) -> None:
+        self.status = status
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            rows = self.status()
+        except Exception:
+            logging.getLogger(__name__).exception("could not read the witnesses' state")
+            rows = []
+        families = self._families()
+        cosigned, failures, size, up = families
+        for row in rows:
+            cosigned.add_metric([row.witness], row.successes)
+            failures.add_metric([row.witness], row.failures)
+            size.add_metric([row.witness], row.cosigned_size)
+            up.add_metric([row.witness], 0 if row.failing else 1)
+        return iter(families)
+
+    @staticmethod
+    def _families() -> list[CounterMetricFamily | GaugeMetricFamily]:
+        return [
+            CounterMetricFamily("concord_witness_cosignatures",
+                                "Checkpoints each witness has cosigned.", labels=["witness"]),
+            CounterMetricFamily("concord_witness_failures",
+                                "Requests to each witness that got no cosignature (down, "
+                                "refused or malformed).", labels=["witness"]),
+            GaugeMetricFamily("concord_witness_cosigned_size",
+                              "The largest tree size each witness has cosigned.",
+                              labels=["witness"]),
+            GaugeMetricFamily("concord_witness_up",
+                              "1 if the witness's last answer was a cosignature, else 0.",
+                              labels=["witness"]),
+        ]
 
 
 class JsonFormatter(logging.Formatter):

@@ -15,6 +15,7 @@ from concord.api.http.reads import caught_up
 from concord.projections.tree import StoredTree, Transparency
 from concord.tlog.leaves import leaf_bytes
 from concord.tlog.merkle import leaf_hash
+from concord.tlog.proof import TlogProof
 
 
 def b64(digest: bytes) -> str:
@@ -45,12 +46,31 @@ class ConsistencyProof(BaseModel):
 
 class Receipt(BaseModel):
     """Proof that an appended entry is in the log: a signed checkpoint covering it, and the
-    entry's audit path in that checkpoint's tree."""
+    entry's audit path in that checkpoint's tree; the same as a C2SP tlog-proof file."""
 
     tree_size: int
     checkpoint: str = Field(description="A C2SP tlog-checkpoint signed note.")
     leaf_hash: str
     inclusion: list[str]
+    tlog_proof: str = Field(description=(
+        "The same proof as a C2SP tlog-proof file (save it as `.tlog-proof`): the entry's "
+        "leaf in its `extra` line, its audit path, the checkpoint."))
+
+
+PROOF_SUFFIX = ".tlog-proof"
+
+
+def tlog_proof(leaf_index: int, path: list[str], note: str, leaf: bytes) -> str:
+    """The C2SP tlog-proof of a leaf, carrying the leaf itself as its extra data."""
+    return TlogProof(leaf_index, tuple(base64.b64decode(h) for h in path), note,
+                     leaf).encode()
+
+
+def leaf_of(request: Request, suffix: str, leaf_index: int) -> bytes:
+    """The canonical bytes of a leaf the tree holds."""
+    found = stored_tree(request, suffix).leaf(leaf_index)
+    assert found is not None
+    return leaf_bytes(request.app.state.log.envelopes_at([found[0]])[0])
 
 
 def stored_tree(request: Request, suffix: str) -> StoredTree:
@@ -83,9 +103,10 @@ async def receipt(request: Request, envelope: dict[str, Any]) -> dict[str, Any]:
     def prove() -> dict[str, Any]:
         size, note = request.app.state.checkpoints.latest(suffix, at_least=index + 1)
         tree = stored_tree(request, suffix)
-        return {"tree_size": size, "checkpoint": note,
-                "leaf_hash": b64(leaf_hash(leaf_bytes(envelope))),
-                "inclusion": [b64(h) for h in tree.inclusion(index, size)]}
+        leaf = leaf_bytes(envelope)
+        path = [b64(h) for h in tree.inclusion(index, size)]
+        return {"tree_size": size, "checkpoint": note, "leaf_hash": b64(leaf_hash(leaf)),
+                "inclusion": path, "tlog_proof": tlog_proof(index, path, note, leaf)}
 
     result: dict[str, Any] = await run_in_threadpool(prove)
     return result

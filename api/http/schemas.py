@@ -151,6 +151,19 @@ class Health(BaseModel):
     position: int | None = None
     projections: dict[str, str] | None = Field(
         None, description="Each projection: 'ok', or the failure that stops it.")
+    witnesses: dict[str, WitnessHealth] | None = Field(
+        None, description=("Each witness the log asks to cosign, by name and key ID (only "
+                            "with CONCORD_WITNESSES). A failing witness does not make the "
+                            "service unready: the log keeps accepting entries."))
+
+
+class WitnessHealth(BaseModel):
+    """How a witness fares, as the log last found it."""
+
+    url: str
+    status: Literal["ok", "failing", "not asked yet"]
+    cosigned_size: int = Field(description="The largest tree size it has cosigned.")
+    last_error: str | None = Field(None, description="Why its last answer was a failure.")
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -34,11 +36,32 @@ def readyz(request: Request, log: LogDep) -> JSONResponse:
                        for name, status in (runner.status.items() if runner else ())}
     except Exception:  # another process runs them, and their state cannot be read now
         projections = {"*": "unavailable"}
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "log": state, "writer": writer,
-         "position": position, "projections": projections},
-        status_code=200 if ready else 503,
-    )
+    answer: dict[str, Any] = {"status": "ok" if ready else "unavailable", "log": state,
+                              "writer": writer, "position": position,
+                              "projections": projections}
+    if request.app.state.settings.witnesses:
+        answer["witnesses"] = _witnesses(request)
+    return JSONResponse(answer, status_code=200 if ready else 503)
+
+
+def _witnesses(request: Request) -> dict[str, Any]:
+    """Each configured witness, as the log's database last recorded it."""
+    try:
+        found = {row.witness: row for row in request.app.state.checkpoints.witness_status()}
+    except Exception:
+        return {"*": {"url": "", "status": "failing", "cosigned_size": 0,
+                      "last_error": "the witnesses' state cannot be read now"}}
+    answer = {}
+    for witness in request.app.state.settings.witness_list:
+        row = found.get(witness.label)
+        if row is None:
+            answer[witness.label] = {"url": witness.url, "status": "not asked yet",
+                                     "cosigned_size": 0, "last_error": None}
+        else:
+            answer[witness.label] = {"url": witness.url, "cosigned_size": row.cosigned_size,
+                                     "status": "failing" if row.failing else "ok",
+                                     "last_error": row.last_error}
+    return answer
 
 
 @router.head("/healthz", include_in_schema=False)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
 from concord.api.http.proofs import (
+    PROOF_SUFFIX,
     ConsistencyProof,
     InclusionProof,
     b64,
     consistency_proof,
     inclusion_proof,
+    leaf_of,
     stored_tree,
+    tlog_proof,
 )
 from concord.api.http.reads import MinPosition, caught_up
 from concord.api.http.schemas import problem_responses
@@ -25,6 +28,8 @@ from concord.tlog.leaves import leaf_bytes
 router = APIRouter(prefix="/v1/log", tags=["verifiable log"])
 
 Size = Annotated[int, Query(ge=0, le=MAX_POSITION)]
+CHECKPOINT_CACHE = "public, max-age=2"
+"""The checkpoint changes as the log grows: caches may keep it two seconds at most."""
 _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
@@ -32,10 +37,17 @@ _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
             responses={200: {**_TEXT, "description": "A C2SP tlog-checkpoint signed note."},
                        **problem_responses(422, 503)})
 async def checkpoint(request: Request, min_position: MinPosition = 0) -> Response:
-    """The latest signed checkpoint: origin, tree size and root, signed with the log's key."""
+    """The log's signed checkpoint (C2SP tlog-checkpoint): origin, tree size and root, signed
+    with the log's key, and cosigned by every witness that has cosigned that size.
+
+    With witnesses, this is the newest checkpoint the witnesses have been asked to cosign
+    (at most CONCORD_WITNESS_INTERVAL_SECONDS behind, plus their answer); with
+    `min_position` beyond it, a newer one the log alone has signed so far."""
     suffix, _ = await caught_up(request, Transparency.name, min_position)
-    _, note = await run_in_threadpool(request.app.state.checkpoints.latest, suffix)
-    return Response(note, media_type="text/plain; charset=utf-8")
+    _, note = await run_in_threadpool(request.app.state.checkpoints.served, suffix,
+                                      min_position)
+    return Response(note, media_type="text/plain; charset=utf-8",
+                    headers={"Cache-Control": CHECKPOINT_CACHE})
 
 
 @router.get("/public-key", response_class=Response,
@@ -74,26 +86,65 @@ def _not_in_tree(what: str, size: int) -> ProblemError:
                         "min_position to wait for a recent entry)", tree_size=size)
 
 
+ProofFormat = Annotated[Literal["json", "tlog-proof"], Query(
+    alias="format", description=(
+        "json (the default), or tlog-proof: a C2SP tlog-proof file (`.tlog-proof`) holding "
+        "the entry's leaf (in its `extra` line), its audit path and the signed, cosigned "
+        "checkpoint of tree_size, for `concord verify --receipt` or any tlog-proof "
+        "verifier."))]
+
+
 @router.get("/proofs/inclusion", response_model=InclusionProof,
-            responses=problem_responses(400, 404, 422, 503))
-async def inclusion(request: Request, leaf_index: Size, tree_size: Size,
-                    min_position: MinPosition = 0) -> dict[str, Any]:
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "The proof (as JSON, or as a tlog-proof file)."},
+                       **problem_responses(400, 404, 422, 503)})
+async def inclusion(request: Request, leaf_index: Size,
+                    tree_size: Annotated[int | None, Query(
+                        ge=0, le=MAX_POSITION, description=(
+                            "The tree the proof is in (default: the size of the checkpoint "
+                            "/v1/log/checkpoint serves); with format=tlog-proof, a size the "
+                            "log has issued a checkpoint at."))] = None,
+                    min_position: MinPosition = 0,
+                    proof_format: ProofFormat = "json") -> Any:
     """The inclusion proof of leaf `leaf_index` in the tree of `tree_size` leaves."""
-    if leaf_index >= tree_size:
+    if tree_size is not None and leaf_index >= tree_size:
         raise ProblemError(400, "impossible-proof", "No such proof",
                            f"leaf_index {leaf_index} is not in a tree of {tree_size} leaves",
                            errors=[{"field": "leaf_index", "reason": "not less than tree_size"}])
     suffix, _ = await caught_up(request, Transparency.name, min_position)
+    checkpoints = request.app.state.checkpoints
 
-    def prove() -> dict[str, Any]:
+    def prove() -> tuple[dict[str, Any], str | None]:
         tree = stored_tree(request, suffix)
         size = tree.size()
-        if tree_size > size:
+        note = None
+        if tree_size is None:
+            size, note = checkpoints.served(suffix, leaf_index + 1
+                                            if leaf_index < size else 0)
+            if leaf_index >= size:
+                raise _not_in_tree(f"leaf_index {leaf_index}", size)
+        elif tree_size > size:
             raise _not_in_tree(f"tree_size {tree_size}", size)
-        return inclusion_proof(tree, leaf_index, tree_size)
+        else:
+            size = tree_size
+            if proof_format == "tlog-proof":
+                note = checkpoints.at(size)
+                if note is None:
+                    raise ProblemError(
+                        404, "no-checkpoint", "No checkpoint at that size",
+                        f"tree_size: the log has issued no checkpoint of {size} leaves; "
+                        "omit tree_size for the one it serves", errors=[{
+                            "field": "tree_size", "reason": "no checkpoint at that size"}])
+        return inclusion_proof(tree, leaf_index, size), note
 
-    result: dict[str, Any] = await run_in_threadpool(prove)
-    return result
+    found, note = await run_in_threadpool(prove)
+    if proof_format == "json":
+        return found
+    assert note is not None
+    leaf = await run_in_threadpool(leaf_of, request, suffix, leaf_index)
+    bundle = tlog_proof(leaf_index, found["proof"], note, leaf)
+    return Response(bundle, media_type="text/plain; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="leaf-{leaf_index}{PROOF_SUFFIX}"'})
 
 
 @router.get("/proofs/consistency", response_model=ConsistencyProof,
