@@ -20,6 +20,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from concord.api.keyfile import load_or_create_signer
+from concord.tlog.merkle import leaf_hash, root_of
+from concord.tlog.notes import Checkpoint, sign_checkpoint
 from tests.api.conftest import Server, concord_command
 from tests.waiting import free_port, wait_for
 
@@ -279,3 +281,53 @@ def test_a_log_restored_from_an_old_backup_catches_its_witnesses_up_after_409(
     join(restarted, "CHL")
     cosigned_by(restarted, witnesses, 4, 1)
     assert "409" in restarted.logs()
+
+
+def test_two_witnesses_shown_two_forks_never_both_cosign_one(tmp_path: Path) -> None:
+    """A log that shows each witness another history of the same size gets each fork
+    cosigned once at most: a verifier demanding both witnesses accepts neither."""
+    log = load_or_create_signer(tmp_path / "log.key", ORIGIN)
+    forks = []
+    for fork in (b"A", b"B"):
+        leaves = [leaf_hash(b"shared %d" % i) for i in range(5)] + [leaf_hash(fork)]
+        forks.append(sign_checkpoint(log, Checkpoint(ORIGIN, len(leaves), root_of(leaves))))
+    witnesses = []
+    for number in (1, 2):
+        name = f"witness{number}.example"
+        key_file = tmp_path / f"{name}.key"
+        made = subprocess.run([concord_command(), "witness", "keygen", "--name", name,
+                               "--out", str(key_file)], capture_output=True, text=True,
+                              check=True)
+        witness = WitnessProcess(name, f"http://127.0.0.1:{free_port()}", made.stdout.strip(),
+                                 key_file, tmp_path / f"{name}.db", log.verifier_key_string(),
+                                 tmp_path / f"{name}.log")
+        witness.start()
+        witnesses.append(witness)
+    try:
+        answers = {}
+        # Each witness is shown both forks, in opposite orders, the second several times.
+        for witness, order in ((witnesses[0], (0, 1)), (witnesses[1], (1, 0))):
+            for fork in (*order, order[1], order[1]):
+                body = f"old 0\n\n{forks[fork]}".encode()
+                answer = httpx.post(f"{witness.url}/add-checkpoint", content=body)
+                if answer.status_code == 409:  # it holds size 6: ask from there
+                    body = f"old 6\n\n{forks[fork]}".encode()
+                    answer = httpx.post(f"{witness.url}/add-checkpoint", content=body)
+                answers.setdefault((witness.name, fork), set()).add(answer.status_code)
+                if answer.status_code == 200:
+                    forks[fork] += answer.text
+        assert answers == {("witness1.example", 0): {200}, ("witness1.example", 1): {422},
+                           ("witness2.example", 1): {200}, ("witness2.example", 0): {422}}
+        for note in forks:
+            assert len(cosignatures(note, witnesses)) == 1
+            saved = tmp_path / "fork.checkpoint"
+            saved.write_text(note)
+            keys = [arg for w in witnesses for arg in ("--witness", w.vkey)]
+            export = tmp_path / "empty.jsonl"
+            export.write_text("")
+            checked = verify("--export", str(export), "--checkpoint", str(saved), "--key",
+                             log.verifier_key_string(), *keys, "--quorum", "2")
+            assert checked.returncode == 1 and "not witnessed enough" in checked.stderr
+    finally:
+        for witness in witnesses:
+            witness.stop()
