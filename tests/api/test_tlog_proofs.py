@@ -34,12 +34,12 @@ def verify(path: Path, key: str, *more: str) -> tuple[int, str]:
 
 def test_a_receipt_carries_a_tlog_proof_that_verifies_on_its_own(
         client: TestClient, tmp_path: Path) -> None:
-    for code in ("D-1", "D-2"):
-        adopt(client, code)
+    for declaration in ("D-1", "D-2"):
+        adopt(client, declaration)
     receipt = adopt(client, "D-3", proof=True)
     proof = receipt["proof"]
     assert isinstance(proof, dict)
-    text = proof["tlog_proof"]
+    text: str = proof["tlog_proof"]
     lines = text.split("\n")
     assert lines[0] == "c2sp.org/tlog-proof@v1" and lines[2] == "index 2"
     # The extra line is the entry's leaf: its hash, folded up the path, gives the root.
@@ -65,8 +65,8 @@ def test_a_receipt_carries_a_tlog_proof_that_verifies_on_its_own(
 ])
 def test_an_edited_tlog_proof_fails(client: TestClient, tmp_path: Path, change: object,
                                     reason: str) -> None:
-    for code in ("D-1", "D-2", "D-3"):
-        adopt(client, code)
+    for declaration in ("D-1", "D-2", "D-3"):
+        adopt(client, declaration)
     wait_for(lambda: client.get("/v1/log/checkpoint", params={"min_position": 3}).status_code
              == 200)
     answer = client.get("/v1/log/proofs/inclusion", params={"leaf_index": 2,
@@ -95,8 +95,8 @@ def test_an_edited_leaf_in_a_tlog_proof_fails(client: TestClient, tmp_path: Path
 
 
 def test_a_tlog_proof_needs_a_size_the_log_issued_a_checkpoint_at(client: TestClient) -> None:
-    for code in ("D-1", "D-2", "D-3"):
-        adopt(client, code)
+    for declaration in ("D-1", "D-2", "D-3"):
+        adopt(client, declaration)
     wait_for(lambda: client.get("/v1/log/checkpoint", params={"min_position": 3}).status_code
              == 200)
     answer = client.get("/v1/log/proofs/inclusion", params={

@@ -153,7 +153,9 @@ def cosigned_by(server: Server, witnesses: list[WitnessProcess], size: int,
         at, note = served(server)
         return note if at == size and len(cosignatures(note, witnesses)) == count else None
 
-    return wait_for(ready, timeout=20, what=f"{count} cosignatures of size {size}")
+    note = wait_for(ready, timeout=20, what=f"{count} cosignatures of size {size}")
+    assert note is not None
+    return note
 
 
 def verify(*args: str) -> subprocess.CompletedProcess[str]:
@@ -288,8 +290,8 @@ def test_two_witnesses_shown_two_forks_never_both_cosign_one(tmp_path: Path) -> 
     cosigned once at most: a verifier demanding both witnesses accepts neither."""
     log = load_or_create_signer(tmp_path / "log.key", ORIGIN)
     forks = []
-    for fork in (b"A", b"B"):
-        leaves = [leaf_hash(b"shared %d" % i) for i in range(5)] + [leaf_hash(fork)]
+    for tip in (b"A", b"B"):
+        leaves = [leaf_hash(b"shared %d" % i) for i in range(5)] + [leaf_hash(tip)]
         forks.append(sign_checkpoint(log, Checkpoint(ORIGIN, len(leaves), root_of(leaves))))
     witnesses = []
     for number in (1, 2):
@@ -304,7 +306,7 @@ def test_two_witnesses_shown_two_forks_never_both_cosign_one(tmp_path: Path) -> 
         witness.start()
         witnesses.append(witness)
     try:
-        answers = {}
+        answers: dict[tuple[str, int], set[int]] = {}
         # Each witness is shown both forks, in opposite orders, the second several times.
         for witness, order in ((witnesses[0], (0, 1)), (witnesses[1], (1, 0))):
             for fork in (*order, order[1], order[1]):
