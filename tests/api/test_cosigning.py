@@ -1,0 +1,118 @@
+"""The log's side of witnessing, in-process: which witnesses CONCORD_WITNESSES names, and
+what the log records when a witness answers something it must not trust."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from concord.api.checkpoints import Checkpoints
+from concord.api.cosigning import Cosigning, Witness, parse_witnesses
+from concord.api.keyfile import load_or_create_signer
+from concord.api.settings import Settings
+from concord.log.application import CoordinationLog, sqlite_env
+from concord.projections.runner import catch_up
+from concord.projections.store import ProjectionStore
+from concord.projections.tree import Transparency
+from concord.tlog.cosignature import Cosigner
+
+W1 = Cosigner.generate("w1.example").verifier().key_string()
+W2 = Cosigner.generate("w2.example").verifier().key_string()
+
+
+def test_witnesses_are_urls_and_keys_in_either_order() -> None:
+    found = parse_witnesses(f" https://w1.example/witness/ {W1},\n{W2}  http://127.0.0.1:9 \n")
+
+    assert [(w.url, w.verifier.key_string()) for w in found] == [
+        ("https://w1.example/witness", W1), ("http://127.0.0.1:9", W2)]
+    assert parse_witnesses("") == parse_witnesses(" , \n") == []
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    (W1, "a URL and a verifier key"),
+    ("https://w1.example", "a URL and a verifier key"),
+    (f"ftp://w1.example {W1}", "not an http or https URL"),
+    ("https://w1.example w1.example+00000000+BAAA", "witness 1"),
+    (f"https://a.example {W1}, https://b.example {W1}", "given twice"),
+])
+def test_a_wrong_witness_entry_is_refused_at_start_naming_it(text: str, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        Settings(witnesses=text)
+
+
+class _Junk(http.server.BaseHTTPRequestHandler):
+    """A 'witness' that answers every add-checkpoint with 200 and no cosignature."""
+
+    def do_POST(self) -> None:  # noqa: N802 -- the name http.server calls
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b"\xe2\x80\x94 w1.example AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def junk_witness() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Junk)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def one_entry(tmp_path: Path) -> Iterator[Callable[[list[Witness]], Cosigning]]:
+    """A log of one entry with its tree, and a way to ask witnesses to cosign it."""
+    log = CoordinationLog(sqlite_env(tmp_path / "concord.db"))
+    store = ProjectionStore(tmp_path / "concord.db")
+    log.submit({"type": "DeclarationAdopted", "data": {"declaration": "D-1", "title": "D"}},
+               recorded_by="test")
+    catch_up(log, store, [Transparency()])
+    signer = load_or_create_signer(tmp_path / "signing.key", "example.com/log")
+    made: list[Cosigning] = []
+
+    def cosigning(witnesses: list[Witness]) -> Cosigning:
+        made.append(Cosigning(witnesses, Checkpoints(store, signer, "example.com/log",
+                                                     witnessed=True), store, timeout=2))
+        return made[-1]
+
+    yield cosigning
+    for each in made:
+        each.stop()
+    store.close()
+    log.close()
+
+
+def test_an_answer_without_a_valid_cosignature_is_a_failure_and_adds_nothing(
+        junk_witness: str, one_entry: Callable[[list[Witness]], Cosigning]) -> None:
+    cosigning = one_entry(parse_witnesses(f"{junk_witness} {W1}"))
+
+    assert cosigning.round() == 1
+    [status] = cosigning.checkpoints.witness_status()
+    assert status.failing and status.failures == 1 and status.cosigned_size == 0
+    assert "does not verify" in (status.last_error or "") or "no cosignature" in (
+        status.last_error or "")
+    size, note = cosigning.checkpoints.served("")
+    assert size == 1 and note.count("\u2014 ") == 1  # the log's own signature alone
+
+
+def test_a_witness_that_is_down_is_a_failure_and_the_round_still_ends(
+        one_entry: Callable[[list[Witness]], Cosigning]) -> None:
+    cosigning = one_entry(parse_witnesses(f"http://127.0.0.1:9 {W1}"))  # discard: refused
+
+    assert cosigning.round() == 1
+    [status] = cosigning.checkpoints.witness_status()
+    assert status.failing and "127.0.0.1:9" in (status.last_error or "")
+    assert cosigning.checkpoints.served("")[0] == 1  # published, with no cosignature
+    assert cosigning.round() == 1  # and asked again at the next round
+    assert cosigning.checkpoints.witness_status()[0].failures == 2
