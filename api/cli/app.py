@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from concord.api.cli import audit, keys, maintenance, records, serve
+from concord.api.cli import audit, keys, maintenance, records, serve, witness
 from concord.api.cli.common import DatabaseUrl, global_options
 
 app = typer.Typer(help="Concord: an auditable coordination log for networks of states.",
@@ -31,6 +31,7 @@ app.command()(audit.verify)
 app.command()(maintenance.backup)
 app.command("log")(records.show_log)
 app.add_typer(keys.keys_app, name="keys")
+app.add_typer(witness.witness_app, name="witness")
 
 
 def main() -> None:
