@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import multiprocessing
 import re
 import sqlite3
 import subprocess
@@ -27,7 +28,7 @@ from typer.testing import CliRunner
 
 from concord.api.cli.app import app as cli
 from concord.api.witness.app import create_app
-from concord.api.witness.cosigning import Witness
+from concord.api.witness.cosigning import Refused, Witness
 from concord.api.witness.state import WitnessState
 from concord.tlog.cosignature import Cosigner
 from concord.tlog.merkle import EMPTY_ROOT
@@ -379,8 +380,8 @@ def test_witnesses_sharing_a_state_file_cosign_one_root_per_size(
     def post(number: int, body: bytes) -> int:
         try:
             witnesses[number % 3].add_checkpoint(body)
-        except Exception as refusal:
-            return int(getattr(refusal, "status", 500))
+        except Refused as refusal:
+            return refusal.status
         return 200
 
     try:
@@ -392,6 +393,43 @@ def test_witnesses_sharing_a_state_file_cosign_one_root_per_size(
     assert sorted(statuses) == [200] + [409] * 11
     [(origin, size, root, *_)] = held(path)
     assert (origin, size, root) == (ORIGIN, 6, forks[statuses.index(200)].root(6))
+
+
+def cosign_in_this_process(path: Path, body: bytes, start: Any, statuses: Any) -> None:
+    """A process's own witness on the shared state file, sending `body` once `start` opens."""
+    state = WitnessState(path)
+    try:
+        witness = Witness(Cosigner(NAME, PRIVATE), [LOG_KEY.verifier()], state)
+        start.wait()
+        try:
+            witness.add_checkpoint(body)
+        except Refused as refusal:
+            statuses.put(refusal.status)
+        else:
+            statuses.put(200)
+    finally:
+        state.close()
+
+
+def test_witness_processes_sharing_a_state_file_cosign_one_root_per_size(
+        tmp_path: Path, log: MemoryLog) -> None:
+    path = tmp_path / "shared.db"
+    WitnessState(path).close()
+    forks = [log.forked(2, f"fork {n}").grow(6) for n in range(6)]
+    context = multiprocessing.get_context("fork")
+    start, statuses = context.Barrier(len(forks)), context.Queue()
+    processes = [context.Process(target=cosign_in_this_process,
+                                 args=(path, fork.body(0, 6), start, statuses))
+                 for fork in forks]
+    for process in processes:
+        process.start()
+    answers = sorted(statuses.get(timeout=30) for _ in processes)
+    for process in processes:
+        process.join(30)
+
+    assert answers == [200] + [409] * 5
+    [(_, size, root, *_)] = held(path)
+    assert size == 6 and root in {fork.root(6) for fork in forks}
 
 
 def test_the_state_file_itself_refuses_to_go_back(
