@@ -39,7 +39,7 @@ def test_witnesses_are_urls_and_keys_in_either_order() -> None:
     (f"ftp://w1.example {W1}", "not an http or https URL"),
     ("https://w1.example w1.example+00000000+BAAA", "witness 1"),
     (f"https://a.example {W1}, https://b.example {W1}", "given twice"),
-])
+], ids=["key alone", "url alone", "ftp", "bad key", "twice"])
 def test_a_wrong_witness_entry_is_refused_at_start_naming_it(text: str, reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):
         Settings(witnesses=text)

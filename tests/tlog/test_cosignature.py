@@ -9,7 +9,7 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from concord.tlog.cosignature import Cosigner, CosignatureVerifier, cosigned_message
+from concord.tlog.cosignature import CosignatureVerifier, Cosigner, cosigned_message
 from concord.tlog.notes import Checkpoint, NoteError, Signer, Verifier, sign_checkpoint
 
 ROOT = hashlib.sha256(b"a root").digest()
@@ -49,7 +49,8 @@ def test_the_verifier_key_has_type_0x04_and_round_trips() -> None:
 
     raw = base64.b64decode(encoded)
     assert name == "witness.example/w1" and raw[0] == 0x04 and raw[1:] == cosigner.public_key
-    assert bytes.fromhex(key_id) == hashlib.sha256(b"witness.example/w1\n\x04" + raw[1:]).digest()[:4]
+    expected = hashlib.sha256(b"witness.example/w1\n\x04" + raw[1:]).digest()[:4]
+    assert bytes.fromhex(key_id) == expected
     assert CosignatureVerifier.parse(key) == cosigner.verifier()
 
 
