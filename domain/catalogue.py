@@ -63,28 +63,62 @@ PartialDate = Annotated[
 ]
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL's text cannot hold U+0000, and no record needs it.
-    if "\x00" in value:
+# C0 control characters and lone surrogates: no record needs them, PostgreSQL's text cannot
+# hold U+0000, a lone surrogate is no character (it cannot be written as UTF-8), and every
+# other control character costs six bytes in the canonical JSON of a leaf (\u0001).
+_CONTROL = re.compile("[\x00-\x1f\ud800-\udfff]")
+# Multi-line text keeps tab, line feed and carriage return (two bytes each in a leaf: \n).
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def _refuse(found: re.Match[str] | None) -> None:
+    if found is None:
+        return
+    char = found.group()
+    if char == "\x00":
+        # PostgreSQL's text cannot hold U+0000, and no record needs it.
         raise ValueError("must not contain the NUL character (U+0000)")
+    if "\ud800" <= char <= "\udfff":
+        raise ValueError(f"must not contain a lone surrogate (U+{ord(char):04X}): it is not "
+                         "a character")
+    raise ValueError(f"must not contain the control character U+{ord(char):04X}")
+
+
+def _one_line(value: str) -> str:
+    _refuse(_CONTROL.search(value))
     return value
 
 
-_Plain = AfterValidator(_no_nul)
+def _lines(value: str) -> str:
+    _refuse(_CONTROL_BUT_LINES.search(value))
+    return value
+
+
+# Every bound below is in characters; with the characters allowed, each costs at most four
+# bytes in an entry's leaf (a character beyond U+FFFF in UTF-8), which keeps the largest entry
+# the catalogue accepts under the 65,535 bytes a tlog-tiles entry bundle holds
+# (envelope.MAX_LEAF_BYTES; tests/log/test_leaf_bound.py builds it).
+_Plain = AfterValidator(_one_line)
 Name = Annotated[str, Strict(), _Plain,
                  Field(min_length=1, max_length=200, pattern=_NON_BLANK)]
 Title = Annotated[str, Strict(), _Plain,
                   Field(min_length=1, max_length=300, pattern=_NON_BLANK)]
-Text = Annotated[str, Strict(), _Plain,
+Text = Annotated[str, Strict(), AfterValidator(_lines),
                  Field(min_length=1, max_length=2000, pattern=_NON_BLANK)]
 Short = Annotated[str, Strict(), _Plain,
                   Field(min_length=1, max_length=64, pattern=_NON_BLANK)]
 Source = Annotated[str, Strict(), _Plain,
                    Field(min_length=1, max_length=500, pattern=_NON_BLANK)]
+PersonName = Annotated[str, Strict(), _Plain,
+                       Field(min_length=1, max_length=100, pattern=_NON_BLANK)]
+Office = Annotated[str, Strict(), _Plain,
+                   Field(min_length=1, max_length=120, pattern=_NON_BLANK)]
 Sha256Hex = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{64}$")]
 Position = Annotated[int, Strict(), Field(ge=1, le=MAX_POSITION)]
 Version = Annotated[int, Strict(), Field(ge=0, le=MAX_POSITION)]
 
+MAX_SPEAKERS = 50
+"""Speakers one SessionHeld entry may name."""
 SOURCE_MAX_CHARS = 500
 
 
@@ -95,15 +129,15 @@ class _Strict(BaseModel):
 class Person(_Strict):
     """A named person and the office they held."""
 
-    name: Name
-    title: Title
+    name: PersonName
+    title: Office
 
 
 class Speaker(_Strict):
     """A speaker at a session, with the state they spoke for, if any."""
 
-    name: Name
-    title: Title
+    name: PersonName
+    title: Office
     state: StateCode | None = None
 
 
@@ -199,7 +233,7 @@ class SessionHeld(Payload):
 
     conference: Code
     title: Title
-    speakers: Annotated[list[Speaker], Field(max_length=200)] | None = None
+    speakers: Annotated[list[Speaker], Field(max_length=MAX_SPEAKERS)] | None = None
 
 
 class DeclarationAdopted(Payload):

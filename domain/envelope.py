@@ -6,9 +6,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
+import orjson
+
 MAX_POSITION = 2**63 - 1
 """The largest position (and stream version) an entry can have: SQLite's and PostgreSQL's
 largest integer."""
+
+MAX_LEAF_BYTES = 65_535
+"""The most bytes an entry's leaf (its envelope's canonical JSON, without leaf_index) may
+have: a C2SP tlog-tiles entry bundle prefixes each leaf with its length as a uint16."""
 
 _ZERO = timedelta(0)
 
@@ -64,3 +70,13 @@ def format_timestamp(moment: datetime) -> str:
     if moment.utcoffset() != _ZERO:
         moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def leaf_size_at_most(event_type: str, stream: str, version: int,
+                      state: Mapping[str, Any]) -> int:
+    """The bytes the leaf of an entry with this content takes at the largest position: its
+    leaf at any position has at most that many (the leaf's key order changes no length)."""
+    envelope: dict[str, Any] = dict(make_envelope(MAX_POSITION, event_type, stream, version,
+                                                  state))
+    del envelope["leaf_index"]
+    return len(orjson.dumps(envelope))

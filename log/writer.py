@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from eventsourcing.persistence import IntegrityError
 
 from concord.domain.catalogue import Submission
 from concord.domain.commands import execute, referenced_streams
-from concord.domain.envelope import Envelope
+from concord.domain.envelope import MAX_LEAF_BYTES, Envelope, leaf_size_at_most
 from concord.domain.errors import (
     BatchRefused,
     ConcordError,
@@ -237,6 +238,9 @@ class Writer:
     ) -> None:
         self.log = log
         self.max_commit_events = max_commit_events
+        # The largest leaf an entry may have; the catalogue's bounds keep every entry it
+        # accepts below it, and this is the last check, on the entry as it will be stored.
+        self.max_leaf_bytes = MAX_LEAF_BYTES
         self.cache_size = cache_size
         # stream id -> its aggregate, or None for a stream known to have no entries yet
         self.cache: dict[str, Stream | None] = {}
@@ -519,9 +523,11 @@ class Writer:
                 try:
                     _require_past(submission, now)
                     aggregate = execute(submission, entry, streams)
+                    new: list[Stream.Event] = aggregate.collect_events()  # type: ignore[assignment]
+                    _require_leaf_fits(new, self.max_leaf_bytes)
                 except ConcordError as e:
                     raise BatchRefused(index, e) if job.batch else e from None
-                events.extend(aggregate.collect_events())  # type: ignore[arg-type]
+                events.extend(new)
             streams.check(start)
         except ConcordError as e:
             self._locate(e, events, start, round_.located)
@@ -653,6 +659,24 @@ def _require_past(submission: Submission, now: datetime) -> None:
             f"{given} is later than the recording date, {now.astimezone(UTC).date()} (UTC, "
             "one day of tolerance): an entry records what has taken effect, and no event "
             "type allows a future effect yet")])
+
+
+def _require_leaf_fits(events: Sequence[Stream.Event], limit: int) -> None:
+    """Refuse an entry whose leaf could take more than `limit` bytes, naming its largest
+    part (a field of its data, or its source)."""
+    for event in events:
+        size = leaf_size_at_most(type(event).__name__, event.originator_id,
+                                 event.originator_version, vars(event))
+        if size <= limit:
+            continue
+        parts = {f"data.{name}": len(orjson.dumps(value)) for name, value in event.data.items()}
+        if event.source is not None:
+            parts["source"] = len(orjson.dumps(event.source))
+        largest = max(parts, key=parts.__getitem__)
+        raise InvalidSubmission([FieldProblem(
+            largest, f"the entry would take {size:,} bytes in the log's Merkle tree, more than "
+            f"the {limit:,} a leaf may have (a tlog-tiles entry bundle's limit); its largest "
+            f"part is {largest} ({parts[largest]:,} bytes): shorten it")])
 
 
 def _reused(key: str | None) -> IdempotencyKeyReused:
