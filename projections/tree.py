@@ -108,6 +108,19 @@ class StoredTree:
             f"SELECT leaf_index, position, hash FROM merkle_leaves{self.suffix} "
             "WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?", (after, limit))]
 
+    def hashes(self, level: int, start: int, count: int) -> list[bytes]:
+        """The stored hashes of the complete subtrees at `level` (0: the leaves) from index
+        `start`, up to `count` of them, in order: one range query (a tlog tile's read)."""
+        if level == 0:
+            rows = self.reader.execute(
+                f"SELECT hash FROM merkle_leaves{self.suffix} WHERE leaf_index >= ? AND "
+                "leaf_index < ? ORDER BY leaf_index", (start, start + count))
+        else:
+            rows = self.reader.execute(
+                f"SELECT hash FROM merkle_nodes{self.suffix} WHERE level = ? AND idx >= ? AND "
+                "idx < ? ORDER BY idx", (level, start, start + count))
+        return [bytes(digest) for (digest,) in rows.fetchall()]
+
     def root(self, size: int) -> bytes:
         """The root of the tree's first `size` leaves."""
         return root_at(self._subtree, size)

@@ -18,6 +18,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.auth import DOCS_ASSETS, OPEN_PATHS, AuthMiddleware, required_role
+from concord.api.http.cors import LogCorsMiddleware
 from concord.api.http.deps import known_query
 from concord.api.http.errors import install_error_handlers
 from concord.api.http.feed import LiveFeed
@@ -33,6 +34,7 @@ from concord.api.http.routes import (
     projections,
     states,
     stream,
+    tiles,
     transparency,
 )
 from concord.api.http.schemas import problem_responses
@@ -151,6 +153,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Requests refused before routing are counted under the documented path they match.
     app.add_middleware(ObserveMiddleware, metrics=metrics, access=access,
                        templates=lambda: app.openapi()["paths"])
+    app.add_middleware(LogCorsMiddleware)  # the log's reads, refusals too, for any origin
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(networks.router)
@@ -160,6 +163,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(states.router)
     app.include_router(projections.router)
     app.include_router(transparency.router)
+    app.include_router(tiles.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)
 

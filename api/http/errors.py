@@ -157,6 +157,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error answering %s %s", request.method, request.url.path)
         request_id = request.scope.get("concord.request_id")
+        headers = {"X-Request-ID": request_id} if request_id else {}
+        # This answer is sent outside every middleware: it repeats what they would add.
+        if request.scope.get("concord.any_origin"):
+            headers["Access-Control-Allow-Origin"] = "*"
         return problem_response(request, 500, "internal", "Internal error",
                                 "the server failed to answer this request; its log says why",
-                                headers={"X-Request-ID": request_id} if request_id else None)
+                                headers=headers or None)

@@ -26,7 +26,8 @@ async def caught_up(request: Request, name: str, position: int,
     so that a refusal names the ones beyond the log.
     """
     runner: ProjectionRunner | RemoteProjections = request.app.state.projections
-    end = await run_in_threadpool(request.app.state.log.last_position)
+    # Position 0 is never beyond the log: no need to ask where it ends.
+    end = await run_in_threadpool(request.app.state.log.last_position) if position else 0
     if position > end:
         beyond = [(field, at) for field, at in (asked or {"min_position": position}).items()
                   if at > end]

@@ -194,7 +194,8 @@ def test_every_documented_route_refuses_an_unknown_query_parameter(
     client: TestClient, tokens: dict[str, str],
 ) -> None:
     submit(client, NETWORK)
-    samples = {"code": "RELACOPAZ", "position": "1", "leaf_index": "0", "name": RECORDER}
+    samples = {"code": "RELACOPAZ", "position": "1", "leaf_index": "0", "name": RECORDER,
+               "level": "0", "index": "000.p/1"}
     paths = client.get("/openapi.json").json()["paths"]
     for template, operations in paths.items():
         path = re.sub(r"\{(\w+)\}", lambda m: samples[m.group(1)], template)
