@@ -8,7 +8,8 @@ script can import, and what `concord verify` runs.
 
 `verify` holds the checks, `client` reads a server over HTTP, `readonly` opens a data
 directory without changing a byte of it, and `recheck` compares its read models with a
-rebuild.
+rebuild. `tiles` audits a log published as C2SP tlog-tiles (a server's, a static copy), and
+`publish` writes one from a log's entries.
 """
 
 from concord.api.audit.client import (
@@ -18,6 +19,8 @@ from concord.api.audit.client import (
     server_entries,
     server_url,
 )
+from concord.api.audit.publish import Exported, ExportError, export_tiles
+from concord.api.audit.tiles import TileSource, tile_source, verify_tiles
 from concord.api.audit.verify import (
     Report,
     open_policy,
@@ -28,6 +31,7 @@ from concord.api.audit.verify import (
     verify_receipt,
 )
 
-__all__ = ["Consistency", "Report", "fetch", "open_policy", "read_verifier", "server_consistency",
-           "server_entries", "server_url", "verify_data_dir", "verify_export", "verify_growth",
-           "verify_receipt"]
+__all__ = ["Consistency", "ExportError", "Exported", "Report", "TileSource", "export_tiles",
+           "fetch", "open_policy", "read_verifier", "server_consistency", "server_entries",
+           "server_url", "tile_source", "verify_data_dir", "verify_export", "verify_growth",
+           "verify_receipt", "verify_tiles"]

@@ -45,17 +45,22 @@ class Report:
     first_bad_position: int | None = None
     notes: list[str] = field(default_factory=list)
     uncovered: int = 0  # entries checked for order only: later than what was signed
+    first_bad_leaf: int | None = None  # where a check by leaf index names one
 
     @property
     def ok(self) -> bool:
         """Whether everything verified."""
         return not self.problems
 
-    def fail(self, problem: str, position: int | None = None) -> Report:
-        """Record a problem (and the first bad position, if it is the first one known)."""
+    def fail(self, problem: str, position: int | None = None,
+             leaf: int | None = None) -> Report:
+        """Record a problem (and the first bad position and leaf index, if they are the
+        first ones known)."""
         self.problems.append(problem)
         if position is not None and self.first_bad_position is None:
             self.first_bad_position = position
+        if leaf is not None and self.first_bad_leaf is None:
+            self.first_bad_leaf = leaf
         return self
 
 

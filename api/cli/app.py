@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from concord.api.cli import audit, keys, maintenance, records, serve, witness
+from concord.api.cli import audit, keys, maintenance, records, serve, tiles, witness
 from concord.api.cli.common import DatabaseUrl, global_options
 
 app = typer.Typer(help="Concord: an auditable coordination log for networks of states.",
@@ -26,6 +26,7 @@ app.command()(serve.project)
 app.command()(records.record)
 app.command()(maintenance.rebuild)
 app.command()(audit.export)
+app.command("export-tiles")(tiles.export_tiles)
 app.command()(audit.checkpoint)
 app.command()(audit.verify)
 app.command()(maintenance.backup)

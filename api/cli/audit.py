@@ -130,13 +130,19 @@ def verify(
     policy: Annotated[Path | None, typer.Option(
         help="A C2SP tlog-policy file (log, witness, group and quorum lines) instead of "
              "--witness and --quorum; its log lines may stand for --key.")] = None,
+    tiles: Annotated[str | None, typer.Option(
+        help="A tile log (C2SP tlog-tiles) to check against its own checkpoint: its prefix "
+             "URL (a server's http(s)://host/v1/log, a static copy's URL) or a directory "
+             "(concord export-tiles); with --checkpoint, check too that it extends that "
+             "one.", show_default=False)] = None,
     data_dir: DataDir = None,
     token: Token = None,
 ) -> None:
     """Verify the log: an export offline (--export --checkpoint --key), growth since a
-    checkpoint (--checkpoint --server --key), a receipt or .tlog-proof file (--receipt
-    --key), or a data directory (--data-dir [--key]). With --witness [--quorum] or
-    --policy, a checkpoint counts only if enough witnesses cosigned it."""
+    checkpoint (--checkpoint --server --key), a tile log (--tiles URL|DIR --key
+    [--checkpoint]), a receipt or .tlog-proof file (--receipt --key), or a data directory
+    (--data-dir [--key]). With --witness [--quorum] or --policy, a checkpoint counts only if
+    enough witnesses cosigned it."""
     from concord.api import audit
 
     try:
@@ -147,7 +153,16 @@ def verify(
     if verifier is None and demanded is not None and demanded.logs:
         verifier = demanded.logs[0] if len(demanded.logs) == 1 else None
     base = _server(server) if server is not None else None
-    if receipt is not None:
+    if tiles is not None:
+        if verifier is None:
+            raise fail("--tiles needs --key")
+        try:
+            source = audit.tile_source(tiles, token)
+        except ValueError as e:
+            raise fail(f"--tiles: {e}") from None
+        saved = _read(checkpoint, "--checkpoint").decode(errors="replace") if checkpoint else None
+        report = audit.verify_tiles(source, verifier, saved, demanded)
+    elif receipt is not None:
         if verifier is None and (demanded is None or not demanded.logs):
             raise fail("--receipt needs --key (or a --policy with a log line)")
         report = audit.verify_receipt(_read(receipt, "--receipt"), verifier, demanded)
@@ -175,9 +190,11 @@ def verify(
             errors.print(f"[bold red]FAILED:[/] {problem}", highlight=False, soft_wrap=True)
         if report.first_bad_position is not None:
             errors.print(f"first bad position: {report.first_bad_position}", highlight=False)
+        if report.first_bad_leaf is not None:
+            errors.print(f"first bad leaf index: {report.first_bad_leaf}", highlight=False)
         raise typer.Exit(code=1)
-    console.print(_verified(report, export is not None and receipt is None), highlight=False,
-                  soft_wrap=True)
+    signed = (export is not None or tiles is not None) and receipt is None
+    console.print(_verified(report, signed), highlight=False, soft_wrap=True)
 
 
 def _policy(witnesses: list[str], quorum: int | None, path: Path | None) -> Policy | None:

@@ -1,0 +1,295 @@
+"""Publishing the log as static tiles and auditing a tile log: `concord export-tiles` writes
+what the server serves, `concord verify --tiles` checks it (a directory, or a running
+server), and any edit or loss is reported at its leaf."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from concord.api.checkpoints import latest_stored
+from concord.api.cli.app import app
+from concord.api.http.app import create_app
+from concord.api.settings import Settings
+from concord.api.wiring import Concord
+from concord.log.application import CoordinationLog
+from concord.tlog.notes import Checkpoint, Signer, sign_checkpoint
+from tests.api.conftest import Server, backend_settings
+from tests.backends import Backend
+
+runner = CliRunner()
+SIZE = 600  # two full level-0 tiles and a partial one of 88; a level-1 partial of 2
+PATHS = {"checkpoint", "tile/entries/000", "tile/entries/001", "tile/entries/002.p/88",
+         "tile/0/000", "tile/0/001", "tile/0/002.p/88", "tile/1/000.p/2"}
+
+
+@dataclass
+class Published:
+    """A log of SIZE entries served in-process, its data directory's settings, the key of
+    its checkpoints, and the command line's arguments that reach its log."""
+
+    client: TestClient
+    log: CoordinationLog
+    settings: Settings
+    key: Path
+    args: list[str]
+    env: dict[str, str]
+
+    def concord(self, *args: str) -> tuple[int, str]:
+        result = runner.invoke(app, [*self.args, *args], env=self.env)
+        return result.exit_code, result.output
+
+    def grow(self, size: int) -> str:
+        """Append entries up to `size`; the checkpoint the server then signs."""
+        end = self.log.last_position()
+        self.log.submit_batch([{"type": "DeclarationAdopted", "data": {
+            "declaration": f"D-{n}", "title": f"Declaration {n}"},
+            "effective_date": "2025-10-09"} for n in range(end, size)], recorded_by="clerk")
+        answer = self.client.get("/v1/log/checkpoint", params={"min_position": size})
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+
+@pytest.fixture
+def published(tmp_path: Path, backend: Backend) -> Iterator[Published]:
+    settings = backend_settings(backend, tmp_path / "data")
+    args: list[str] = []
+    env = {"CONCORD_DATA_DIR": str(settings.data_dir)}
+    if backend.name == "postgres":
+        args, env["CONCORD_DATABASE_SCHEMA"] = ["--database-url", backend.url], backend.schema
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        key = tmp_path / "log.vkey"
+        key.write_text(client.get("/v1/log/public-key").text)
+        found = Published(client, client.app.state.log, settings, key,  # type: ignore[attr-defined]
+                          args, env)
+        found.grow(SIZE)
+        yield found
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in folder.rglob("*") if path.is_file()}
+
+
+def test_an_exported_tile_log_is_what_the_server_serves_and_it_verifies(
+    published: Published, tmp_path: Path,
+) -> None:
+    out = tmp_path / "tiles"
+    status, output = published.concord("export-tiles", "--out", str(out))
+    assert status == 0, output
+    assert f"Wrote the tile log of the checkpoint of {SIZE} entries" in output
+    written = files(out)
+    assert set(written) == PATHS  # and no scratch file left behind
+    with Concord(published.settings, keys=False) as concord:
+        latest = latest_stored(concord.store)
+    assert latest is not None and written["checkpoint"] == latest[1].encode()
+    for path, body in written.items():
+        if path != "checkpoint":
+            served = published.client.get(f"/v1/log/{path}",
+                                          headers={"Accept-Encoding": "identity"})
+            assert served.content == body, path
+    status, output = published.concord("verify", "--tiles", str(out), "--key",
+                                       str(published.key))
+    assert status == 0, output
+    assert f"OK: {SIZE} entries verified against the checkpoint." in output
+
+
+def _edit_entry(out: Path) -> None:
+    bundle = bytearray((out / "tile/entries/001").read_bytes())
+    # Leaf 261 is the sixth entry of bundle 1: a letter of its title.
+    offset = 0
+    for _ in range(5):
+        offset += 2 + int.from_bytes(bundle[offset:offset + 2], "big")
+    at = bundle.index(b'"title":"Declaration', offset) + len(b'"title":"')
+    bundle[at] = ord("d")
+    (out / "tile/entries/001").write_bytes(bytes(bundle))
+
+
+def _cut_bundle(out: Path) -> None:
+    bundle = (out / "tile/entries/000").read_bytes()
+    (out / "tile/entries/000").write_bytes(bundle[:-1])  # its last entry a byte short
+
+
+def _respace_entry(out: Path) -> None:
+    bundle = (out / "tile/entries/000").read_bytes()
+    length = int.from_bytes(bundle[:2], "big")
+    entry = bundle[2:2 + length].replace(b'{"data":', b'{ "data":', 1)  # the same JSON
+    rest = bundle[2 + length:]
+    (out / "tile/entries/000").write_bytes(len(entry).to_bytes(2, "big") + entry + rest)
+
+
+def _edit_tile(out: Path) -> None:
+    tile = bytearray((out / "tile/0/001").read_bytes())
+    tile[10 * 32] ^= 1  # hash 10: leaf 266's
+    (out / "tile/0/001").write_bytes(bytes(tile))
+
+
+def _edit_upper_tile(out: Path) -> None:
+    tile = bytearray((out / "tile/1/000.p/2").read_bytes())
+    tile[40] ^= 1  # its second hash: the root of tile/0/001
+    (out / "tile/1/000.p/2").write_bytes(bytes(tile))
+
+
+def _delete_bundle(out: Path) -> None:
+    (out / "tile/entries/001").unlink()
+
+
+def _replace_checkpoint(out: Path) -> None:
+    other = Signer.generate("concord.localhost/log")
+    (out / "checkpoint").write_text(sign_checkpoint(other, Checkpoint(
+        "concord.localhost/log", SIZE, b"\x00" * 32)))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_any_edit_or_loss_in_a_tile_log_fails_naming_the_leaf(
+    published: Published, tmp_path: Path,
+) -> None:
+    exported = tmp_path / "tiles"
+    assert published.concord("export-tiles", "--out", str(exported))[0] == 0
+    cases: list[tuple[Callable[[Path], None], list[str], int | None]] = [
+        (_edit_entry, ["leaf 261 (position 262), in tile/entries/001: the entry is not the "
+                       "one the log signed", "it was edited"], 261),
+        (_cut_bundle, ["leaf 255 (position 256), in tile/entries/000: the bundle is "
+                       "malformed: entry 255 of the bundle says it has"], 255),
+        (_respace_entry, ["leaf 0 (position 1), in tile/entries/000: the entry is not in "
+                          "canonical form"], 0),
+        (_edit_tile, ["tile/0/001: hash 10 is not the hash of leaf 266 (position 267)",
+                      "the tile is wrong",
+                      "tile/1/000.p/2: hash 1 is not the root of tile/0/001 as served"], 266),
+        (_edit_upper_tile, ["tile/1/000.p/2: hash 1 is not the root of tile/0/001 as served "
+                            "(leaves 256 to 511)"], 256),
+        (_delete_bundle, ["tile/entries/001", "the entries of leaves 256 to 511 are missing"],
+         256),
+        (_replace_checkpoint, ["checkpoint: the note has no signature by"], None),
+    ]
+    for tamper, messages, leaf in cases:
+        out = tmp_path / tamper.__name__
+        shutil.copytree(exported, out)
+        tamper(out)
+        status, output = published.concord("verify", "--tiles", str(out), "--key",
+                                           str(published.key))
+        assert status == 1, (tamper.__name__, output)
+        flat = " ".join(output.split())
+        for message in messages:
+            assert message in flat, (tamper.__name__, output)
+        if leaf is not None:
+            assert f"first bad leaf index: {leaf}" in output, (tamper.__name__, output)
+            assert f"first bad position: {leaf + 1}" in output, (tamper.__name__, output)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_saved_checkpoint_is_checked_against_the_tile_log(published: Published,
+                                                            tmp_path: Path) -> None:
+    out = tmp_path / "tiles"
+    saved = tmp_path / "saved.txt"
+    saved.write_text(published.client.get("/v1/log/checkpoint").text)
+    published.grow(SIZE + 10)
+    assert published.concord("export-tiles", "--out", str(out))[0] == 0
+    status, output = published.concord("verify", "--tiles", str(out), "--key",
+                                        str(published.key), "--checkpoint", str(saved))
+    assert status == 0, output
+    assert f"it extends the saved checkpoint of {SIZE}" in output
+    # A checkpoint the log signed for another history of its first entries: caught.
+    signer = Signer.parse(published.settings.signing_key_path.read_text().strip())
+    saved.write_text(sign_checkpoint(signer, Checkpoint(signer.name, 100, b"\x01" * 32)))
+    status, output = published.concord("verify", "--tiles", str(out), "--key",
+                                        str(published.key), "--checkpoint", str(saved))
+    assert status == 1
+    assert "the root of the first 100 entries is not the one the saved checkpoint signed" in (
+        " ".join(output.split()))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_exporting_again_as_the_log_grows_rewrites_only_what_differs(
+    published: Published, tmp_path: Path,
+) -> None:
+    out = tmp_path / "tiles"
+    assert published.concord("export-tiles", "--out", str(out))[0] == 0
+    before = files(out)
+    (out / "tile/0/000").write_bytes(b"wrong")  # damaged since: must not stay so
+    published.grow(800)
+    status, output = published.concord("export-tiles", "--out", str(out))
+    assert status == 0, output
+    # Rewritten: the damaged tile; new: bundle 2 now full, 3.p/32, tile/0/002, 0/003.p/32,
+    # 1/000.p/3, and the checkpoint. Unchanged: bundles 0 and 1 and tile/0/001.
+    assert "6 tile files written, 3 already there and unchanged" in output, output
+    after = files(out)
+    assert after["tile/0/000"] == before["tile/0/000"]
+    # The partial tiles of the earlier size stay, as the server still serves them.
+    assert after["tile/0/002.p/88"] == before["tile/0/002.p/88"]
+    assert after["checkpoint"].splitlines()[1] == b"800"
+    status, output = published.concord("verify", "--tiles", str(out), "--key",
+                                       str(published.key))
+    assert status == 0 and "OK: 800 entries verified" in output, output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_export_writes_nothing_when_the_log_does_not_give_the_signed_root(
+    published: Published, tmp_path: Path,
+) -> None:
+    with sqlite3.connect(published.settings.sqlite_path) as db:
+        state = db.execute("SELECT state FROM stored_events WHERE rowid=300").fetchone()[0]
+        db.execute("UPDATE stored_events SET state=? WHERE rowid=300",
+                   (bytes(state).replace(b"Declaration 299", b"Declaration 2990"),))
+    out = tmp_path / "tiles"
+    status, output = published.concord("export-tiles", "--out", str(out))
+    assert status == 1
+    assert f"the root of the log's first {SIZE} entries is not the checkpoint's" in (
+        " ".join(output.split()))
+    assert files(out) == {}
+
+
+def test_an_empty_log_is_a_tile_log_of_a_checkpoint_alone(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with TestClient(create_app(Settings(data_dir=data))) as client:
+        assert client.get("/v1/log/checkpoint").text.splitlines()[1] == "0"
+        (tmp_path / "log.vkey").write_text(client.get("/v1/log/public-key").text)
+    out = tmp_path / "tiles"
+    result = runner.invoke(app, ["export-tiles", "--out", str(out), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert set(files(out)) == {"checkpoint"}
+    result = runner.invoke(app, ["verify", "--tiles", str(out), "--key",
+                                 str(tmp_path / "log.vkey")])
+    assert result.exit_code == 0 and "OK: 0 entries verified" in result.output, result.output
+    result = runner.invoke(app, ["verify", "--tiles", str(tmp_path / "nowhere"), "--key",
+                                 str(tmp_path / "log.vkey")])
+    assert result.exit_code == 1 and "is neither an http(s) URL nor a directory" in (
+        " ".join(result.output.split()))
+
+
+def test_export_needs_a_signed_checkpoint(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    assert runner.invoke(app, ["demo", "--data-dir", str(data)]).exit_code == 0
+    result = runner.invoke(app, ["export-tiles", "--out", str(tmp_path / "t"), "--data-dir",
+                                 str(data)])
+    assert result.exit_code == 1
+    assert "the log has no signed checkpoint yet" in result.output
+
+
+def test_a_running_server_is_a_tile_log_that_verifies(
+    start_server: Callable[..., Server], tmp_path: Path,
+) -> None:
+    server = start_server("--demo")
+    note = server.http.get("/v1/log/checkpoint", params={"min_position": 88})
+    key, saved = tmp_path / "log.vkey", tmp_path / "saved.txt"
+    key.write_text(server.http.get("/v1/log/public-key").text)
+    saved.write_text(note.text)
+    bundle = server.http.get("/v1/log/tile/entries/000.p/88",
+                             headers={"Accept-Encoding": "gzip"})
+    assert bundle.headers["content-encoding"] == "gzip"
+    assert bundle.headers["access-control-allow-origin"] == "*"
+    assert bundle.headers["cache-control"] == "public, max-age=31536000, immutable"
+    result = runner.invoke(app, ["verify", "--tiles", f"{server.url}/v1/log", "--key",
+                                 str(key), "--checkpoint", str(saved)])
+    assert result.exit_code == 0, result.output
+    assert "OK: 88 entries verified against the checkpoint." in result.output
+    result = runner.invoke(app, ["verify", "--tiles", f"{server.url}/v1/nothing", "--key",
+                                 str(key)])
+    assert result.exit_code == 1 and "HTTP 404" in result.output
