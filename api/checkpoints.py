@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from concord.projections.db import Cursor, Reader
 from concord.projections.store import ProjectionStore
 from concord.projections.tree import StoredTree
-from concord.tlog.notes import Checkpoint, Signer, sign_checkpoint
+from concord.tlog.notes import Checkpoint, Signer, b64, sign_checkpoint, split_note
 
 CHECKPOINTS_TABLE = "concord_checkpoints"
 COSIGNATURES_TABLE = "concord_cosignatures"
-WITNESSED_TABLE = "concord_witnessed"  # the sizes whose round of cosigning has been done
+WITNESSED_TABLE = "concord_witnessed"  # the sizes a quorum of witnesses has cosigned
 WITNESS_STATUS_TABLE = "concord_witness_status"
 
 
@@ -43,9 +43,10 @@ class Checkpoints:
     later be shown what the log committed to at each size, and keeps the witnesses'
     cosignatures of them.
 
-    With `witnessed` (the log has witnesses), the checkpoint served is the largest whose
-    round of cosigning is done, carrying every cosignature gathered for it; without, it is
-    the tree's current size, signed when first asked for."""
+    With `witnessed` (the log has witnesses), the checkpoint served is the largest that a
+    quorum of them has cosigned (see `concord.api.collector`), with every cosignature kept
+    for it, or the newest until one is; without, it is the tree's current size, signed when
+    first asked for."""
 
     def __init__(self, store: ProjectionStore, signer: Signer, origin: str,
                  witnessed: bool = False) -> None:
@@ -66,8 +67,9 @@ class Checkpoints:
         return size, self.sign(size, tree)
 
     def served(self, suffix: str, at_least: int = 0) -> tuple[int, str]:
-        """The checkpoint to publish: the largest witnessed one if the log has witnesses
-        and it covers `at_least` entries, else the current size's (see the class)."""
+        """The checkpoint to publish: the largest a quorum of witnesses cosigned, if the log
+        has witnesses and it covers `at_least` entries, else the current size's (see the
+        class)."""
         if self.witnessed:
             found = largest_witnessed(self.store.reader())
             if found is not None and found[0] >= at_least:
@@ -76,12 +78,20 @@ class Checkpoints:
 
     def sign(self, size: int, tree: StoredTree) -> str:
         """The note of the checkpoint at `size` (signed now if it never was), with its
-        cosignatures."""
+        cosignatures; RuntimeError if one was issued at that size with another root than
+        the tree's: the tree, or the log, is not the one that was signed."""
         reader = self.store.reader()
+        root = tree.root(size)
         note = note_at(reader, size)
         if note is not None:
+            issued = Checkpoint.parse(split_note(note)[0])
+            if issued.root != root:
+                raise RuntimeError(
+                    f"the checkpoint issued at tree size {size} has root {b64(issued.root)}, "
+                    f"but the tree now gives {b64(root)}: the log or its tree was rewritten "
+                    "since it was signed (concord verify --data-dir says where)")
             return note
-        signed = sign_checkpoint(self.signer, Checkpoint(self.origin, size, tree.root(size)))
+        signed = sign_checkpoint(self.signer, Checkpoint(self.origin, size, root))
         with self._lock, self.store.transaction() as cursor:
             cursor.execute(f"INSERT INTO {CHECKPOINTS_TABLE} VALUES (?, ?, ?) "
                            "ON CONFLICT DO NOTHING",
@@ -103,8 +113,16 @@ class Checkpoints:
             cursor.execute(f"INSERT INTO {COSIGNATURES_TABLE} VALUES (?, ?, ?, ?)",
                            (size, witness, line, timestamp))
 
+    def cosigners(self, size: int) -> list[str]:
+        """The witnesses (name and key ID) whose cosignature of the checkpoint at `size` is
+        kept."""
+        return [str(witness) for (witness,) in self.store.reader().execute(
+            f"SELECT witness FROM {COSIGNATURES_TABLE} WHERE size=? ORDER BY witness",
+            (size,))]
+
     def mark_witnessed(self, size: int) -> None:
-        """Record that the witnesses have been asked to cosign the checkpoint at `size`."""
+        """Record that a quorum of witnesses has cosigned the checkpoint at `size`: the
+        largest such is the one served."""
         with self.store.transaction() as cursor:
             cursor.execute(f"INSERT INTO {WITNESSED_TABLE} VALUES (?, ?) ON CONFLICT DO NOTHING",
                            (size, time.time()))
@@ -161,7 +179,7 @@ def note_at(reader: Reader, size: int) -> str | None:
 
 
 def largest_witnessed(reader: Reader) -> tuple[int, str] | None:
-    """The largest checkpoint whose round of cosigning is done: its size and full note."""
+    """The largest checkpoint a quorum of witnesses cosigned: its size and full note."""
     row = reader.execute(f"SELECT MAX(size) FROM {WITNESSED_TABLE}").fetchone()
     if row is None or row[0] is None:
         return None

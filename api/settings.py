@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from concord.api.cosigning import Witness
+    from concord.api.collector import WitnessEndpoint
 
 
 class Settings(BaseSettings):
@@ -94,7 +94,13 @@ class Settings(BaseSettings):
     )
     witness_timeout_seconds: float = Field(
         default=10.0, gt=0, le=300,
-        description="How long the log waits for a witness's answer.",
+        description="How long a round of cosigning waits for the witnesses' answers.",
+    )
+    witness_quorum: int | None = Field(
+        default=None, ge=1,
+        description=("How many witnesses must cosign a checkpoint before the log serves it "
+                     "(default: a majority of CONCORD_WITNESSES); until one is, the newest "
+                     "is served."),
     )
 
     @property
@@ -105,17 +111,25 @@ class Settings(BaseSettings):
     @field_validator("witnesses")
     @classmethod
     def _usable_witnesses(cls, text: str) -> str:
-        from concord.api.cosigning import parse_witnesses
+        from concord.api.collector import parse_witnesses
 
         parse_witnesses(text)
         return text
 
     @property
-    def witness_list(self) -> list[Witness]:
+    def witness_list(self) -> list[WitnessEndpoint]:
         """The witnesses `witnesses` names."""
-        from concord.api.cosigning import parse_witnesses
+        from concord.api.collector import parse_witnesses
 
         return parse_witnesses(self.witnesses)
+
+    @model_validator(mode="after")
+    def _possible_quorum(self) -> Settings:
+        count = len(self.witness_list)
+        if self.witness_quorum is not None and self.witness_quorum > count:
+            raise ValueError(f"witness_quorum: {self.witness_quorum} witnesses cannot cosign "
+                             f"when CONCORD_WITNESSES names {count}")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from concord.api.checkpoints import Checkpoints
-from concord.api.cosigning import Cosigning
+from concord.api.collector import Collector
 from concord.api.keyfile import load_or_create_signer
 from concord.api.keys import KeyStore
 from concord.api.settings import Settings
@@ -85,7 +85,7 @@ class Concord:
         self.projections: ProjectionRunner | RemoteProjections = RemoteProjections(
             self.log, self.store)
         self._claim: Any | None = None
-        self.cosigning: Cosigning | None = None
+        self.collector: Collector | None = None
         self._stop_listening = threading.Event()
         self._read_side_closed = False
 
@@ -130,7 +130,7 @@ class Concord:
         return Checkpoints(self.store, signer, self.settings.log_origin,
                            witnessed=bool(self.settings.witness_list))
 
-    def cosign(self, checkpoints: Checkpoints) -> Cosigning | None:
+    def cosign(self, checkpoints: Checkpoints) -> Collector | None:
         """Collect the witnesses' cosignatures of `checkpoints` in this process, until
         closed, woken each time the tree grows here; None if the log has no witnesses.
         Only the process that keeps the read models up does this."""
@@ -140,14 +140,15 @@ class Concord:
         if not isinstance(self.projections, ProjectionRunner):
             raise RuntimeError("only the process that keeps the read models up collects "
                                "cosignatures")
-        cosigning = Cosigning(witnesses, checkpoints, self.store,
+        collector = Collector(witnesses, checkpoints, self.store,
                               self.settings.witness_interval_seconds,
-                              self.settings.witness_timeout_seconds)
-        self.cosigning = cosigning  # stopped on closing
+                              self.settings.witness_timeout_seconds,
+                              self.settings.witness_quorum)
+        self.collector = collector  # stopped on closing
         self.projections.add_listener(
-            lambda name, _: cosigning.wake() if name == Transparency.name else None)
-        cosigning.start()
-        return cosigning
+            lambda name, _: collector.wake() if name == Transparency.name else None)
+        collector.start()
+        return collector
 
     def close_read_side(self) -> None:
         """Stop listening for commits, stop the projections, give up the right to run them
@@ -155,8 +156,8 @@ class Concord:
         if self._read_side_closed:
             return
         self._read_side_closed = True
-        if self.cosigning is not None:
-            self.cosigning.stop()
+        if self.collector is not None:
+            self.collector.stop()
         self._stop_listening.set()
         self.projections.stop()
         if self._claim is not None:

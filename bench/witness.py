@@ -24,7 +24,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from concord.api.checkpoints import Checkpoints
-from concord.api.cosigning import Cosigning, Witness
+from concord.api.collector import Collector, WitnessEndpoint
 from concord.api.keyfile import load_or_create_signer
 from concord.log.application import CoordinationLog, sqlite_env
 from concord.projections.runner import catch_up
@@ -38,7 +38,7 @@ CONCORD = str(Path(sys.executable).parent / "concord")
 
 @contextmanager
 def witness_processes(directory: Path, log_key: str, count: int,
-                      first_port: int = 18_500) -> Iterator[list[Witness]]:
+                      first_port: int = 18_500) -> Iterator[list[WitnessEndpoint]]:
     """`count` witnesses of the log whose verifier key is `log_key`, running until the end
     of the `with`."""
     with ExitStack() as stack:
@@ -65,7 +65,7 @@ def witness_processes(directory: Path, log_key: str, count: int,
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
-            witnesses.append(Witness(url, CosignatureVerifier.parse(made.stdout.strip())))
+            witnesses.append(WitnessEndpoint(url, CosignatureVerifier.parse(made.stdout.strip())))
         yield witnesses
 
 
@@ -81,7 +81,7 @@ def round_trips(rounds: int, count: int, batch: int = 10) -> dict[str, float]:
         timings = []
         try:
             with witness_processes(directory, signer.verifier_key_string(), count) as found:
-                cosigning = Cosigning(found, checkpoints, store, interval=1.0)
+                collector = Collector(found, checkpoints, store, interval=1.0)
                 number = 0
                 for _ in range(rounds + 5):  # the first five warm up
                     log.submit_batch([{"type": "DeclarationAdopted",
@@ -91,12 +91,12 @@ def round_trips(rounds: int, count: int, batch: int = 10) -> dict[str, float]:
                     number += batch
                     catch_up(log, store, [tree])
                     started = time.perf_counter()
-                    size = cosigning.round()
+                    size = collector.round()
                     timings.append((time.perf_counter() - started) * 1000)
                     statuses = checkpoints.witness_status()
                     assert size is not None and all(
                         s.cosigned_size == size and not s.failing for s in statuses), statuses
-                cosigning.stop()
+                collector.stop()
         finally:
             store.close()
             log.close()

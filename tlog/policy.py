@@ -83,6 +83,7 @@ class Policy:
         witnesses: dict[str, CosignatureVerifier] = {}
         groups: dict[str, Group] = {}
         quorum: str | None = None
+        members_of_groups: set[str] = set()  # each name counts in one group at most
         for number, raw in enumerate(text.split("\n"), start=1):
             where = f"policy line {number}"
             if _FORBIDDEN.search(raw):
@@ -112,6 +113,12 @@ class Policy:
                                               "on an earlier line")
                     if len(set(members)) != len(members):
                         raise PolicyError("a group lists a member twice")
+                    again = sorted(members_of_groups.intersection(members))
+                    if again:
+                        raise PolicyError(f"{', '.join(again)} is already a member of another "
+                                          "group: each name may be listed once, so that a "
+                                          "witness counts once")
+                    members_of_groups.update(members)
                     groups[name] = Group(name, _threshold(args[1], len(members)), members)
                 elif keyword == "quorum" and len(args) == 1:
                     if quorum is not None:

@@ -21,11 +21,9 @@ from concord.tlog.merkle import HASH_SIZE
 from concord.tlog.notes import NoteError, b64, decode_base64
 
 HEADER = "c2sp.org/tlog-proof@v1"
-MEDIA_TYPE = "application/vnd.c2sp.tlog-proof"
-"""The media type Concord serves proofs with (the spec names none)."""
 
 _INDEX = re.compile(r"index (0|[1-9][0-9]*)")
-_MAX_PROOF = 63
+_MAX_PROOF = 64  # the audit path in a tree of up to 2**64 leaves
 
 
 @dataclass(frozen=True)
@@ -68,8 +66,8 @@ class TlogProof:
         if found is None:
             raise NoteError("the index line must be 'index <decimal, no leading zeros>'")
         if len(rest) > _MAX_PROOF:
-            raise NoteError(f"the inclusion proof has {len(rest)} hashes, more than a tree "
-                            f"of 2**64 leaves needs ({_MAX_PROOF})")
+            raise NoteError(f"the inclusion proof has {len(rest)} hashes, more than the "
+                            f"{_MAX_PROOF} a tree of up to 2**64 leaves needs")
         proof = []
         for number, line in enumerate(rest, start=1):
             digest = decode_base64(line, f"proof hash {number}")

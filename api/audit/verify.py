@@ -12,13 +12,14 @@ import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from concord.api.audit.client import Consistency, fetch
 from concord.domain.envelope import Envelope
 from concord.projections.db import Reader
+from concord.projections.summaries import summarize
 from concord.tlog.leaves import entry_hash, leaf_bytes
 from concord.tlog.merkle import (
     ProofError,
@@ -274,8 +275,22 @@ def _verify_tlog_proof(body: bytes, verifier: Verifier | None,
         checkpoint = open_policy(proof.checkpoint, verifier, policy, report)
     except NoteError as e:
         return report.fail(f"position {position}: the proof's checkpoint: {e}", position)
-    return _included(report, leaf_hash(proof.extra), proof.index, position, list(proof.proof),
-                     checkpoint)
+    _included(report, leaf_hash(proof.extra), proof.index, position, list(proof.proof),
+              checkpoint)
+    if report.ok:
+        report.notes.append(f"the entry it proves: {_described(envelope)}; a proof of another "
+                            "entry verifies as well, so check that this is the one you meant")
+    return report
+
+
+def _described(envelope: dict[str, Any]) -> str:
+    """What an entry says, in one line, for a person to recognise it."""
+    try:
+        said = summarize(cast(Envelope, envelope))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        said = orjson.dumps(envelope.get("data")).decode()
+    return (f"{envelope.get('type')} (effective {envelope.get('effective_date')}, recorded "
+            f"{envelope.get('recorded_at')} by {envelope.get('recorded_by')}): {said}")
 
 
 def verify_growth(old_note: str, server: str, verifier: Verifier,

@@ -182,6 +182,9 @@ def verify(
             assert base is not None
             report, _ = audit.verify_growth(note, base, verifier, token, demanded)
     else:
+        if demanded is not None:
+            raise fail("--witness, --quorum and --policy apply to a checkpoint you are given "
+                       "(--export, --server, --receipt, --tiles), not to --data-dir")
         report = _verify_data_dir(settings_from(data_dir), verifier)
     for line in report.notes:
         console.print(line, highlight=False, soft_wrap=True)

@@ -111,8 +111,12 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.checkpoints = await run_in_threadpool(concord.checkpoints)
             if isinstance(concord.projections, ProjectionRunner):
                 await run_in_threadpool(concord.cosign, app.state.checkpoints)
-            if settings.witnesses:
-                metrics.watch_witnesses(app.state.checkpoints.witness_status)
+            app.state.witnesses = settings.witness_list
+            if app.state.witnesses:
+                configured = {w.label for w in app.state.witnesses}
+                metrics.watch_witnesses(lambda: [
+                    row for row in app.state.checkpoints.witness_status()
+                    if row.witness in configured])
         except BaseException:
             await concord.aclose()
             raise

@@ -230,43 +230,59 @@ def test_a_rewritten_history_is_refused_by_every_witness(
     found_network(server)
     join(server, "ARG")
     join(server, "BRA")
-    cosigned_by(server, witnesses, 3, 3)
+    honest = cosigned_by(server, witnesses, 3, 3)
     server.process.terminate()
     server.process.wait(15)
 
     # The operator rewrites the record: a new log with the same key, where Brazil never
-    # joined but Chile and Peru did.
+    # joined but Chile did, and later Peru.
     rewritten = tmp_path / "rewritten"
     rewritten.mkdir()
     (rewritten / "signing.key").write_bytes((tmp_path / "log" / "signing.key").read_bytes())
     (rewritten / "signing.key").chmod(0o600)
     forged, _ = witnessed(data_dir=rewritten)
     found_network(forged)
-    for state in ("ARG", "CHL", "PER"):
-        join(forged, state)
+    join(forged, "ARG")
+    join(forged, "CHL")
+    keys = [arg for w in witnesses for arg in ("--witness", w.vkey)]
+    log_key = witnesses[0].log_key
 
-    def refused_by_all() -> bool:
+    def refused_by_all(size: int) -> bool:
         ready = forged.http.get("/readyz").json()["witnesses"]
-        return all(w["status"] == "failing" and "422" in (w["last_error"] or "")
-                   for w in ready.values())
+        return served(forged)[0] == size and all(
+            w["status"] == "failing" and "422" in (w["last_error"] or "")
+            for w in ready.values())
 
-    wait_for(refused_by_all, timeout=20, what="every witness to refuse the rewritten log")
+    # Another root for the size they cosigned: refused, and kept as evidence.
+    wait_for(lambda: refused_by_all(3), timeout=20, what="every witness to refuse size 3")
+    for witness in witnesses:
+        with sqlite3.connect(witness.state) as db:
+            kept = db.execute("SELECT size, status FROM witness_refusals").fetchall()
+        assert (3, 422) in kept, kept
+    # A longer rewritten history: refused too (no proof links it to what they cosigned).
+    join(forged, "PER")
+    wait_for(lambda: refused_by_all(4), timeout=20, what="every witness to refuse size 4")
     size, note = served(forged)
     assert size == 4 and cosignatures(note, witnesses) == {}
     saved = tmp_path / "forged.checkpoint"
     saved.write_text(note)
-    keys = [arg for w in witnesses for arg in ("--witness", w.vkey)]
-    checked = verify("--checkpoint", str(saved), "--server", forged.url, "--key",
-                     witnesses[0].log_key, *keys, "--quorum", "2")
+    checked = verify("--checkpoint", str(saved), "--server", forged.url, "--key", log_key,
+                     *keys, "--quorum", "2")
     assert checked.returncode == 1 and "not witnessed enough" in checked.stderr
-    # Each witness still holds the true history's size, and kept the evidence.
+    # An auditor holding the true, cosigned checkpoint of 3 sees the rewrite.
+    true = tmp_path / "true.checkpoint"
+    true.write_text(honest)
+    caught = verify("--checkpoint", str(true), "--server", forged.url, "--key", log_key)
+    assert caught.returncode == 1 and "no proof that the log of 4 entries extends" in \
+        caught.stderr, caught.stderr
+    # Each witness still holds the true history's size.
     origin_hash = hashlib.sha256(ORIGIN.encode()).hexdigest()
     for witness in witnesses:
         assert httpx.get(f"{witness.url}/{origin_hash}/checkpoint").text.splitlines()[1] == "3"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_a_log_restored_from_an_old_backup_catches_its_witnesses_up_after_409(
+def test_a_log_that_gives_a_stale_old_size_catches_its_witness_up_after_409(
         witnessed: Callable[..., tuple[Server, list[WitnessProcess]]], tmp_path: Path) -> None:
     server, witnesses = witnessed(count=1)
     found_network(server)
@@ -275,14 +291,16 @@ def test_a_log_restored_from_an_old_backup_catches_its_witnesses_up_after_409(
     cosigned_by(server, witnesses, 3, 1)
     server.process.terminate()
     server.process.wait(15)
-    # The log forgets what its witness holds (a backup from before its last round).
+    # The log's record of what its witness holds is older than the witness's (as in a
+    # backup taken before the last round).
     with sqlite3.connect(tmp_path / "log" / "concord.db") as db:
         db.execute("UPDATE concord_witness_status SET cosigned_size = 1")
     restarted, _ = witnessed(data_dir=tmp_path / "log")
     restarted.http.headers["Authorization"] = server.http.headers["Authorization"]
     join(restarted, "CHL")
     cosigned_by(restarted, witnesses, 4, 1)
-    assert "409" in restarted.logs()
+    label = f"{witnesses[0].name}+{witnesses[0].vkey.split('+')[1]}"
+    assert f"witness {label} holds a tree of 3 entries, not 1 (409)" in restarted.logs()
 
 
 def test_two_witnesses_shown_two_forks_never_both_cosign_one(tmp_path: Path) -> None:

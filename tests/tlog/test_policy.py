@@ -93,6 +93,8 @@ def test_a_forged_cosignature_of_a_policy_witness_is_an_error() -> None:
     ("witness A {X1}\ngroup G 2 A\nquorum G\n", "threshold"),
     ("witness A {X1}\ngroup G 01 A\nquorum G\n", "threshold"),
     ("witness A {X1}\ngroup G any A A\nquorum G\n", "twice"),
+    ("witness A {X1}\nwitness B {X2}\ngroup G1 any A\ngroup G2 any A B\n"
+     "group Q all G1 G2\nquorum Q\n", "already a member of another group"),
     ("witness A {LOG}\nquorum A\n", "0x04"),
     ("log {X1}\nquorum none\n", "0x01"),
     ("witness A\nquorum none\n", "not a log, witness"),

@@ -39,7 +39,7 @@ def readyz(request: Request, log: LogDep) -> JSONResponse:
     answer: dict[str, Any] = {"status": "ok" if ready else "unavailable", "log": state,
                               "writer": writer, "position": position,
                               "projections": projections}
-    if request.app.state.settings.witnesses:
+    if request.app.state.witnesses:
         answer["witnesses"] = _witnesses(request)
     return JSONResponse(answer, status_code=200 if ready else 503)
 
@@ -52,7 +52,7 @@ def _witnesses(request: Request) -> dict[str, Any]:
         return {"*": {"url": "", "status": "failing", "cosigned_size": 0,
                       "last_error": "the witnesses' state cannot be read now"}}
     answer = {}
-    for witness in request.app.state.settings.witness_list:
+    for witness in request.app.state.witnesses:
         row = found.get(witness.label)
         if row is None:
             answer[witness.label] = {"url": witness.url, "status": "not asked yet",

@@ -4,21 +4,23 @@ from the size each witness last cosigned, to every witness (C2SP tlog-witness
 
 One round at a time, at most every `interval` seconds, when the tree has grown or a witness
 has not cosigned its size yet; each witness is asked on a keep-alive connection of its own,
-in parallel, with a timeout. A witness that is down or refuses is logged and recorded (see
-`Checkpoints.record_witness`), and the log goes on: the round is done with the cosignatures
-that came, and the checkpoint is published with them.
+in parallel, and a round waits `timeout` seconds at most. A witness that is down, slow or
+refuses is logged and recorded (see `Checkpoints.record_witness`), and the log goes on.
+The checkpoint of a size a quorum of witnesses cosigned becomes the one the log serves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import re
+import socket
 import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from concord.api.checkpoints import Checkpoints
@@ -40,7 +42,7 @@ MAX_ANSWER = 64 * 1024
 
 
 @dataclass(frozen=True)
-class Witness:
+class WitnessEndpoint:
     """A witness the log asks to cosign: its submission prefix and its verifier key."""
 
     url: str
@@ -52,11 +54,11 @@ class Witness:
         return self.verifier.label
 
 
-def parse_witnesses(text: str) -> list[Witness]:
+def parse_witnesses(text: str) -> list[WitnessEndpoint]:
     """The witnesses in CONCORD_WITNESSES: entries separated by commas or newlines, each a
     submission prefix URL (http or https) and a cosignature verifier key, separated by
     spaces, in either order; ValueError saying which entry is wrong."""
-    witnesses: list[Witness] = []
+    witnesses: list[WitnessEndpoint] = []
     for number, entry in enumerate(_SEPARATORS.split(text), start=1):
         words = entry.split()
         if not words:
@@ -76,18 +78,23 @@ def parse_witnesses(text: str) -> list[Witness]:
             raise ValueError(f"witness {number}: {e}") from None
         if any(w.verifier.public_key == verifier.public_key for w in witnesses):
             raise ValueError(f"witness {number}: the key of {verifier.label} is given twice")
-        witnesses.append(Witness(url, verifier))
+        witnesses.append(WitnessEndpoint(url, verifier))
     return witnesses
 
 
 class WitnessRefused(Exception):
-    """A witness did not cosign: it is down, refused, or answered something malformed."""
+    """A witness did not cosign: it is down, refused (`refusal`: it answered a 4xx other
+    than 409, or holds a larger tree), or answered something malformed."""
+
+    def __init__(self, reason: str, refusal: bool = False) -> None:
+        super().__init__(reason)
+        self.refusal = refusal
 
 
 class _Connection:
     """A keep-alive HTTP connection to one witness, opened again after any failure."""
 
-    def __init__(self, witness: Witness, timeout: float) -> None:
+    def __init__(self, witness: WitnessEndpoint, timeout: float) -> None:
         self.witness, self.timeout = witness, timeout
         parsed = urllib.parse.urlsplit(witness.url)
         self._https = parsed.scheme == "https"
@@ -107,7 +114,7 @@ class _Connection:
                     "User-Agent": "concord-log"})
                 answer = self._connection.getresponse()
                 data = answer.read(MAX_ANSWER + 1)
-                if answer.will_close:
+                if answer.will_close or not answer.isclosed():  # unread bytes: not reusable
                     self.close()
                 return answer.status, answer.getheader("Content-Type", ""), data
             except (OSError, http.client.HTTPException) as e:
@@ -117,6 +124,15 @@ class _Connection:
                     raise WitnessRefused(f"{self.witness.url}: {type(e).__name__}: {e}") from e
         raise AssertionError("unreachable")
 
+    def abort(self) -> None:
+        """Shut the connection's socket down from another thread, so that a request waiting
+        on it fails at once."""
+        connection = self._connection
+        sock = getattr(connection, "sock", None) if connection is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         """Close the connection, if open."""
         if self._connection is not None:
@@ -124,25 +140,41 @@ class _Connection:
             self._connection = None
 
 
-class Cosigning:
+class Collector:
     """Collects the witnesses' cosignatures of the log's checkpoints, in a thread of its
-    own (`start`, `stop`), or one round at a time (`round`)."""
+    own (`start`, `stop`), or one round at a time (`round`).
 
-    def __init__(self, witnesses: Sequence[Witness], checkpoints: Checkpoints,
-                 store: ProjectionStore, interval: float = 2.0, timeout: float = 10.0) -> None:
+    A round asks, in parallel, every witness that has not cosigned the tree's current size,
+    unless its last answer refused that very size (it is asked again once the tree grows)
+    or it has not answered an earlier request yet; it waits `timeout` seconds at most,
+    whatever the witnesses do. Once `quorum` witnesses have cosigned a size, its checkpoint
+    is the one the log serves (`Checkpoints.served`).
+    """
+
+    def __init__(self, witnesses: Sequence[WitnessEndpoint], checkpoints: Checkpoints,
+                 store: ProjectionStore, interval: float = 2.0, timeout: float = 10.0,
+                 quorum: int | None = None) -> None:
         self.witnesses = list(witnesses)
         self.checkpoints, self.store = checkpoints, store
         self.interval, self.timeout = interval, timeout
+        self.quorum = len(self.witnesses) // 2 + 1 if quorum is None else quorum
+        if not 1 <= self.quorum <= max(len(self.witnesses), 1):
+            raise ValueError(f"a quorum of {self.quorum} is not possible with "
+                             f"{len(self.witnesses)} witnesses")
         known = {status.witness: status.cosigned_size
                  for status in checkpoints.witness_status()}
         # The size each witness is believed to hold; a 409 corrects it.
         self._holds = {w.label: known.get(w.label, 0) for w in self.witnesses}
+        # The size each witness last refused (not 409): asked again once the tree grows.
+        self._refused: dict[str, int] = {}
+        self._asking: set[str] = set()  # witnesses whose answer is awaited
+        self._lock = threading.Lock()
         self._connections = {w.label: _Connection(w, timeout) for w in self.witnesses}
         self._pool = ThreadPoolExecutor(max(len(self.witnesses), 1),
                                         thread_name_prefix="concord-witness")
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="concord-cosigning",
+        self._thread = threading.Thread(target=self._run, name="concord-collector",
                                         daemon=True)
         self._last_round = 0.0
 
@@ -155,14 +187,15 @@ class Cosigning:
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop after the round under way, and close the connections."""
+        """Stop after the round under way (which lasts `timeout` seconds at most), abandon
+        any request still unanswered, and close the connections."""
         self._stopping.set()
         self._wake.set()
         if self._thread.is_alive():
-            self._thread.join(self.timeout * 3 + 5)
-        self._pool.shutdown(wait=True)
+            self._thread.join(self.timeout + 5)
         for connection in self._connections.values():
-            connection.close()
+            connection.abort()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -178,38 +211,57 @@ class Cosigning:
                 logger.exception("a round of cosigning failed")
 
     def round(self) -> int | None:
-        """Ask every witness that has not cosigned the tree's current size to cosign it;
-        the size asked about, or None if there was nothing to ask."""
+        """Ask the witnesses to cosign the tree's current size (see the class); the size,
+        or None if the tree is empty."""
         suffix = self.store.suffix(Transparency.name)
         tree = StoredTree(self.store.reader(), suffix)
         size = tree.size()
-        pending = [w for w in self.witnesses if self._holds[w.label] != size]
-        if size == 0 or not pending:
+        if size == 0:
             return None
         note = self.checkpoints.sign(size, tree)
-        list(self._pool.map(lambda w: self._ask(w, suffix, size, note), pending))
-        self.checkpoints.mark_witnessed(size)
+        cosigned = set(self.checkpoints.cosigners(size))
+        with self._lock:
+            pending = [w for w in self.witnesses if w.label not in cosigned
+                       and self._refused.get(w.label) != size and w.label not in self._asking]
+            self._asking.update(w.label for w in pending)
+        asked = {self._pool.submit(self._ask, w, suffix, size, note): w for w in pending}
+        _, unanswered = wait(asked, timeout=self.timeout)
+        for future in unanswered:
+            witness = asked[future]
+            logger.warning("witness %s did not answer within %g s", witness.label, self.timeout)
+            self.checkpoints.record_witness(witness.label, witness.url, None,
+                                            f"no answer within {self.timeout:g} s")
+            self._connections[witness.label].abort()  # its thread then gives up
+        labels = {w.label for w in self.witnesses}
+        if len(labels.intersection(self.checkpoints.cosigners(size))) >= self.quorum:
+            self.checkpoints.mark_witnessed(size)
         return size
 
-    def _ask(self, witness: Witness, suffix: str, size: int, note: str) -> None:
-        """Ask one witness to cosign the checkpoint at `size`, following its 409 answers."""
+    def _ask(self, witness: WitnessEndpoint, suffix: str, size: int, note: str) -> None:
+        """Ask one witness to cosign the checkpoint at `size`, following its 409 answers,
+        and record what it answered (unless the round gave up waiting for it)."""
+        started = time.monotonic()
         try:
             line, timestamp = self._cosignature(witness, suffix, size, note)
         except WitnessRefused as e:
-            logger.warning("witness %s did not cosign the checkpoint of %d entries: %s",
-                           witness.label, size, e)
-            self.checkpoints.record_witness(witness.label, witness.url, None, str(e))
+            if time.monotonic() - started < self.timeout:  # else the round recorded it
+                logger.warning("witness %s did not cosign the checkpoint of %d entries: %s",
+                               witness.label, size, e)
+                self.checkpoints.record_witness(witness.label, witness.url, None, str(e))
+                if e.refusal:
+                    self._refused[witness.label] = size
             return
-        except Exception as e:
-            logger.exception("asking witness %s to cosign failed", witness.label)
-            self.checkpoints.record_witness(witness.label, witness.url, None,
-                                            f"{type(e).__name__}: {e}")
+        except Exception:  # the log's own failure (its database, its tree): not the witness's
+            logger.exception("could not ask witness %s to cosign", witness.label)
             return
+        finally:
+            with self._lock:
+                self._asking.discard(witness.label)
         self.checkpoints.add_cosignature(size, witness.label, line, timestamp)
         self.checkpoints.record_witness(witness.label, witness.url, size, None)
         self._holds[witness.label] = size
 
-    def _cosignature(self, witness: Witness, suffix: str, size: int,
+    def _cosignature(self, witness: WitnessEndpoint, suffix: str, size: int,
                      note: str) -> tuple[str, int]:
         tree = StoredTree(self.store.reader(), suffix)  # this thread's connection
         connection = self._connections[witness.label]
@@ -217,13 +269,14 @@ class Cosigning:
             old = self._holds[witness.label]
             if old > size:
                 raise WitnessRefused(f"it holds a tree of {old} entries, larger than the "
-                                     f"log's {size}: the log was rolled back, or replaced")
+                                     f"log's {size}: the log was rolled back, or replaced",
+                                     refusal=True)
             proof = [] if old in (0, size) else tree.consistency(old, size)
             body = encode_add_checkpoint(old, proof, note)
             status, kind, answer = connection.post(body)
             if status == 200:
                 return self._verified(witness, note, answer)
-            if status == 409 and kind.split(";")[0].strip() == TREE_SIZE_MEDIA_TYPE:
+            if status == 409 and kind.split(";")[0].strip().lower() == TREE_SIZE_MEDIA_TYPE:
                 try:
                     self._holds[witness.label] = parse_tree_size(answer)
                 except WitnessFormatError as e:
@@ -232,11 +285,11 @@ class Cosigning:
                             "again from there", witness.label, self._holds[witness.label], old)
                 continue
             text = answer[:300].decode(errors="replace").strip()
-            raise WitnessRefused(f"HTTP {status}: {text}")
+            raise WitnessRefused(f"HTTP {status}: {text}", refusal=400 <= status < 500)
         raise WitnessRefused("it kept answering 409 with another size")
 
     @staticmethod
-    def _verified(witness: Witness, note: str, answer: bytes) -> tuple[str, int]:
+    def _verified(witness: WitnessEndpoint, note: str, answer: bytes) -> tuple[str, int]:
         """The witness's own valid cosignature line in its answer, and its timestamp."""
         try:
             lines = answer.decode("utf-8")

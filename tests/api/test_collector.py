@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from concord.api.checkpoints import Checkpoints
-from concord.api.cosigning import Cosigning, Witness, parse_witnesses
+from concord.api.collector import Collector, WitnessEndpoint, parse_witnesses
 from concord.api.keyfile import load_or_create_signer
 from concord.api.settings import Settings
 from concord.log.application import CoordinationLog, sqlite_env
@@ -71,7 +72,7 @@ def junk_witness() -> Iterator[str]:
 
 
 @pytest.fixture
-def one_entry(tmp_path: Path) -> Iterator[Callable[[list[Witness]], Cosigning]]:
+def one_entry(tmp_path: Path) -> Iterator[Callable[[list[WitnessEndpoint]], Collector]]:
     """A log of one entry with its tree, and a way to ask witnesses to cosign it."""
     log = CoordinationLog(sqlite_env(tmp_path / "concord.db"))
     store = ProjectionStore(tmp_path / "concord.db")
@@ -79,14 +80,14 @@ def one_entry(tmp_path: Path) -> Iterator[Callable[[list[Witness]], Cosigning]]:
                recorded_by="test")
     catch_up(log, store, [Transparency()])
     signer = load_or_create_signer(tmp_path / "signing.key", "example.com/log")
-    made: list[Cosigning] = []
+    made: list[Collector] = []
 
-    def cosigning(witnesses: list[Witness]) -> Cosigning:
-        made.append(Cosigning(witnesses, Checkpoints(store, signer, "example.com/log",
+    def collector(witnesses: list[WitnessEndpoint]) -> Collector:
+        made.append(Collector(witnesses, Checkpoints(store, signer, "example.com/log",
                                                      witnessed=True), store, timeout=2))
         return made[-1]
 
-    yield cosigning
+    yield collector
     for each in made:
         each.stop()
     store.close()
@@ -94,25 +95,97 @@ def one_entry(tmp_path: Path) -> Iterator[Callable[[list[Witness]], Cosigning]]:
 
 
 def test_an_answer_without_a_valid_cosignature_is_a_failure_and_adds_nothing(
-        junk_witness: str, one_entry: Callable[[list[Witness]], Cosigning]) -> None:
-    cosigning = one_entry(parse_witnesses(f"{junk_witness} {W1}"))
+        junk_witness: str, one_entry: Callable[[list[WitnessEndpoint]], Collector]) -> None:
+    collector = one_entry(parse_witnesses(f"{junk_witness} {W1}"))
 
-    assert cosigning.round() == 1
-    [status] = cosigning.checkpoints.witness_status()
+    assert collector.round() == 1
+    [status] = collector.checkpoints.witness_status()
     assert status.failing and status.failures == 1 and status.cosigned_size == 0
     assert "does not verify" in (status.last_error or "") or "no cosignature" in (
         status.last_error or "")
-    size, note = cosigning.checkpoints.served("")
+    size, note = collector.checkpoints.served("")
     assert size == 1 and note.count("\u2014 ") == 1  # the log's own signature alone
 
 
 def test_a_witness_that_is_down_is_a_failure_and_the_round_still_ends(
-        one_entry: Callable[[list[Witness]], Cosigning]) -> None:
-    cosigning = one_entry(parse_witnesses(f"http://127.0.0.1:9 {W1}"))  # discard: refused
+        one_entry: Callable[[list[WitnessEndpoint]], Collector]) -> None:
+    collector = one_entry(parse_witnesses(f"http://127.0.0.1:9 {W1}"))  # discard: refused
 
-    assert cosigning.round() == 1
-    [status] = cosigning.checkpoints.witness_status()
+    assert collector.round() == 1
+    [status] = collector.checkpoints.witness_status()
     assert status.failing and "127.0.0.1:9" in (status.last_error or "")
-    assert cosigning.checkpoints.served("")[0] == 1  # published, with no cosignature
-    assert cosigning.round() == 1  # and asked again at the next round
-    assert cosigning.checkpoints.witness_status()[0].failures == 2
+    assert collector.checkpoints.served("")[0] == 1  # published, with no cosignature
+    assert collector.round() == 1  # and asked again at the next round
+    assert collector.checkpoints.witness_status()[0].failures == 2
+
+
+class _Silent(http.server.BaseHTTPRequestHandler):
+    """A 'witness' that reads the request and then sends one byte every half second."""
+
+    def do_POST(self) -> None:  # noqa: N802 -- the name http.server calls
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        for _ in range(40):
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.5)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """A 'witness' that refuses every checkpoint with 422, counting the requests."""
+
+    asked = 0
+
+    def do_POST(self) -> None:  # noqa: N802 -- the name http.server calls
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).asked += 1
+        self.send_response(422)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_witness_that_trickles_its_answer_does_not_hold_the_round_up(
+        one_entry: Callable[[list[WitnessEndpoint]], Collector]) -> None:
+    for url in serve(_Silent):
+        collector = one_entry(parse_witnesses(f"{url} {W1}"))
+        started = time.monotonic()
+        assert collector.round() == 1
+        assert time.monotonic() - started < 3.5  # the timeout is 2 s, whatever it sends
+        [status] = collector.checkpoints.witness_status()
+        assert status.failing and status.last_error == "no answer within 2 s"
+        stopping = time.monotonic()
+        collector.stop()
+        assert time.monotonic() - stopping < 8
+
+
+def test_a_refusal_is_not_asked_again_until_the_tree_grows(
+        tmp_path: Path, one_entry: Callable[[list[WitnessEndpoint]], Collector]) -> None:
+    for url in serve(_Refusing):
+        collector = one_entry(parse_witnesses(f"{url} {W1}"))
+        _Refusing.asked = 0
+        assert collector.round() == 1
+        assert collector.round() == 1
+        assert _Refusing.asked == 1
+        [status] = collector.checkpoints.witness_status()
+        assert status.failures == 1 and (status.last_error or "").startswith("HTTP 422")
