@@ -66,8 +66,13 @@ def serve(
 
     from concord.api.audit import read_verifier
     from concord.api.keyfile import load_cosigner
-    from concord.api.witness.app import create_app, normalize_prefix
-    from concord.api.witness.cosigning import Witness
+    from concord.api.witness.app import (
+        KEEP_ALIVE_SECONDS,
+        MAX_CONNECTIONS,
+        create_app,
+        normalize_prefix,
+    )
+    from concord.api.witness.cosigning import Witness, key_label
     from concord.api.witness.state import WitnessState
     from concord.tlog.notes import NoteError, Verifier
 
@@ -100,7 +105,7 @@ def serve(
                             "%(message)s", force=True)
         url = f"http://{host}:{port}{base}"
         logs = "\n".join(f"  {origin} (key{'s' if len(keys) > 1 else ''} "
-                         f"{', '.join(f'{k.name}+{k.key_id.hex()}' for k in keys)})"
+                         f"{', '.join(key_label(k) for k in keys)})"
                          for origin, keys in witness.logs.items())
         errors.print(f"Witness {cosigner.name} cosigning the checkpoints of\n{logs}\n"
                      f"on {url}/add-checkpoint, its state in {state_path}.\n"
@@ -112,7 +117,8 @@ def serve(
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, _exit)
         uvicorn.run(create_app(witness, prefix), host=host, port=port, log_config=None,
-                    access_log=False, proxy_headers=False, timeout_graceful_shutdown=5)
+                    access_log=False, proxy_headers=False, timeout_graceful_shutdown=5,
+                    limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     finally:
         witness_state.close()
 

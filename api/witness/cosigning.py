@@ -6,6 +6,12 @@ tree extends that one. Each refusal carries the HTTP status the protocol gives i
 The check of the state and its update are one transaction of the state file, committed to
 disk before the witness signs: whatever crashes, the witness never cosigns a smaller tree
 than one it cosigned, nor two roots for one size.
+
+A refused checkpoint is kept as evidence only when it shows the log misbehaving by itself:
+signed by the log, of the size the witness holds but with another root (or of size 0 with
+a root other than the empty tree's). A consistency proof that does not verify proves
+nothing against the log: the log signs checkpoints, not proofs, and anyone can send a
+public checkpoint with a proof of their own.
 """
 
 from __future__ import annotations
@@ -15,10 +21,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from concord.api.witness.state import CosignedCheckpoint, WitnessState
+from concord.api.witness.state import CosignedCheckpoint, Kept, WitnessState
 from concord.tlog.cosignature import Cosigner
 from concord.tlog.merkle import EMPTY_ROOT, ProofError, verify_consistency
-from concord.tlog.notes import SIGNATURE_PREFIX, NoteError, Verifier, b64, split_note
+from concord.tlog.notes import (
+    SIGNATURE_PREFIX,
+    Checkpoint,
+    NoteError,
+    Verifier,
+    b64,
+    split_note,
+)
 from concord.tlog.witnessing import (
     AddCheckpointRequest,
     WitnessFormatError,
@@ -32,8 +45,9 @@ MAX_STORED_SIZE = 2**63 - 1
 
 class Refused(Exception):
     """The witness will not cosign: the request and why, with the status the protocol
-    gives the refusal. `kept` is the id of the refusal's record, if the checkpoint was
-    validly signed and the refusal kept as evidence."""
+    gives the refusal. `evidence` says whether the checkpoint, validly signed, contradicts
+    what the witness holds; `kept`, where that evidence is kept (None if the state holds
+    its most refusals already)."""
 
     status: ClassVar[int]
 
@@ -41,7 +55,8 @@ class Refused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.request = request
-        self.kept: int | None = None
+        self.evidence = False
+        self.kept: Kept | None = None
 
 
 class Malformed(Refused):
@@ -116,8 +131,8 @@ class Witness:
     def add_checkpoint(self, body: bytes) -> Cosigned:
         """Cosign the checkpoint of the add-checkpoint request `body`, once every rule of the
         protocol holds and the new state is on disk; Refused (a subclass per status) if
-        not. A refused checkpoint that is validly signed is kept in the state as evidence,
-        except a routine 409 (one that does not contradict what the witness holds)."""
+        not. A refused checkpoint that contradicts what the witness holds by itself is kept
+        in the state as evidence."""
         try:
             request = parse_add_checkpoint(body)
         except WitnessFormatError as error:
@@ -143,7 +158,8 @@ class Witness:
                 held.cosigned(CosignedCheckpoint(checkpoint.origin, checkpoint.size,
                                                  checkpoint.root, text + "\n" + verified,
                                                  timestamp))
-            elif _is_evidence(refusal, latest):
+            elif _contradicts(checkpoint, latest):
+                refusal.evidence = True
                 refusal.kept = held.refused(
                     checkpoint.origin, request.old_size, checkpoint.size, checkpoint.root,
                     refusal.status, refusal.reason,
@@ -182,7 +198,7 @@ class Witness:
             kept += "".join(dict.fromkeys(f"{SIGNATURE_PREFIX}{name} {b64(payload)}\n"
                                           for name, payload in theirs))
         if not kept:
-            labels = ", ".join(f"{v.name}+{v.key_id.hex()}" for v in keys)
+            labels = ", ".join(key_label(verifier) for verifier in keys)
             raise NotSigned(f"the checkpoint has no signature by a key this witness trusts "
                             f"for {request.checkpoint.origin!r} ({labels})", request)
         return text, kept
@@ -217,13 +233,17 @@ def _refusal(request: AddCheckpointRequest, latest: CosignedCheckpoint | None) -
     return None
 
 
-def _is_evidence(refusal: Refused, latest: CosignedCheckpoint | None) -> bool:
-    """Whether a refusal of a validly signed checkpoint may show the log misbehaving: any
-    inconsistency, and a 409 whose checkpoint has the size the witness holds but another
-    root (a second root for one size, whatever the old size said)."""
-    if isinstance(refusal, Inconsistent):
-        return True
-    request = refusal.request
-    return (isinstance(refusal, OldSizeMismatch) and latest is not None and request is not None
-            and request.checkpoint.size == latest.size
-            and request.checkpoint.root != latest.root)
+def _contradicts(checkpoint: Checkpoint, latest: CosignedCheckpoint | None) -> bool:
+    """Whether `checkpoint`, signed by its log, shows by itself that the log signed two trees
+    of one size: it has the size of `latest` (the checkpoint last cosigned) but another root,
+    or size 0 and a root other than the empty tree's. Whatever the request's old size and
+    proof say: those are not signed by the log."""
+    if checkpoint.size == 0:
+        return checkpoint.root != EMPTY_ROOT
+    return (latest is not None and checkpoint.size == latest.size
+            and checkpoint.root != latest.root)
+
+
+def key_label(verifier: Verifier) -> str:
+    """A log's key as messages name it: its name and key ID."""
+    return f"{verifier.name}+{verifier.key_id.hex()}"

@@ -1,6 +1,7 @@
 """The witness's durable state, in a SQLite file of its own: per log origin, the checkpoint
 it last cosigned (size, root, the note with the log's verified signatures, and the time of
-its cosignature), and the validly signed checkpoints it refused, kept as evidence.
+its cosignature), and the validly signed checkpoints it refused that contradict one it held,
+kept as evidence: each (origin, size, root) once, and at most `MAX_REFUSALS` of them.
 
 Every change is one `BEGIN IMMEDIATE` transaction: it holds the file's write lock from the
 read of what the witness holds to the commit, so that two requests, in this process or in
@@ -20,9 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CHECKPOINTS_TABLE = "witness_checkpoints"
 REFUSALS_TABLE = "witness_refusals"
+MAX_REFUSALS = 10_000
+"""The most refusals the state keeps: beyond, it keeps no more (the table cannot fill the
+disk, whoever signed what)."""
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} (
@@ -58,6 +62,15 @@ CREATE TABLE IF NOT EXISTS {REFUSALS_TABLE} (
 );
 """
 
+# Version 1 kept a refusal each time one was made: keep the first of each checkpoint, then
+# make that the rule.
+_UNIQUE_REFUSALS = [
+    f"DELETE FROM {REFUSALS_TABLE} WHERE id NOT IN (SELECT min(id) FROM {REFUSALS_TABLE} "
+    "GROUP BY origin, size, root)",
+    f"CREATE UNIQUE INDEX IF NOT EXISTS {REFUSALS_TABLE}_checkpoint ON {REFUSALS_TABLE} "
+    "(origin, size, root)",
+]
+
 
 class StateBusy(Exception):
     """The state file stayed locked by another writer for longer than the busy timeout."""
@@ -77,9 +90,18 @@ class CosignedCheckpoint:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """Where a refusal is kept: the id of its record, and whether this request made it (not
+    an earlier one of the same checkpoint)."""
+
+    id: int
+    new: bool
+
+
+@dataclass(frozen=True)
 class Refusal:
-    """A validly signed checkpoint the witness refused to cosign: possible evidence that the
-    log misbehaved."""
+    """A validly signed checkpoint the witness refused to cosign because it contradicts one
+    the witness held: evidence that the log misbehaved."""
 
     id: int
     received_at: str
@@ -98,8 +120,10 @@ class Refusal:
 class WitnessState:
     """The state file, opened once per process; safe to share between threads."""
 
-    def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
+    def __init__(self, path: Path, busy_timeout: float = 10.0,
+                 max_refusals: int = MAX_REFUSALS) -> None:
         self.path = path
+        self.max_refusals = max_refusals
         self._lock = threading.Lock()
         # isolation_level=None: no implicit transactions; each change says BEGIN IMMEDIATE.
         self._connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
@@ -114,6 +138,9 @@ class WitnessState:
                                      f"newer than this Concord's ({SCHEMA_VERSION})")
                 for statement in _statements(_SCHEMA):
                     cursor.execute(statement)
+                if version < 2:
+                    for statement in _UNIQUE_REFUSALS:
+                        cursor.execute(statement)
                 cursor.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except BaseException:
             self._connection.close()
@@ -129,7 +156,7 @@ class WitnessState:
         """A write transaction: committed, and on disk, when the block ends normally; rolled
         back if it raises. StateBusy if another writer held the file too long."""
         with self._transaction() as cursor:
-            yield Transaction(cursor)
+            yield Transaction(cursor, self.max_refusals)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -144,10 +171,13 @@ class WitnessState:
                 raise
             try:
                 yield cursor
+                cursor.execute("COMMIT")
             except BaseException:
-                cursor.execute("ROLLBACK")
+                # Also when COMMIT itself fails: a transaction left open would make every
+                # later BEGIN fail. SQLite may have rolled it back already (a full disk).
+                if self._connection.in_transaction:
+                    cursor.execute("ROLLBACK")
                 raise
-            cursor.execute("COMMIT")
 
     def latest(self, origin: str) -> CosignedCheckpoint | None:
         """The checkpoint last cosigned for `origin`, as committed; None if none."""
@@ -169,8 +199,9 @@ class WitnessState:
 class Transaction:
     """What a request may read and change of the state, inside one write transaction."""
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, max_refusals: int) -> None:
         self._cursor = cursor
+        self._max_refusals = max_refusals
 
     def latest(self, origin: str) -> CosignedCheckpoint | None:
         """The checkpoint last cosigned for `origin`; None if none."""
@@ -186,16 +217,24 @@ class Transaction:
              checkpoint.timestamp))
 
     def refused(self, origin: str, old_size: int, size: int, root: bytes, status: int,
-                reason: str, proof: str, note: str) -> int:
-        """Keep a refused, validly signed checkpoint; the id of its record."""
-        received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        self._cursor.execute(
-            f"INSERT INTO {REFUSALS_TABLE} (received_at, origin, old_size, size, root, "
-            "status, reason, proof, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (received_at, origin, old_size, size, root, status, reason, proof, note))
-        row_id = self._cursor.lastrowid
-        assert row_id is not None
-        return row_id
+                reason: str, proof: str, note: str) -> Kept | None:
+        """Keep a refused, validly signed checkpoint, once per (origin, size, root): where it
+        is kept; None if it was not, the state holding its most refusals already."""
+        [count] = self._cursor.execute(f"SELECT count(*) FROM {REFUSALS_TABLE}").fetchone()
+        if count < self._max_refusals:
+            received_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+            self._cursor.execute(
+                f"INSERT OR IGNORE INTO {REFUSALS_TABLE} (received_at, origin, old_size, size, "
+                "root, status, reason, proof, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (received_at, origin, old_size, size, root, status, reason, proof, note))
+            if self._cursor.rowcount == 1:
+                row_id = self._cursor.lastrowid
+                assert row_id is not None
+                return Kept(row_id, new=True)
+        earlier = self._cursor.execute(
+            f"SELECT id FROM {REFUSALS_TABLE} WHERE origin=? AND size=? AND root=?",
+            (origin, size, root)).fetchone()
+        return None if earlier is None else Kept(earlier[0], new=False)
 
 
 def _latest(cursor: sqlite3.Cursor, origin: str) -> CosignedCheckpoint | None:

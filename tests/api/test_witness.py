@@ -7,11 +7,13 @@ not through Concord's code."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
 import multiprocessing
 import re
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -19,17 +21,19 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx2 as httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from starlette.routing import Route
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from concord.api.cli.app import app as cli
-from concord.api.witness.app import create_app
+from concord.api.witness.app import MAX_CONNECTIONS, create_app
 from concord.api.witness.cosigning import Refused, Witness
-from concord.api.witness.state import WitnessState
+from concord.api.witness.state import SCHEMA_VERSION, WitnessState
 from concord.tlog.cosignature import Cosigner
 from concord.tlog.merkle import EMPTY_ROOT
 from concord.tlog.notes import Checkpoint, Signer
@@ -41,6 +45,7 @@ from tests.api.witnesses import (
     check_cosignature,
     check_log_signature,
     key_id,
+    post_stalled,
 )
 from tests.waiting import free_port, wait_for
 
@@ -285,8 +290,25 @@ def inconsistent_requests(log: MemoryLog) -> dict[str, tuple[int, bytes]]:
     }
 
 
+CONTRADICTING = ["another-root-for-the-size-cosigned", "a-size-zero-tree-with-another-root"]
+"""The inconsistent requests whose checkpoint, signed by the log, shows it misbehaving by
+itself; in the others only the proof or the old size is wrong, which anyone can send."""
+
+
 @pytest.mark.parametrize("case", list(inconsistent_requests(MemoryLog(LOG_KEY).grow(16))))
-def test_a_checkpoint_that_does_not_extend_the_one_cosigned_is_422_and_kept_as_evidence(
+def test_a_checkpoint_that_does_not_extend_the_one_cosigned_is_422(
+        http: TestClient, log: MemoryLog, state: WitnessState, case: str) -> None:
+    first, body = inconsistent_requests(log)[case]
+    if first:
+        cosigned(http, log, 0, first)
+
+    answer = refused(http, body, 422, state.path)
+
+    assert answer.headers["content-type"] == TEXT and answer.text.endswith("\n")
+
+
+@pytest.mark.parametrize("case", CONTRADICTING)
+def test_a_signed_checkpoint_contradicting_the_one_held_is_kept_as_evidence(
         http: TestClient, log: MemoryLog, state: WitnessState, case: str,
         caplog: pytest.LogCaptureFixture) -> None:
     first, body = inconsistent_requests(log)[case]
@@ -296,7 +318,6 @@ def test_a_checkpoint_that_does_not_extend_the_one_cosigned_is_422_and_kept_as_e
     with caplog.at_level(logging.INFO, logger="concord.witness"):
         answer = refused(http, body, 422, state.path)
 
-    assert answer.headers["content-type"] == TEXT
     [kept] = state.refusals(ORIGIN)
     assert (kept.status, kept.reason + "\n") == (422, answer.text)
     assert encode_add_checkpoint(kept.old_size, [base64.b64decode(line) for line in
@@ -304,6 +325,93 @@ def test_a_checkpoint_that_does_not_extend_the_one_cosigned_is_422_and_kept_as_e
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and f"possible misbehaviour of the log {ORIGIN!r}" in warnings[0]
     assert f"refusal {kept.id}" in warnings[0]
+
+
+@pytest.mark.parametrize("case", [case for case in inconsistent_requests(
+    MemoryLog(LOG_KEY).grow(16)) if case not in CONTRADICTING])
+def test_a_bad_proof_or_old_size_with_a_genuine_checkpoint_is_not_evidence(
+        http: TestClient, log: MemoryLog, state: WitnessState, case: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    first, body = inconsistent_requests(log)[case]
+    if first:
+        cosigned(http, log, 0, first)
+
+    with caplog.at_level(logging.INFO, logger="concord.witness"):
+        answer = refused(http, body, 422, state.path)
+
+    assert state.refusals() == []
+    assert [r.levelno for r in caplog.records if r.name == "concord.witness"] == [logging.INFO]
+    assert f": 422, {answer.text[:-1]!r}" in caplog.records[-1].getMessage()
+
+
+def test_a_contradicting_checkpoint_sent_again_is_kept_once_and_warned_of_once(
+        http: TestClient, log: MemoryLog, state: WitnessState,
+        caplog: pytest.LogCaptureFixture) -> None:
+    cosigned(http, log, 0, 5)
+    fork = log.forked(3, "fork").grow(5)
+
+    with caplog.at_level(logging.INFO, logger="concord.witness"):
+        refused(http, encode_add_checkpoint(5, [], fork.checkpoint(5)), 422, state.path)
+        refused(http, encode_add_checkpoint(5, [], fork.checkpoint(5)), 422, state.path)
+        refused(http, fork.body(0, 5), 409, state.path)
+
+    [kept] = state.refusals()
+    assert (kept.size, kept.root, kept.old_size) == (5, fork.root(5), 5)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    again = [r.getMessage() for r in caplog.records if "kept already" in r.getMessage()]
+    assert len(again) == 2 and all(f"refusal {kept.id}" in line for line in again)
+
+
+def test_no_refusal_is_kept_beyond_the_most_the_state_keeps_and_that_is_said_once(
+        tmp_path: Path, log: MemoryLog, caplog: pytest.LogCaptureFixture) -> None:
+    state = WitnessState(tmp_path / "small.db", max_refusals=2)
+    witness = Witness(Cosigner(NAME, PRIVATE), [LOG_KEY.verifier()], state)
+    forks = [log.forked(3, f"fork {n}").grow(5) for n in range(4)]
+    try:
+        with TestClient(create_app(witness)) as client:
+            cosigned(client, log, 0, 5)
+            with caplog.at_level(logging.INFO, logger="concord.witness"):
+                for fork in forks:
+                    refused(client, encode_add_checkpoint(5, [], fork.checkpoint(5)), 422,
+                            state.path)
+        assert [kept.root for kept in state.refusals()] == [f.root(5) for f in forks[:2]]
+    finally:
+        state.close()
+    full = [r.getMessage() for r in caplog.records if "no more refusals" in r.getMessage()]
+    assert len(full) == 1 and "holds 2 refusals" in full[0]
+    warnings = [r.getMessage() for r in caplog.records if "possible misbehaviour" in
+                r.getMessage()]
+    assert [line.endswith("not kept") for line in warnings] == [False, False, True, True]
+
+
+def test_a_version_1_state_file_keeps_each_refused_checkpoint_once(
+        tmp_path: Path, log: MemoryLog) -> None:
+    path = tmp_path / "v1.db"
+    WitnessState(path).close()
+    fork = log.forked(3, "fork").grow(5)
+    # Check: a version 1 file, which kept every refusal, the same checkpoint twice.
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP INDEX witness_refusals_checkpoint")
+        for number, root in enumerate([fork.root(5), log.root(5), fork.root(5)]):
+            connection.execute(
+                "INSERT INTO witness_refusals (received_at, origin, old_size, size, root, "
+                "status, reason, proof, note) VALUES (?, ?, 5, 5, ?, 422, ?, '', '')",
+                (f"2025-01-0{number + 1}", ORIGIN, root, f"refusal {number}"))
+        connection.execute("PRAGMA user_version=1")
+    connection.close()
+
+    WitnessState(path).close()
+
+    with sqlite3.connect(path) as connection:
+        kept = connection.execute("SELECT reason FROM witness_refusals ORDER BY id").fetchall()
+        assert kept == [("refusal 0",), ("refusal 1",)]
+        assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        with pytest.raises(sqlite3.IntegrityError):
+            connection.execute("INSERT INTO witness_refusals (received_at, origin, old_size, "
+                               "size, root, status, reason, proof, note) VALUES ('', ?, 5, 5, "
+                               "?, 422, '', '', '')", (ORIGIN, fork.root(5)))
+    connection.close()
 
 
 def test_a_second_root_for_the_size_cosigned_is_kept_as_evidence_even_with_a_wrong_old_size(
@@ -330,6 +438,39 @@ def test_every_request_is_logged_in_one_line(
     assert len(lines) == 2 and all("\n" not in line for line in lines)
     assert f"origin {ORIGIN!r}, old size 0, size 5: 200" in lines[0]
     assert f"origin {ORIGIN!r}, old size 0, size 6: 409" in lines[1]
+
+
+@pytest.mark.parametrize("segment", ["x\nWARNING forged", "x\r\nWARNING forged"],
+                         ids=["lf", "crlf"])
+def test_a_path_with_line_breaks_cannot_forge_a_log_line(
+        http: TestClient, segment: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="concord.witness"):
+        assert http.get(f"/{quote(segment)}/checkpoint").status_code == 404
+
+    [line] = [r.getMessage() for r in caplog.records if r.name == "concord.witness"]
+    assert line == f"checkpoint {segment!r}: 404"
+    assert "\n" not in line and "\r" not in line
+
+
+def test_a_body_that_does_not_arrive_in_time_is_408(
+        witness: Witness, log: MemoryLog, state: WitnessState) -> None:
+    app = create_app(witness, body_timeout=0.1)
+    body = log.body(0, 5)
+
+    sent = asyncio.run(asyncio.wait_for(
+        post_stalled(app, "/add-checkpoint", body[:10], len(body)), timeout=10))
+
+    start, content = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+    assert start["status"] == 408 and (b"connection", b"close") in start["headers"]
+    assert b"did not arrive within 0.1 seconds" in content
+    assert held(state.path) == []
+
+
+def test_every_route_has_a_one_line_docstring(witness: Witness) -> None:
+    for route in create_app(witness).routes:
+        assert isinstance(route, Route)
+        doc = route.endpoint.__doc__
+        assert doc and "\n" not in doc.strip(), route.path
 
 
 # Forks, concurrently: only one root per size, ever
@@ -430,6 +571,27 @@ def test_witness_processes_sharing_a_state_file_cosign_one_root_per_size(
     assert answers == [200] + [409] * 5
     [(_, size, root, *_)] = held(path)
     assert size == 6 and root in {fork.root(6) for fork in forks}
+
+
+def test_a_commit_that_fails_is_rolled_back_and_the_next_request_is_served(
+        witness: Witness, log: MemoryLog, state: WitnessState) -> None:
+    denied: list[str] = []
+
+    def deny_the_first_commit(action: int, first: str | None, *_: str | None) -> int:
+        if action == sqlite3.SQLITE_TRANSACTION and first == "COMMIT" and not denied:
+            denied.append(first)
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    # SQLite refuses that COMMIT, as it would one that finds the disk full.
+    state._connection.set_authorizer(deny_the_first_commit)
+
+    with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+        witness.add_checkpoint(log.body(0, 5))
+
+    assert denied and held(state.path) == [] and state.latest(ORIGIN) is None
+    assert witness.add_checkpoint(log.body(0, 5)).request.checkpoint.size == 5
+    assert held(state.path)[0][1] == 5
 
 
 def test_the_state_file_itself_refuses_to_go_back(
@@ -610,6 +772,23 @@ def start_witness(tmp_path: Path) -> Iterator[Callable[[], WitnessProcess]]:
         process.stop()
 
 
+def test_a_witness_serves_a_bounded_number_of_connections_at_once(
+        start_witness: Callable[[], WitnessProcess]) -> None:
+    witness = start_witness()
+    port = int(witness.url.rsplit(":", 1)[1])
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10)
+            for _ in range(MAX_CONNECTIONS)]
+    try:
+        wait_for(lambda: witness.http.get("/healthz").status_code == 503, timeout=10,
+                 what=f"503 with {MAX_CONNECTIONS} connections open")
+    finally:
+        for connection in idle:
+            connection.close()
+
+    wait_for(lambda: witness.http.get("/healthz").status_code == 200, timeout=10,
+             what="the witness to serve again")
+
+
 def test_a_witness_killed_right_after_cosigning_still_holds_that_checkpoint(
         start_witness: Callable[[], WitnessProcess], log: MemoryLog) -> None:
     first = start_witness()
@@ -634,5 +813,6 @@ def test_a_witness_killed_right_after_cosigning_still_holds_that_checkpoint(
     assert second.process.wait(15) == 0
     output = second.output.read_text()
     assert re.search(f"Witness {re.escape(NAME)} cosigning the checkpoints of\n  "
-                     f"{re.escape(ORIGIN)} ", output), output
+                     f"{re.escape(ORIGIN)} \\(key {re.escape(ORIGIN)}\\+"
+                     f"{LOG_KEY.key_id.hex()}\\)\n", output), output
     assert f"Its verifier key: {NAME}+" in output

@@ -1,12 +1,16 @@
 """Helpers for the witness's tests: logs kept in memory (their leaves, checkpoints and
-consistency proofs), and a cosignature checked with the `cryptography` package alone, as
-C2SP tlog-cosignature defines it, without Concord's code."""
+consistency proofs), a cosignature checked with the `cryptography` package alone, as
+C2SP tlog-cosignature defines it, without Concord's code, and a client that never sends
+the rest of its request body."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -87,3 +91,33 @@ def check_log_signature(line: str, signer: Signer, text: str) -> None:
     payload = base64.b64decode(line[len(prefix):-1], validate=True)
     public_key = signer.private_key.public_key()
     public_key.verify(payload[4:], text.encode())
+
+
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Message, Callable[[], Awaitable[Message]],
+                    Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+
+async def post_stalled(app: ASGIApp, path: str, first: bytes, declared: int) -> list[Message]:
+    """The messages `app` sends for a POST to `path` whose client declares a body of
+    `declared` bytes, sends `first`, then nothing more while the connection stays open."""
+    chunks: list[Message] = [{"type": "http.request", "body": first, "more_body": True}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        if chunks:
+            return chunks.pop()
+        await asyncio.Event().wait()  # never set: the rest of the body never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Message = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "headers": [(b"content-length", str(declared).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
+    }
+    await app(scope, receive, send)
+    return sent
