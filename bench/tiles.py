@@ -9,9 +9,12 @@ for a mix of full level-0 tiles and (gzip-compressed) entry bundles, with the la
 each kind; and the wall time of `concord verify --tiles` against the server over the whole
 log, next to that of `concord verify --export` of the same log, and their ratio. Last, the
 time `concord export-tiles` takes to write the whole log as a static tile log, and
-`concord verify --tiles` to check that directory. The last line is one JSON object.
+`concord verify --tiles` to check that directory; and the witness round trip, from a new
+checkpoint to its cosignatures by three real witness processes (bench/witness.py, p50 and
+p99). The last line is one JSON object.
 
 Run: python bench/tiles.py [--events 1000000] [--connections 8] [--seconds 10]
+     [--witness-rounds 300]
 """
 
 from __future__ import annotations
@@ -247,6 +250,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--witness-rounds", type=int, default=300)
     args = parser.parse_args()
     tune_runtime()
     figures: dict[str, float] = {}
@@ -258,7 +262,19 @@ def main() -> None:
             # More sections over the same served log go here: each a function that prints
             # its figures and returns them for the JSON line.
         figures.update(static_copy(log))
+    figures.update(witness_round_trip(args.witness_rounds))
     print(json.dumps(figures))
+
+
+def witness_round_trip(rounds: int) -> dict[str, float]:
+    """bench/witness.py's figures, run in a process of its own, printed as it prints them."""
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("witness.py")),
+                           "--rounds", str(rounds)], capture_output=True, text=True, check=True)
+    *lines, last = done.stdout.strip().splitlines()
+    for line in lines:
+        print(line)
+    figures: dict[str, float] = json.loads(last)
+    return figures
 
 
 if __name__ == "__main__":
