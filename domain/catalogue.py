@@ -111,8 +111,9 @@ Source = Annotated[str, Strict(), _Plain,
                    Field(min_length=1, max_length=500, pattern=_NON_BLANK)]
 PersonName = Annotated[str, Strict(), _Plain,
                        Field(min_length=1, max_length=100, pattern=_NON_BLANK)]
+OFFICE_MAX_CHARS = 150  # "Vice-Minister for Multilateral Affairs ... of Bolivia" has 141
 Office = Annotated[str, Strict(), _Plain,
-                   Field(min_length=1, max_length=120, pattern=_NON_BLANK)]
+                   Field(min_length=1, max_length=OFFICE_MAX_CHARS, pattern=_NON_BLANK)]
 Sha256Hex = Annotated[str, Strict(), Field(pattern=r"^[0-9a-f]{64}$")]
 Position = Annotated[int, Strict(), Field(ge=1, le=MAX_POSITION)]
 Version = Annotated[int, Strict(), Field(ge=0, le=MAX_POSITION)]

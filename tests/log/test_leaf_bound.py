@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from concord.domain.catalogue import MAX_SPEAKERS, parse_submission
+from concord.domain.catalogue import MAX_SPEAKERS, OFFICE_MAX_CHARS, parse_submission
 from concord.domain.envelope import MAX_LEAF_BYTES, MAX_POSITION, Envelope, leaf_size_at_most
 from concord.domain.errors import BatchRefused, InvalidSubmission
 from concord.log.application import CoordinationLog
@@ -28,7 +28,8 @@ def text(length: int) -> str:
     return COSTLY * length
 
 
-def speakers(count: int = MAX_SPEAKERS, name: int = 100, office: int = 120) -> list[Any]:
+def speakers(count: int = MAX_SPEAKERS, name: int = 100,
+             office: int = OFFICE_MAX_CHARS) -> list[Any]:
     return [{"name": text(name), "title": text(office), "state": STATE}] * count
 
 
@@ -79,7 +80,8 @@ def test_the_largest_entries_the_catalogue_accepts_have_leaves_under_the_bundle_
         submit(log, "ConferenceHeld", {"conference": CODE}),
         submit(log, "DelegationAttended", {"conference": CODE, "state": STATE,
                                            "role": "participant",
-                                           "head": {"name": text(100), "title": text(120)}}),
+                                           "head": {"name": text(100),
+                                                    "title": text(OFFICE_MAX_CHARS)}}),
     ]
     session = submit(log, "SessionHeld", maximal_session())
     declaration = submit(log, "DeclarationAdopted", maximal_declaration())
@@ -96,7 +98,7 @@ def test_the_largest_entries_the_catalogue_accepts_have_leaves_under_the_bundle_
                                                                            strict=True))
     assert max(sizes) <= MAX_LEAF_BYTES
     # The largest is the corrected session, and it is large: the bounds are used, with
-    # about 7 KB to spare.
+    # about 1 KB to spare.
     assert max(sizes) == sizes[-2] > 57_000
     # Check the writer's bound is the leaf at the largest position (its version known).
     assert [leaf_size_at_most(e["type"], e["stream"], e["version"], {
@@ -107,7 +109,8 @@ def test_the_largest_entries_the_catalogue_accepts_have_leaves_under_the_bundle_
 @pytest.mark.parametrize(("data", "field"), [
     ({**maximal_session(), "speakers": speakers(MAX_SPEAKERS + 1)}, "data.speakers"),
     ({**maximal_session(), "speakers": speakers(name=101)}, "data.speakers.0.name"),
-    ({**maximal_session(), "speakers": speakers(office=121)}, "data.speakers.0.title"),
+    ({**maximal_session(), "speakers": speakers(office=OFFICE_MAX_CHARS + 1)},
+     "data.speakers.0.title"),
     ({**maximal_session(), "title": text(301)}, "data.title"),
 ], ids=["51-speakers", "long-speaker-name", "long-office", "long-title"])
 def test_an_entry_beyond_a_bound_is_refused_naming_the_field(
