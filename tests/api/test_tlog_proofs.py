@@ -110,3 +110,23 @@ def test_a_tlog_proof_needs_a_size_the_log_issued_a_checkpoint_at(client: TestCl
     # Without tree_size, the JSON proof is in the served checkpoint's tree.
     plain = client.get("/v1/log/proofs/inclusion", params={"leaf_index": 0}).json()
     assert plain["tree_size"] == 3
+
+
+def test_a_browser_page_elsewhere_may_send_a_key_to_the_log_and_read_the_leaf_hash(
+        client: TestClient) -> None:
+    adopt(client, "D-1")
+    preflight = client.options("/v1/log/leaves/0", headers={
+        "Origin": "https://auditor.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert preflight.headers["access-control-allow-headers"] == "Authorization"
+    assert set(preflight.headers["access-control-allow-methods"].split(", ")) == {"GET", "HEAD"}
+    leaf = client.get("/v1/log/leaves/0", params={"min_position": 1},
+                      headers={"Origin": "https://auditor.example"})
+    assert leaf.status_code == 200
+    assert leaf.headers["access-control-expose-headers"] == "X-Leaf-Hash"
+    # Elsewhere, no preflight is answered for other origins.
+    assert client.options("/v1/events", headers={
+        "Origin": "https://auditor.example",
+        "Access-Control-Request-Method": "POST"}).status_code != 204
