@@ -188,6 +188,15 @@ def test_three_witnesses_cosign_the_served_checkpoint_and_a_quorum_is_demanded(
     checked = verify("--receipt", str(path), "--key", log_key, *keys, "--quorum", "3")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "position 3 (leaf 2)" in checked.stdout
+    assert "the entry it proves: StateJoinedNetwork" in checked.stdout
+    # The same demand as a C2SP tlog-policy file, which names the log's key too.
+    policy = tmp_path / "relacopaz.policy"
+    policy.write_text(f"log {log_key}\n" + "".join(
+        f"witness W{n} {w.vkey}\n" for n, w in enumerate(witnesses)) +
+        "group states 2 W0 W1 W2\nquorum states\n")
+    by_policy = verify("--receipt", str(path), "--policy", str(policy))
+    assert by_policy.returncode == 0, by_policy.stdout + by_policy.stderr
+    assert "cosigned by W0, W1, W2" in by_policy.stdout
 
     # Operations see each witness.
     ready = server.http.get("/readyz").json()
