@@ -33,7 +33,11 @@ MAX_ENTRY_SIZE = 0xFFFF
 FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE
 
 _LEVEL = r"0|[1-9][0-9]?"
-_INDEX = r"(?:x[0-9]{3}/)*[0-9]{3}"
+MAX_INDEX_GROUPS = 7
+"""The most 3-digit groups a tile index may have: 10**21 - 1 is above any index a tree of
+2**64 leaves needs, and a longer index would only make int() slow (or refuse it)."""
+
+_INDEX = rf"(?:x[0-9]{{3}}/){{0,{MAX_INDEX_GROUPS - 1}}}[0-9]{{3}}"
 _WIDTH = r"[1-9][0-9]{0,2}"
 _PATH = re.compile(rf"tile/(?P<level>{_LEVEL}|entries)/(?P<index>{_INDEX})"
                    rf"(?:\.p/(?P<width>{_WIDTH}))?")
@@ -117,6 +121,10 @@ class Tile:
         """The smallest tree size that has this tile's hashes."""
         return self.leaves[1]
 
+    def max_bytes(self) -> int:
+        """The size of its resource: 32 bytes a hash."""
+        return self.width * HASH_SIZE
+
 
 @dataclass(frozen=True)
 class Bundle:
@@ -147,6 +155,11 @@ class Bundle:
     def needs_size(self) -> int:
         """The smallest tree size that has these entries."""
         return self.leaves[1]
+
+    def max_bytes(self) -> int:
+        """The largest its resource can be: each entry at most 65,535 bytes, after its
+        2-byte length."""
+        return self.width * (_LENGTH.size + MAX_ENTRY_SIZE)
 
 
 def _partial(width: int) -> str:
@@ -194,6 +207,19 @@ def tiles_for_size(size: int) -> Iterator[Tile]:
         if hashes % TILE_WIDTH:
             yield Tile(level, hashes // TILE_WIDTH, hashes % TILE_WIDTH)
         level += 1
+
+
+def partial_tiles(size: int) -> Iterator[Tile]:
+    """The partial tiles of a tree of `size` leaves, lowest level first: those a client
+    holding a checkpoint of that size reads its proofs from."""
+    if size < 0:
+        raise ValueError(f"a tree size cannot be negative, got {size}")
+    for level in range(MAX_LEVEL + 1):
+        hashes = size >> TILE_HEIGHT * level
+        if not hashes:
+            return
+        if hashes % TILE_WIDTH:
+            yield Tile(level, hashes // TILE_WIDTH, hashes % TILE_WIDTH)
 
 
 def bundles_for_size(size: int) -> Iterator[Bundle]:
@@ -247,8 +273,9 @@ def parse_bundle(data: bytes, width: int) -> list[bytes]:
     offset = 0
     while offset < len(data):
         if len(entries) == width:
+            # The fault is the last entry's: its length says less than follows it.
             raise BundleError(f"the bundle has {len(data) - offset} bytes after its {width} "
-                              f"{'entry' if width == 1 else 'entries'}", width)
+                              f"{'entry' if width == 1 else 'entries'}", width - 1)
         if offset + _LENGTH.size > len(data):
             raise BundleError(f"entry {len(entries)} of the bundle is cut off in its length "
                               "prefix", len(entries))

@@ -154,8 +154,14 @@ def verify(
         verifier = demanded.logs[0] if len(demanded.logs) == 1 else None
     base = _server(server) if server is not None else None
     if tiles is not None:
-        if verifier is None:
-            raise fail("--tiles needs --key")
+        others = [name for name, given in [("--export", export), ("--server", server),
+                                           ("--receipt", receipt), ("--data-dir", data_dir)]
+                  if given is not None]
+        if others:
+            raise fail(f"--tiles checks a tile log on its own: it does not combine with "
+                       f"{', '.join(others)}")
+        if verifier is None and (demanded is None or not demanded.logs):
+            raise fail("--tiles needs --key (or a --policy with a log line)")
         try:
             source = audit.tile_source(tiles, token)
         except ValueError as e:

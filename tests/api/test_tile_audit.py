@@ -4,16 +4,21 @@ server), and any edit or loss is reported at its leaf."""
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from concord.api.audit.tiles import directory_source, verify_tiles
 from concord.api.checkpoints import latest_stored
 from concord.api.cli.app import app
 from concord.api.http.app import create_app
@@ -187,15 +192,33 @@ def test_any_edit_or_loss_in_a_tile_log_fails_naming_the_leaf(
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_saved_checkpoint_is_checked_against_the_tile_log(published: Published,
                                                             tmp_path: Path) -> None:
-    out = tmp_path / "tiles"
+    out, fresh = tmp_path / "tiles", tmp_path / "fresh"
     saved = tmp_path / "saved.txt"
     saved.write_text(published.client.get("/v1/log/checkpoint").text)
+    assert published.concord("export-tiles", "--out", str(out))[0] == 0
     published.grow(SIZE + 10)
     assert published.concord("export-tiles", "--out", str(out))[0] == 0
     status, output = published.concord("verify", "--tiles", str(out), "--key",
                                         str(published.key), "--checkpoint", str(saved))
     assert status == 0, output
     assert f"it extends the saved checkpoint of {SIZE}" in output
+    # Check the saved size's partial tiles are read: a client holding it needs them.
+    shutil.copytree(out, fresh)
+    (fresh / "tile/0/002.p/88").unlink()
+    status, output = published.concord("verify", "--tiles", str(fresh), "--key",
+                                        str(published.key), "--checkpoint", str(saved))
+    assert status == 1
+    assert "tile/0/002.p/88: " in output and "the saved checkpoint's size needs it" in (
+        " ".join(output.split()))
+    # Check each is the prefix of the tile verified: here its last hash differs.
+    wrong = (out / "tile/0/002.p/98").read_bytes()[:87 * 32] + b"\x00" * 32
+    (fresh / "tile/0/002.p/88").write_bytes(wrong)
+    status, output = published.concord("verify", "--tiles", str(fresh), "--key",
+                                        str(published.key), "--checkpoint", str(saved))
+    assert status == 1
+    assert ("tile/0/002.p/88: hash 87 is not hash 87 of tile/0/002.p/98 as verified" in
+            " ".join(output.split())), output
+    assert "first bad leaf index: 599" in output
     # A checkpoint the log signed for another history of its first entries: caught.
     signer = Signer.parse(published.settings.signing_key_path.read_text().strip())
     saved.write_text(sign_checkpoint(signer, Checkpoint(signer.name, 100, b"\x01" * 32)))
@@ -293,3 +316,156 @@ def test_a_running_server_is_a_tile_log_that_verifies(
     result = runner.invoke(app, ["verify", "--tiles", f"{server.url}/v1/nothing", "--key",
                                  str(key)])
     assert result.exit_code == 1 and "HTTP 404" in result.output
+
+
+@dataclass
+class Hostile:
+    """A tile log over HTTP that serves a directory's files, except for the paths given
+    their own answer: (status, headers, body); and what each request's headers were."""
+
+    folder: Path
+    answers: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
+    asked: list[tuple[str, str | None]] = field(default_factory=list)
+    url: str = ""
+
+
+@contextmanager
+def hostile_server(folder: Path) -> Iterator[Hostile]:
+    hostile = Hostile(folder)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            path = self.path.removeprefix("/log/")
+            hostile.asked.append((path, self.headers.get("Authorization")))
+            if path in hostile.answers:
+                status, headers, body = hostile.answers[path]
+            elif (folder / path).is_file():
+                status, headers, body = 200, {}, (folder / path).read_bytes()
+            else:
+                status, headers, body = 404, {}, b"not here"
+            self.send_response(status)
+            for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            with suppress(OSError):  # the client stopped reading: as it should, past the limit
+                self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hostile.url = f"http://127.0.0.1:{server.server_port}/log"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hostile
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_tile_log_over_http_is_read_no_further_than_each_resource_can_be(
+    published: Published, tmp_path: Path,
+) -> None:
+    out = tmp_path / "tiles"
+    assert published.concord("export-tiles", "--out", str(out))[0] == 0
+    bomb = gzip.compress(b"\x00" * 50_000_000)  # 50 MB in 50 kB
+    cases = [
+        ("tile/entries/002.p/88", {"Content-Encoding": "gzip"}, bomb,
+         "tile/entries/002.p/88: more than 5,767,256 bytes once decompressed"),
+        ("tile/0/001", {}, b"\x00" * (8192 + 1),
+         "tile/0/001: larger than 8,192 bytes, the most it can be"),
+        ("tile/0/000", {"Content-Encoding": "gzip"}, gzip.compress(b"\x01" * 8193),
+         "tile/0/000: more than 8,192 bytes once decompressed"),
+        ("checkpoint", {}, b"x" * (1 << 21),
+         "checkpoint: http://"),
+        ("tile/entries/000", {"Content-Encoding": "gzip"}, bomb[:1000],
+         "tile/entries/000: the gzip encoding is cut short"),
+    ]
+    with hostile_server(out) as hostile:
+        for path, headers, body, message in cases:
+            hostile.answers = {path: (200, headers, body)}
+            status, output = published.concord("verify", "--tiles", hostile.url, "--key",
+                                                str(published.key))
+            flat = " ".join(output.split())
+            assert status == 1, (path, output)
+            assert message in flat, (path, output)
+            assert "Traceback" not in output
+        hostile.answers = {}
+        status, output = published.concord("verify", "--tiles", hostile.url, "--key",
+                                            str(published.key))
+        assert status == 0, output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_token_is_never_sent_to_another_origin_a_tile_log_redirects_to(
+    published: Published, tmp_path: Path,
+) -> None:
+    out = tmp_path / "tiles"
+    assert published.concord("export-tiles", "--out", str(out))[0] == 0
+    with hostile_server(out) as elsewhere, hostile_server(out) as log:
+        log.answers = {"tile/0/001": (302, {"Location": f"{elsewhere.url}/tile/0/001"}, b""),
+                       "tile/0/000": (302, {"Location": "/log/tile/0/000?again"}, b"")}
+        log.answers["tile/0/000?again"] = (200, {}, (out / "tile/0/000").read_bytes())
+        status, output = published.concord("verify", "--tiles", log.url, "--key",
+                                            str(published.key), "--token", "secret")
+        assert status == 1
+        assert "redirected to " in output and "another origin" in " ".join(output.split())
+        assert elsewhere.asked == []
+        # Within the origin, the token goes along; without a token, any redirect is followed.
+        assert ("tile/0/000?again", "Bearer secret") in log.asked
+        status, output = published.concord("verify", "--tiles", log.url, "--key",
+                                            str(published.key))
+        assert status == 0, output
+        assert elsewhere.asked == [("tile/0/001", None)]
+
+
+@pytest.mark.timeout(60)
+def test_a_checkpoint_of_a_huge_tree_is_checked_lazily_and_one_too_big_refused(
+    tmp_path: Path,
+) -> None:
+    signer = Signer.generate("example.com/log")
+    for size, message in [
+        (2**62, "tile/entries/000: "),  # the first bundle is missing, and said to be
+        (2**64 - 1, "it signs a tree of 18,446,744,073,709,551,615 entries, more than a log "
+                    "can hold"),
+    ]:
+        (tmp_path / "checkpoint").write_text(sign_checkpoint(signer, Checkpoint(
+            signer.name, size, b"\x00" * 32)))
+        report = verify_tiles(directory_source(tmp_path), signer.verifier())
+        assert not report.ok and message in report.problems[0], report.problems
+
+
+def test_whatever_stops_an_audit_is_reported_not_raised(tmp_path: Path) -> None:
+    signer = Signer.generate("example.com/log")
+    note = sign_checkpoint(signer, Checkpoint(signer.name, 300, b"\x00" * 32))
+
+    def source(path: str, limit: int) -> bytes:
+        if path == "checkpoint":
+            return note.encode()
+        raise RuntimeError("the disk caught fire")
+
+    report = verify_tiles(source, signer.verifier())
+    assert report.problems == ["the check stopped: RuntimeError: the disk caught fire"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_tiles_refuses_the_options_it_would_ignore_and_takes_the_policy_s_log_key(
+    published: Published, tmp_path: Path,
+) -> None:
+    out = tmp_path / "tiles"
+    assert published.concord("export-tiles", "--out", str(out))[0] == 0
+    for extra in (["--export", "x.jsonl"], ["--server", "localhost:1"],
+                  ["--receipt", "r.json"], ["--data-dir", str(tmp_path)]):
+        status, output = published.concord("verify", "--tiles", str(out), "--key",
+                                            str(published.key), *extra)
+        assert status == 1 and "does not combine with" in output and extra[0] in output
+    other = Signer.generate("example.com/other").verifier()
+    policy = tmp_path / "policy.txt"
+    ours = published.key.read_text().strip()
+    policy.write_text(f"log {other.key_string()}\nlog {ours}\nquorum none\n")
+    status, output = published.concord("verify", "--tiles", str(out), "--policy", str(policy))
+    assert status == 0, output
+    assert f"OK: {SIZE} entries verified" in output

@@ -195,9 +195,14 @@ def test_tile_paths_with_x_groups_parse_and_are_beyond_a_small_tree(client: Test
     assert answer.json()["type"] == "urn:concord:problem:beyond-the-tree"
     assert "tile/entries/x001/x234/067.p/9" in answer.json()["detail"]
     # An index too large for any tree is beyond it too, not an error of the database.
-    answer = client.get("/v1/log/tile/63/" + "x999/" * 30 + "999")
+    answer = client.get("/v1/log/tile/63/" + "x999/" * 6 + "999")
     assert answer.status_code == 404
     assert answer.json()["type"] == "urn:concord:problem:beyond-the-tree"
+    # More groups than 2**64 needs are no tile at all: not thousands of digits to parse.
+    for groups in (7, 2_000):
+        answer = client.get("/v1/log/tile/0/" + "x999/" * groups + "999")
+        assert answer.status_code == 404, groups
+        assert answer.json()["type"] == "urn:concord:problem:not-a-tile"
 
 
 NOT_TILES = ["tile/0/0", "tile/0/00", "tile/00/000", "tile/64/000", "tile/0/x000/001",

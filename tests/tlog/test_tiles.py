@@ -22,6 +22,7 @@ from concord.tlog.tiles import (
     parse_bundle,
     parse_path,
     parse_tile,
+    partial_tiles,
     partial_width,
     tile_bytes,
     tile_root,
@@ -77,6 +78,7 @@ def test_a_tile_path_names_its_level_index_and_width(tile: Tile | Bundle, path: 
     "tile/0/000.p/1000", "tile/0/000/", "/tile/0/000", "tile/0/000 ", "tile/0/+12",
     "tile/entries/x000/001", "tile/entries/0", "tile/entry/000", "tile/entries",
     "tile/8/0/000", "checkpoint", "", "tile/0/٠٠٠",
+    "tile/0/" + "x001/" * 7 + "000", "tile/entries/" + "x999/" * 2000 + "999",
 ])
 def test_anything_but_a_canonical_tile_path_is_not_a_tile(path: str) -> None:
     with pytest.raises(TileError):
@@ -163,8 +165,9 @@ def test_a_bundle_prefixes_each_entry_with_its_big_endian_uint16_length() -> Non
     (b"\x00\x02{}\x00\x05abc", 2, 1),        # the second entry is cut short
     (b"\x00\x02{}\x00", 2, 1),              # cut off in its length prefix
     (b"\x00\x02{}", 2, 1),                  # an entry missing
-    (b"\x00\x02{}\x00\x00", 1, 1),          # an entry too many
-    (b"\x00\x02{}trailing", 1, 1),          # bytes after the last entry
+    (b"\x00\x02{}\x00\x00", 1, 0),          # an entry too many: the last one's fault
+    (b"\x00\x02{}trailing", 1, 0),          # bytes after the last entry
+    (b"\x00\x01a\x00\x01bc", 2, 1),        # bytes after the last of two
     (b"", 1, 0),
 ])
 def test_a_malformed_bundle_is_refused_naming_the_entry(data: bytes, width: int,
@@ -198,3 +201,25 @@ def test_the_tiles_of_a_tree_hold_the_reference_tree_s_subtree_hashes(size: int)
         expected = [mth(leaves[(tile.start + i) * span:(tile.start + i + 1) * span])
                     for i in range(tile.width)]
         assert levels[tile.level][tile.start:tile.start + tile.width] == expected
+
+
+def test_an_index_has_at_most_seven_groups_enough_for_any_tree_of_2_to_the_64() -> None:
+    assert encode_index(2**64).count("/") == 7 - 1
+    largest = "tile/0/" + "x999/" * 6 + "999"
+    assert parse_path(largest) == Tile(0, 10**21 - 1)
+    with pytest.raises(TileError):
+        parse_path("tile/0/" + "x001/" * 7 + "000")
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 600, 65_536, 70_000, 2**40 + 3])
+def test_the_partial_tiles_of_a_size_are_those_tiles_for_size_lists(size: int) -> None:
+    if size <= 70_000:
+        assert list(partial_tiles(size)) == [t for t in tiles_for_size(size) if not t.full]
+    assert [(t.level, t.width) for t in partial_tiles(size)] == [
+        (level, partial_width(size, level)) for level in range(8)
+        if partial_width(size, level)]
+
+
+def test_a_resource_is_at_most_its_width_of_hashes_or_of_longest_entries() -> None:
+    assert Tile(0, 0).max_bytes() == 8192 and Tile(2, 5, 3).max_bytes() == 96
+    assert Bundle(0).max_bytes() == 256 * 65_537 and Bundle(1, 2).max_bytes() == 131_074
