@@ -5,6 +5,7 @@ server), and any edit or loss is reported at its leaf."""
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import sqlite3
 import threading
@@ -13,6 +14,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -469,3 +471,99 @@ def test_tiles_refuses_the_options_it_would_ignore_and_takes_the_policy_s_log_ke
     status, output = published.concord("verify", "--tiles", str(out), "--policy", str(policy))
     assert status == 0, output
     assert f"OK: {SIZE} entries verified" in output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_entry_too_long_for_a_bundle_is_named_by_the_route_and_by_export(
+    published: Published, tmp_path: Path,
+) -> None:
+    # An entry recorded before submissions were bounded: its leaf is over 65,535 bytes.
+    with sqlite3.connect(published.settings.sqlite_path) as db:
+        state = db.execute("SELECT state FROM stored_events WHERE rowid=300").fetchone()[0]
+        db.execute("UPDATE stored_events SET state=? WHERE rowid=300", (bytes(state).replace(
+            b"Declaration 299", b"Declaration " + b"9" * 70_000),))
+    answer = published.client.get("/v1/log/tile/entries/001")
+    assert answer.status_code == 500
+    problem = answer.json()
+    assert problem["type"] == "urn:concord:problem:entry-too-large-for-a-bundle"
+    assert problem["position"] == 300 and problem["leaf_index"] == 299
+    assert "tile/entries/001: leaf 299 (position 300) has 70," in problem["detail"]
+    assert published.client.get("/v1/log/tile/entries/000").status_code == 200
+    status, output = published.concord("export-tiles", "--out", str(tmp_path / "tiles"))
+    assert status == 1 and "Traceback" not in output
+    assert "position 300 (leaf 299) has a leaf of 70," in " ".join(output.split()), output
+    assert files(tmp_path / "tiles") == {}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_export_refuses_to_roll_back_or_replace_another_log_s_checkpoint(
+    published: Published, tmp_path: Path,
+) -> None:
+    out = tmp_path / "tiles"
+    assert published.concord("export-tiles", "--out", str(out))[0] == 0
+    signer = Signer.parse(published.settings.signing_key_path.read_text().strip())
+    exported = files(out)
+    larger = sign_checkpoint(signer, Checkpoint(signer.name, SIZE + 1, b"\x02" * 32))
+    other = sign_checkpoint(Signer.generate("example.com/other"),
+                            Checkpoint("example.com/other", 10, b"\x02" * 32))
+    rewritten = sign_checkpoint(signer, Checkpoint(signer.name, 100, b"\x02" * 32))
+    for note, message in [
+        (larger, f"signs {SIZE + 1} entries, more than the {SIZE} of this log's checkpoint: "
+                 "writing it would roll the published log back"),
+        (other, "is the checkpoint of 'example.com/other', not of"),
+        (rewritten, "signs a tree of 100 entries whose root is not that of the log's first "
+                    "100: the log was rewritten since"),
+        ("not a note", "is not a checkpoint"),
+    ]:
+        (out / "checkpoint").write_text(note)
+        (out / "tile/0/000").write_bytes(b"damaged")
+        status, output = published.concord("export-tiles", "--out", str(out))
+        assert status == 1, output
+        assert message in " ".join(output.split()), output
+        assert (out / "checkpoint").read_text() == note  # nothing was written
+        assert (out / "tile/0/000").read_bytes() == b"damaged"
+    # The checkpoint of the same size and root: fine (an earlier one's is the test above).
+    (out / "checkpoint").write_bytes(exported["checkpoint"])
+    assert published.concord("export-tiles", "--out", str(out))[0] == 0
+    assert files(out) == exported
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_export_writes_world_readable_files_beside_the_directory_and_syncs_them_first(
+    published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "tiles"
+    stale = out / ".concord-export-x1y2" / "tile"  # left inside by an interrupted export
+    stale.mkdir(parents=True)
+    (stale / "junk").write_bytes(b"junk")
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source: Any, target: Any) -> None:
+        assert not str(source).startswith(str(out) + os.sep)  # staged beside, not inside
+        events.append(("replace", str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    before = os.umask(0o077)
+    try:
+        status, output = published.concord("export-tiles", "--out", str(out))
+    finally:
+        os.umask(before)
+    assert status == 0, output
+    assert set(files(out)) == PATHS
+    assert not (out / ".concord-export-x1y2").exists()
+    assert [p.name for p in tmp_path.iterdir() if "concord-export" in p.name] == []
+    for path in out.rglob("*"):
+        assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
+    # Check every file and folder is flushed before the checkpoint is renamed into place,
+    # and the folder after.
+    assert events[-2:] == [("replace", str(out / "checkpoint")), ("fsync", str(out))]
+    synced = {path for kind, path in events[:-2] if kind == "fsync"}
+    assert {str(out / "tile/0"), str(out / "tile/entries"), str(out / "tile/1")} <= synced
+    assert len(synced) >= len(PATHS) + 3

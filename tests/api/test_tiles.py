@@ -310,3 +310,21 @@ def test_a_submission_whose_leaf_could_not_fit_a_bundle_is_refused_naming_the_fi
     assert answer.json()["errors"][0]["field"] == "data.speakers"
     assert client.get("/v1/events").json()["events"] == []
 
+
+
+def test_head_on_a_tile_or_bundle_answers_its_headers_without_the_body(
+    tiled: tuple[TestClient, CoordinationLog],
+) -> None:
+    client, log = tiled
+    grow(log, 300)
+    assert client.get("/v1/log/checkpoint", params={"min_position": 300}).status_code == 200
+    for path, encoding in [("tile/0/000", "identity"), ("tile/1/000.p/1", "identity"),
+                           ("tile/entries/001.p/44", "identity"), ("tile/entries/000", "gzip")]:
+        got = get(client, path, **{"Accept-Encoding": encoding})
+        head = client.head(f"/v1/log/{path}", headers={"Accept-Encoding": encoding})
+        assert head.status_code == 200, (path, head.text)
+        assert head.content == b""
+        for name in ("content-type", "content-encoding", "cache-control", "vary",
+                     "content-length"):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+    assert client.head("/v1/log/tile/0/001").status_code == 404

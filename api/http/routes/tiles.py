@@ -24,6 +24,7 @@ from concord.domain.envelope import MAX_POSITION
 from concord.projections.tree import Transparency
 from concord.tlog.leaves import leaf_bytes
 from concord.tlog.tiles import (
+    MAX_ENTRY_SIZE,
     TILE_HEIGHT,
     Bundle,
     Tile,
@@ -60,6 +61,7 @@ def _responses(description: str) -> dict[int | str, dict[str, object]]:
 @router.get("/tile/entries/{index:path}", response_class=Response,
             responses=_responses("The entries, each after its length as a big-endian uint16 "
                                  "(gzip-compressed if the client accepts it)."))
+@router.head("/tile/entries/{index:path}", response_class=Response, include_in_schema=False)
 async def entry_bundle(request: Request, index: Index) -> Response:
     """An entry bundle (C2SP tlog-tiles): the canonical leaves of level-0 tile N, each
     prefixed with its length as a big-endian uint16."""
@@ -75,7 +77,11 @@ async def entry_bundle(request: Request, index: Index) -> Response:
         if len(found) < bundle.width:
             return tree.size()
         envelopes = request.app.state.log.envelopes_at([position for _, position, _ in found])
-        body = bundle_bytes([leaf_bytes(envelope) for envelope in envelopes])
+        leaves = [leaf_bytes(envelope) for envelope in envelopes]
+        for (leaf_index, position, _), leaf in zip(found, leaves, strict=True):
+            if len(leaf) > MAX_ENTRY_SIZE:
+                raise _unbundlable(bundle, leaf_index, position, len(leaf))
+        body = bundle_bytes(leaves)
         return gzip.compress(body, _GZIP_LEVEL, mtime=0) if compress else body
 
     body = await run_in_threadpool(read)
@@ -84,11 +90,12 @@ async def entry_bundle(request: Request, index: Index) -> Response:
     headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
     if compress:
         headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type=OCTETS, headers=headers)
+    return _answer(request, body, headers)
 
 
 @router.get("/tile/{level}/{index:path}", response_class=Response,
             responses=_responses("The tile's hashes (32 bytes each), concatenated."))
+@router.head("/tile/{level}/{index:path}", response_class=Response, include_in_schema=False)
 async def hash_tile(request: Request, level: Level, index: Index) -> Response:
     """A Merkle tree tile (C2SP tlog-tiles): 256 consecutive hashes at tile level L (fewer
     in a partial tile), each the root of 256**L leaves."""
@@ -106,7 +113,15 @@ async def hash_tile(request: Request, level: Level, index: Index) -> Response:
     body = await run_in_threadpool(read)
     if isinstance(body, int):
         raise _beyond(tile, body)
-    return Response(body, media_type=OCTETS, headers={"Cache-Control": IMMUTABLE})
+    return _answer(request, body, {"Cache-Control": IMMUTABLE})
+
+
+def _answer(request: Request, body: bytes, headers: dict[str, str]) -> Response:
+    """The resource, or for HEAD its headers alone (its length included)."""
+    if request.method == "HEAD":
+        return Response(b"", media_type=OCTETS,
+                        headers={**headers, "Content-Length": str(len(body))})
+    return Response(body, media_type=OCTETS, headers=headers)
 
 
 T = TypeVar("T", Tile, Bundle)
@@ -131,6 +146,19 @@ def _beyond(tile: Tile | Bundle, size: int) -> ProblemError:
                       f"{tile.path()}: the {what} spans leaves {first:,} to {end - 1:,}, "
                       f"so it needs a tree of at least {end:,} leaves; the tree has "
                       f"{size:,}", tree_size=size)
+
+
+def _unbundlable(bundle: Bundle, leaf_index: int, position: int, length: int) -> ProblemError:
+    """The problem of a bundle holding an entry too long for its uint16 length prefix (one
+    recorded before submissions were bounded)."""
+    problem = ProblemError(
+        500, "entry-too-large-for-a-bundle", "Entry too large for a bundle",
+        f"{bundle.path()}: leaf {leaf_index:,} (position {position:,}) has {length:,} bytes; "
+        f"an entry bundle holds entries of at most {MAX_ENTRY_SIZE:,} (a uint16 length), so "
+        f"this bundle cannot be served; /v1/log/leaves/{leaf_index} serves that leaf alone",
+        leaf_index=leaf_index, position=position, leaf_bytes=length)
+    problem.headers["Cache-Control"] = "no-store"
+    return problem
 
 
 def _not_found(slug: str, title: str, detail: str, **extensions: object) -> ProblemError:
