@@ -407,11 +407,15 @@ class _Audit:
                          else parse_tile(data, want.width))
             except (OSError, TileError) as e:
                 first = want.leaves[0]
-                if current.full and isinstance(e, OSError):
+                if isinstance(e, OSError):
+                    # Availability, not integrity: what it would hold was verified above.
+                    why = (f"the spec lets a log delete it once {current.path()} is full"
+                           if current.full else "a static copy exported after the log grew "
+                           "does not have it; a client holding the saved checkpoint cannot "
+                           "read its proofs from this copy")
                     self.report.notes.append(
                         f"{want.path()}, which the saved checkpoint's size needs, is not "
-                        f"served ({e}); the spec lets a log delete it once {current.path()} "
-                        "is full")
+                        f"served ({e}); {why}")
                     continue
                 self.report.fail(f"{want.path()}: {e}: the saved checkpoint's size needs it, "
                                  "so the log must serve it", first + 1, first)

@@ -204,14 +204,16 @@ def test_a_saved_checkpoint_is_checked_against_the_tile_log(published: Published
                                         str(published.key), "--checkpoint", str(saved))
     assert status == 0, output
     assert f"it extends the saved checkpoint of {SIZE}" in output
-    # Check the saved size's partial tiles are read: a client holding it needs them.
+    # Check the saved size's partial tiles are read: a client holding it needs them. One
+    # missing (as in a copy exported after the log grew) is said, though what it would hold
+    # was verified: availability, not integrity.
     shutil.copytree(out, fresh)
     (fresh / "tile/0/002.p/88").unlink()
     status, output = published.concord("verify", "--tiles", str(fresh), "--key",
                                         str(published.key), "--checkpoint", str(saved))
-    assert status == 1
-    assert "tile/0/002.p/88: " in output and "the saved checkpoint's size needs it" in (
-        " ".join(output.split()))
+    assert status == 0, output
+    assert ("tile/0/002.p/88, which the saved checkpoint's size needs, is not served" in
+            " ".join(output.split())), output
     # Check each is the prefix of the tile verified: here its last hash differs.
     wrong = (out / "tile/0/002.p/98").read_bytes()[:87 * 32] + b"\x00" * 32
     (fresh / "tile/0/002.p/88").write_bytes(wrong)
