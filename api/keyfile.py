@@ -90,11 +90,12 @@ def _create_key_file(path: Path, content: str) -> bool:
         return False
     finally:
         temporary.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return True
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Flush a directory's entries (its new and renamed files) to disk."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from concord.api.audit.verify import Progress, entries
+from concord.api.keyfile import fsync_directory
 from concord.domain.envelope import Envelope
 from concord.tlog.leaves import leaf_bytes
 from concord.tlog.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
@@ -106,11 +107,11 @@ def export_tiles(read: ReadEntries, note: str, out: Path,
             os.replace(staging / path, out / path)
             touched.add((out / path).parent)
         for folder in sorted(touched):
-            _sync_dir(folder)  # every tile durable before the checkpoint names them
+            fsync_directory(folder)  # every tile durable before the checkpoint names them
         exported.written = len(staged)
         _write_file(staging / "checkpoint", note.encode("utf-8"))
         os.replace(staging / "checkpoint", out / "checkpoint")
-        _sync_dir(out)
+        fsync_directory(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return exported
@@ -255,15 +256,6 @@ def _write_file(path: Path, data: bytes) -> None:
         file.write(data)
         file.flush()
         os.fsync(file.fileno())
-
-
-def _sync_dir(folder: Path) -> None:
-    """Flush a directory's entries to disk (its renames), where the system allows it."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
 
 
 def _remove_stale_staging(out: Path) -> None:
