@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, get_args
 
+from concord.domain.catalogue import CATALOGUE
 from concord.domain.envelope import Envelope
 from concord.projections.db import Cursor, Reader, is_postgres
 from concord.projections.projection import Projection, handles
@@ -283,3 +285,46 @@ def memberships(reader: Reader, state: str, suffix: str = ""
         (state,)).fetchall()
     return [{"network": network, "role": role, "valid_from": start, "valid_to": end}
             for network, role, start, end in rows]
+
+
+def roles() -> tuple[str, ...]:
+    """The roles a state can hold in a network, as the catalogue has them."""
+    annotation = CATALOGUE["StateJoinedNetwork"].model_fields["role"].annotation
+    return tuple(str(role) for role in get_args(annotation))
+
+
+def network_intervals(reader: Reader, network: str, as_of: int, suffix: str = ""
+                      ) -> list[dict[str, str | None]]:
+    """Every state's intervals in `network`, as the record stood at position `as_of`,
+    ordered by state then start."""
+    rows = reader.execute(
+        f"SELECT state, role, valid_from, valid_to FROM membership{suffix} "
+        "WHERE network=? AND recorded_from<=? AND (recorded_to IS NULL OR recorded_to>?) "
+        "ORDER BY state, valid_from", (network, as_of, as_of)).fetchall()
+    return [{"state": state, "role": role, "valid_from": start, "valid_to": end}
+            for state, role, start, end in rows]
+
+
+def series(found: list[dict[str, str | None]], date_from: str | None = None,
+           date_to: str | None = None) -> list[dict[str, Any]]:
+    """The counts by role (and their total) from each date on which one changes, of the
+    intervals `found`: a row per such date, within [date_from, date_to] when given."""
+    known = roles()
+    deltas: dict[str, dict[str, int]] = {}
+    for interval in found:
+        role, start, end = str(interval["role"]), str(interval["valid_from"]), \
+            interval["valid_to"]
+        deltas.setdefault(start, dict.fromkeys(known, 0))[role] += 1
+        if end is not None:
+            deltas.setdefault(end, dict.fromkeys(known, 0))[role] -= 1
+    counts = dict.fromkeys(known, 0)
+    rows: list[dict[str, Any]] = []
+    for day in sorted(deltas):
+        change = deltas[day]
+        if not any(change.values()):
+            continue
+        for role in known:
+            counts[role] += change[role]
+        if (date_from is None or day >= date_from) and (date_to is None or day <= date_to):
+            rows.append({"date": day, **counts, "total": sum(counts.values())})
+    return rows

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from concord.api.http.errors import ProblemError
 from concord.api.http.reads import MinPosition, caught_up, stream_etag
 from concord.api.http.schemas import problem_responses
+from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
 from concord.domain.codes import CODE_PATTERN, state_name
 from concord.domain.declaration import Declaration
 from concord.projections import declarations as projection
@@ -42,6 +43,9 @@ class Signature(BaseModel):
     signatory: dict[str, str] | None
 
 
+SIGNATURE_COLUMNS = ("state", "name", "signed_on", "position", "signatory")
+
+
 class Withdrawal(BaseModel):
     """A signature withdrawn."""
 
@@ -70,13 +74,16 @@ async def list_declarations(request: Request, min_position: MinPosition = 0
                                    projection.list_declarations)
 
 
-@router.get("/{code}", response_model=DeclarationDetail,
-            responses=problem_responses(404, 422, 503))
+@router.get("/{code}", response_model=DeclarationDetail, responses={
+    **csv_content("The declaration as JSON, or its signatories as CSV (`signatory` a JSON "
+                  "text in its cell)."),
+    **problem_responses(404, 422, 503)})
 async def read_declaration(
     request: Request, response: Response,
     code: Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")],
     min_position: MinPosition = 0,
-) -> dict[str, Any]:
+    format_: Format = None,
+) -> dict[str, Any] | Response:
     """One declaration: its facts, its signatories with dates and names, its withdrawals."""
     suffix, reached = await caught_up(request, "declarations", min_position)
     store = request.app.state.projection_store
@@ -88,6 +95,9 @@ async def read_declaration(
                            f"declaration {code} is not on record")
     for item in (*found["signed"], *found["withdrawn"]):
         item["name"] = state_name(item["state"])
+    if wants_csv(request, format_):
+        return csv_response(found["signed"], SIGNATURE_COLUMNS,
+                            f"{found['code']}-signatories.csv")
     stream = Declaration.stream_id(found["code"])
     response.headers["ETag"] = await stream_etag(request, stream, reached)
     return found

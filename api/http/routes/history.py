@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
 from concord.api.http.reads import caught_up
 from concord.api.http.schemas import EnvelopeModel, EventType, problem_responses
+from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
 from concord.domain.catalogue import Code, IsoDate, StateCode
 from concord.domain.envelope import MAX_POSITION
 from concord.projections import history as projection
@@ -41,7 +42,14 @@ def _invalid(detail: str, *errors: tuple[str, str]) -> ProblemError:
                         errors=[{"field": field, "reason": reason} for field, reason in errors])
 
 
-@router.get("", response_model=HistoryPage, responses=problem_responses(422, 503))
+COLUMNS = ("position", "type", "stream", "version", "effective_date", "recorded_at",
+           "recorded_by", "source", "data", "leaf_index", "summary", "retracted_by")
+
+
+@router.get("", response_model=HistoryPage, responses={
+    **csv_content("A page of the history, as JSON or CSV (`data` a JSON text in its cell; "
+                  "the next page's cursor in the header X-Next-After)."),
+    **problem_responses(422, 503)})
 async def read_history(
     request: Request,
     network: Annotated[Code | None, Query()] = None,
@@ -59,7 +67,8 @@ async def read_history(
         "gives it), and a plain position continues after that entry in date order."))] = "0",
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
     min_position: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
-) -> dict[str, Any]:
+    format_: Format = None,
+) -> dict[str, Any] | Response:
     """The decisions in log order or by effective date, filtered; each with a summary."""
     if date_from is not None and date_to is not None and date_from > date_to:
         raise _invalid(f"from ({date_from}) is later than to ({date_to}): no date is in both",
@@ -88,4 +97,9 @@ async def read_history(
         last = entries[-1]
         next_after = (f"{last['effective_date']},{last['position']}"
                       if order == "effective_date" else str(last["position"]))
+    if wants_csv(request, format_):
+        answer = csv_response(entries, COLUMNS, "history.csv")
+        if next_after is not None:
+            answer.headers["X-Next-After"] = next_after
+        return answer
     return {"entries": entries, "next_after": next_after}

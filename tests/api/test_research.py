@@ -1,0 +1,161 @@
+"""The researchers' reads: membership intervals, series of counts, changes between two
+record states, and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.api.research import NETWORK, record_changes
+
+INTERVALS = f"/v1/networks/{NETWORK}/intervals"
+SERIES = f"/v1/networks/{NETWORK}/series"
+MEMBERS = f"/v1/networks/{NETWORK}/members"
+
+
+@pytest.fixture
+def changed(client: TestClient) -> dict[str, int]:
+    return record_changes(client)
+
+
+def test_intervals_as_the_record_stood_at_each_position(
+    client: TestClient, changed: dict[str, int]
+) -> None:
+    now = client.get(INTERVALS, params={"min_position": changed["mex_left"]}).json()
+    assert now["network"] == NETWORK and now["as_of"] == changed["mex_left"]
+    rows = now["intervals"]
+    assert [(r["state"], r["valid_from"]) for r in rows] == sorted(
+        (r["state"], r["valid_from"]) for r in rows)
+    by_state: dict[str, list[tuple[str, str, str | None]]] = {}
+    for r in rows:
+        by_state.setdefault(r["state"], []).append((r["role"], r["valid_from"], r["valid_to"]))
+    assert rows[0] == {"state": "ARG", "name": "Argentina", "role": "member",
+                       "valid_from": "2023-09-12", "valid_to": "2024-06-01"}
+    assert by_state["CHL"] == [("observer", "2024-02-01", None)]
+    assert by_state["ECU"] == [("member", "2023-09-12", "2025-01-01"),
+                               ("observer", "2025-01-01", None)]
+    assert by_state["PER"] == [("member", "2023-09-12", None)]
+    assert by_state["MEX"] == [("member", "2023-09-12", "2024-12-01")]
+    # Check the record as it stood before the correction and the retraction.
+    before = client.get(INTERVALS, params={"as_of": changed["per_left"]}).json()["intervals"]
+    assert [(r["role"], r["valid_from"]) for r in before if r["state"] == "CHL"] == [
+        ("observer", "2024-03-01")]
+    assert [r["valid_to"] for r in before if r["state"] == "PER"] == ["2025-02-01"]
+    founding = client.get(INTERVALS, params={"as_of": changed["founded"]}).json()["intervals"]
+    assert len(founding) == 18 and all(r["valid_to"] is None for r in founding)
+
+
+def test_intervals_of_an_unknown_network_or_beyond_the_log_are_refused(
+    client: TestClient, changed: dict[str, int]
+) -> None:
+    missing = client.get("/v1/networks/NOPE/intervals")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert client.get(INTERVALS, params={"as_of": 1}).status_code == 404  # not yet founded
+    beyond = client.get(INTERVALS, params={"as_of": changed["mex_left"] + 1})
+    assert beyond.status_code == 422 and "as_of" in beyond.json()["detail"]
+
+
+def _counts(client: TestClient, day: str, as_of: int) -> dict[str, int]:
+    found = client.get(MEMBERS, params={"on": day, "as_of": as_of}).json()["members"]
+    counts = {"member": 0, "observer": 0}
+    for m in found:
+        counts[m["role"]] += 1
+    return {**counts, "total": sum(counts.values())}
+
+
+def test_the_series_agrees_with_the_members_on_every_date_at_every_position(
+    client: TestClient, changed: dict[str, int]
+) -> None:
+    positions = sorted(set(changed.values()))
+    for as_of in positions:
+        series = client.get(SERIES, params={"as_of": as_of}).json()
+        assert series["roles"] == ["member", "observer"]
+        points = series["series"]
+        days = sorted({p["date"] for p in points})
+        assert [p["date"] for p in points] == days
+        # Each point's day, the day before it and the day after: every count is the one of
+        # the latest point on or before the day.
+        probes = {"2023-09-11", "2026-01-01"}
+        for p in points:
+            probes |= {p["date"], _shift(p["date"], -1), _shift(p["date"], 1)}
+        for day in sorted(probes):
+            latest = [p for p in points if p["date"] <= day]
+            expected = ({k: latest[-1][k] for k in ("member", "observer", "total")} if latest
+                        else {"member": 0, "observer": 0, "total": 0})
+            assert _counts(client, day, as_of) == expected, (as_of, day)
+        # Consecutive points differ: a point is a date on which a count changes.
+        for first, second in zip(points, points[1:], strict=False):
+            assert first | {"date": ""} != second | {"date": ""}
+
+
+def _shift(day: str, days: int) -> str:
+    from datetime import date, timedelta
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
+
+
+def test_the_series_within_dates(client: TestClient, changed: dict[str, int]) -> None:
+    whole = client.get(SERIES, params={"min_position": changed["mex_left"]}).json()["series"]
+    assert [p["date"] for p in whole] == ["2023-09-12", "2024-02-01", "2024-06-01",
+                                          "2024-12-01", "2025-01-01"]
+    assert whole[-1] == {"date": "2025-01-01", "member": 15, "observer": 2, "total": 17}
+    part = client.get(SERIES, params={"from": "2024-02-01", "to": "2024-12-01"}).json()
+    assert part["series"] == whole[1:4]
+    wrong = client.get(SERIES, params={"from": "2025-01-01", "to": "2024-01-01"})
+    assert wrong.status_code == 422
+    assert {e["field"] for e in wrong.json()["errors"]} == {"from", "to"}
+    assert client.get("/v1/networks/NOPE/series").status_code == 404
+
+
+def _parsed(answer: Any) -> list[dict[str, str]]:
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.headers["content-disposition"].startswith('attachment; filename="')
+    assert answer.text.endswith("\r\n")
+    return list(csv.DictReader(io.StringIO(answer.text, newline="")))
+
+
+def _as_cells(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, str]]:
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return str(value)
+    return [{column: cell(row[column]) for column in columns} for row in rows]
+
+
+def test_csv_has_the_rows_of_the_json(client: TestClient, changed: dict[str, int]) -> None:
+    end = changed["mex_left"]
+    cases: list[tuple[str, dict[str, Any], str, list[str]]] = [
+        (MEMBERS, {"on": "2024-07-01"}, "members",
+         ["state", "name", "role", "since"]),
+        (INTERVALS, {}, "intervals", ["state", "name", "role", "valid_from", "valid_to"]),
+        (SERIES, {"from": "2024-01-01"}, "series", ["date", "member", "observer", "total"]),
+        ("/v1/history", {"network": NETWORK, "limit": 30}, "entries",
+         ["position", "type", "stream", "version", "effective_date", "recorded_at",
+          "recorded_by", "source", "data", "leaf_index", "summary", "retracted_by"]),
+        ("/v1/declarations/BUENOS-AIRES-2023", {}, "signed",
+         ["state", "name", "signed_on", "position", "signatory"]),
+    ]
+    for path, params, key, columns in cases:
+        params = {**params, "min_position": end}
+        rows = client.get(path, params=params).json()[key]
+        assert rows, path
+        expected = _as_cells(rows, columns)
+        by_format = _parsed(client.get(path, params={**params, "format": "csv"}))
+        assert by_format == expected, path
+        assert list(by_format[0]) == columns
+        by_accept = client.get(path, params=params, headers={"Accept": "text/csv"})
+        assert _parsed(by_accept) == expected, path
+        assert client.get(path, params={**params, "format": "json"}).json()[key] == rows
+    # Check a cell with a comma and quotes survives: the history's summaries and sources.
+    history = client.get("/v1/history", params={"limit": 5, "format": "csv"}).text
+    assert '"' in history
+    wrong = client.get(MEMBERS, params={"format": "xml"})
+    assert wrong.status_code == 422
