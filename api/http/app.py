@@ -24,6 +24,7 @@ from concord.api.http.errors import install_error_handlers
 from concord.api.http.feed import LiveFeed
 from concord.api.http.observe import AccessLog, Metrics, ObserveMiddleware
 from concord.api.http.routes import (
+    changes,
     conferences,
     declarations,
     events,
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(keys.router)
     app.include_router(networks.router)
     app.include_router(history.router)
+    app.include_router(changes.router)
     app.include_router(declarations.router)
     app.include_router(conferences.router)
     app.include_router(states.router)

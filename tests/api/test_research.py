@@ -159,3 +159,65 @@ def test_csv_has_the_rows_of_the_json(client: TestClient, changed: dict[str, int
     assert '"' in history
     wrong = client.get(MEMBERS, params={"format": "xml"})
     assert wrong.status_code == 422
+
+
+def test_the_changes_between_two_record_states(
+    client: TestClient, changed: dict[str, int]
+) -> None:
+    start, end = changed["founded"], changed["mex_left"]
+    answer = client.get("/v1/changes", params={"from_position": start, "to_position": end,
+                                               "network": NETWORK}).json()
+    assert [e["position"] for e in answer["entries"]] == list(range(start + 1, end + 1))
+    by_position = {e["position"]: e for e in answer["entries"]}
+    retraction = by_position[changed["per_retracted"]]
+    assert retraction["retracts"] == changed["per_left"]
+    assert retraction["summary"].startswith(f"entry {changed['per_left']} retracted")
+    correction = by_position[changed["chl_corrected"]]
+    assert correction["retracts"] == changed["chl_joined"]
+    assert correction["summary"].startswith(f"entry {changed['chl_joined']} corrected")
+    assert by_position[changed["per_left"]]["retracted_by"] == changed["per_retracted"]
+    membership = {m["state"]: m for m in answer["membership"]}
+    # PER's leave was recorded and retracted in between: its intervals are as they were.
+    assert sorted(membership) == ["ARG", "CHL", "ECU", "MEX"]
+    assert membership["CHL"] == {"state": "CHL", "name": "Chile", "before": [], "after": [
+        {"role": "observer", "valid_from": "2024-02-01", "valid_to": None}]}
+    assert membership["ARG"]["before"] == [
+        {"role": "member", "valid_from": "2023-09-12", "valid_to": None}]
+    assert membership["ARG"]["after"] == [
+        {"role": "member", "valid_from": "2023-09-12", "valid_to": "2024-06-01"}]
+    # Check each membership change agrees with the intervals at both positions.
+    for at in (start, end):
+        intervals = client.get(INTERVALS, params={"as_of": at}).json()["intervals"]
+        side = "before" if at == start else "after"
+        for state, change in membership.items():
+            assert change[side] == [{k: r[k] for k in ("role", "valid_from", "valid_to")}
+                                    for r in intervals if r["state"] == state]
+    # Check a span whose record states differ only in a retracted leave.
+    one = client.get("/v1/changes", params={"from_position": changed["per_left"] - 1,
+                                            "to_position": changed["per_left"],
+                                            "network": NETWORK}).json()
+    assert [m["state"] for m in one["membership"]] == ["PER"]
+    assert one["entries"][0]["retracted_by"] is None  # not yet retracted at to_position
+    plain = client.get("/v1/changes", params={"from_position": end - 1}).json()
+    assert plain["to_position"] == end and plain["membership"] is None
+    assert [e["position"] for e in plain["entries"]] == [end]
+    assert client.get("/v1/changes", params={"from_position": end}).json()["entries"] == []
+
+
+def test_bad_spans_of_changes_are_refused_naming_the_field(
+    client: TestClient, changed: dict[str, int]
+) -> None:
+    end = changed["mex_left"]
+
+    def fields(params: dict[str, Any], status: int = 422) -> set[str]:
+        answer = client.get("/v1/changes", params=params)
+        assert answer.status_code == status, (params, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        return {e["field"] for e in answer.json().get("errors", ())}
+
+    assert fields({"from_position": 5, "to_position": 4}) == {"from_position", "to_position"}
+    assert fields({"from_position": 0, "to_position": 10_001}) == {"to_position"}
+    assert fields({"from_position": 0, "to_position": end + 1}) == {"to_position"}
+    assert fields({"from_position": end + 1}) == {"from_position", "to_position"}
+    fields({"from_position": 0, "network": "NOPE"}, 404)
+    fields({"from_position": 0, "to_position": 1, "network": NETWORK}, 404)  # not yet founded
