@@ -43,7 +43,8 @@ class History(Projection):
     """Every entry, with its summary, filters and retraction."""
 
     name = "history"
-    version = 3  # 2: envelopes with their leaf_index; 3: corrections, named anew
+    # 2: envelopes with their leaf_index; 3: corrections, named anew; 4: recorded_until
+    version = 4
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -51,7 +52,13 @@ class History(Projection):
             f"CREATE TABLE IF NOT EXISTS history{s} (position INTEGER PRIMARY KEY, "
             "type TEXT NOT NULL, effective_date TEXT NOT NULL, network TEXT, state TEXT, "
             "conference TEXT, declaration TEXT, summary TEXT NOT NULL, "
-            "retracted_by INTEGER, envelope TEXT NOT NULL)")
+            "retracted_by INTEGER, envelope TEXT NOT NULL, recorded_until TEXT NOT NULL)")
+        # The latest recorded_at of the entries up to each one: the log up to a position
+        # was all recorded by then. Writers' clocks (several processes, a clock set back)
+        # need not make recorded_at grow with position, but this always grows, so the
+        # record as it stood at a moment is one indexed look-up.
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS history_recorded{s} "
+                       f"ON history{s} (recorded_until, position)")
         for column in (*FILTERS, "type", "effective_date"):
             cursor.execute(f"CREATE INDEX IF NOT EXISTS history_{column}{s} "
                            f"ON history{s} ({column}, position)")
@@ -67,6 +74,9 @@ class History(Projection):
         s = self.suffix
         rows: list[tuple[Any, ...]] = []  # written together, before anything reads them
         known: dict[tuple[str, str], str | None] = {}  # names looked up in this batch
+        latest = cursor.execute(f"SELECT recorded_until FROM history{s} "
+                                "ORDER BY position DESC LIMIT 1").fetchone()
+        then = str(latest[0]) if latest else ""
 
         def names(kind: str, code: str) -> str | None:
             if (kind, code) not in known:
@@ -101,14 +111,16 @@ class History(Projection):
                     "WHERE position=?", (retracted,)).fetchone()
                 if row is not None and e["type"] == "EntryRetracted":
                     codes = list(row)
+            then = max(then, e["recorded_at"])
             rows.append((e["position"], e["type"], e["effective_date"], *codes,
-                         summarize(e, names), orjson.dumps(e).decode()))
+                         summarize(e, names), orjson.dumps(e).decode(), then))
         self._write(cursor, rows)
         super().apply(cursor, envelopes)
 
     def _write(self, cursor: Cursor, rows: list[tuple[Any, ...]]) -> None:
         cursor.executemany(
-            f"INSERT INTO history{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", rows)
+            f"INSERT INTO history{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            rows)
         rows.clear()
 
 
@@ -165,3 +177,14 @@ def history(reader: Reader, query: Query, upto: int,
         [*params, query.limit]).fetchall()
     return [{**orjson.loads(envelope), "summary": summary, "retracted_by": retracted_by}
             for envelope, summary, retracted_by in rows]
+
+
+def position_at(reader: Reader, moment: str, suffix: str = "") -> int:
+    """The last position of the longest stretch of the log from position 1 that was all
+    recorded at or before `moment` (as envelopes give recorded_at); 0 if none was."""
+    # recorded_until grows with position: the latest row at or before the moment in its
+    # index is the answer, one seek.
+    found = reader.execute(
+        f"SELECT position FROM history{suffix} WHERE recorded_until <= ? "
+        "ORDER BY recorded_until DESC, position DESC LIMIT 1", (moment,)).fetchone()
+    return int(found[0]) if found else 0

@@ -2,19 +2,63 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
-from concord.domain.envelope import MAX_POSITION
+from concord.domain.envelope import MAX_POSITION, format_timestamp
+from concord.projections import history
 from concord.projections.remote import RemoteProjections
 from concord.projections.runner import ProjectionRunner
 
 MinPosition = Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
     "Wait until the answer reflects at least this position (read-your-writes)."))]
+
+_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+                     r"([Zz]|[+-][0-9]{2}:[0-9]{2})")
+
+AsOf = Annotated[str | None, Query(max_length=40, description=(
+    "The record as it stood at this position, or at this moment (RFC 3339, e.g. "
+    "2026-11-28T10:15:03Z): the log up to the last position before the first entry recorded "
+    "after it, to the millisecond of `recorded_at` (default: the latest)."),
+    examples=["88", "2026-11-28T10:15:03Z"])]
+
+
+def _bad_as_of(value: str, reason: str) -> ProblemError:
+    return ProblemError(422, "invalid-request", "Invalid request", f"as_of: {value!r} {reason}",
+                        errors=[{"field": "as_of", "reason": reason}])
+
+
+async def as_of_position(request: Request, as_of: str | None) -> int | None:
+    """The position `as_of` names: itself if a position, else the last one of the log as it
+    stood at the moment it gives (422 naming as_of if it is neither)."""
+    if as_of is None:
+        return None
+    if as_of.isascii() and as_of.isdigit():
+        position = int(as_of)
+        if position > MAX_POSITION:
+            raise _bad_as_of(as_of, f"is not a position from 0 to {MAX_POSITION}")
+        return position
+    if _MOMENT.fullmatch(as_of) is None:
+        raise _bad_as_of(as_of, "is neither a position nor an RFC 3339 moment "
+                                "(2026-11-28T10:15:03Z)")
+    try:
+        stamp = format_timestamp(datetime.fromisoformat(as_of.upper()))
+    except (ValueError, OverflowError):
+        raise _bad_as_of(as_of, "is not a moment that exists") from None
+    # Every entry recorded up to now must be in the history to know where the moment falls.
+    end = await run_in_threadpool(request.app.state.log.last_position)
+    suffix, _ = await caught_up(request, "history", end)
+    store = request.app.state.projection_store
+    found: int = await run_in_threadpool(
+        store.read, "history", suffix,
+        lambda reader, live: history.position_at(reader, stamp, live))
+    return found
 
 
 async def caught_up(request: Request, name: str, position: int,

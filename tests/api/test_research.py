@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -221,3 +222,50 @@ def test_bad_spans_of_changes_are_refused_naming_the_field(
     assert fields({"from_position": end + 1}) == {"from_position", "to_position"}
     fields({"from_position": 0, "network": "NOPE"}, 404)
     fields({"from_position": 0, "to_position": 1, "network": NETWORK}, 404)  # not yet founded
+
+
+def _at_moment(envelopes: list[dict[str, Any]], moment: str) -> int:
+    """The last position of the longest stretch from position 1 all recorded by `moment`."""
+    position = 0
+    for e in envelopes:
+        if e["recorded_at"] > moment:
+            break
+        position = e["position"]
+    return position
+
+
+def test_as_of_a_moment_is_the_record_as_it_stood_then(
+    client: TestClient, changed: dict[str, int]
+) -> None:
+    envelopes = client.get("/v1/events", params={"limit": 1000}).json()["events"]
+    stamps = sorted({e["recorded_at"] for e in envelopes})
+    first = datetime.fromisoformat(stamps[0])
+    probes = [*stamps, (first - timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
+              .replace("+00:00", "Z")]
+    established = next(e["position"] for e in envelopes if e["type"] == "NetworkEstablished")
+    for moment in probes:
+        position = _at_moment(envelopes, moment)
+        for path in (INTERVALS, SERIES, MEMBERS):
+            answer = client.get(path, params={"as_of": moment})
+            if position < established:
+                assert answer.status_code == 404, (path, moment)
+                continue
+            assert answer.status_code == 200, (path, moment, answer.text)
+            assert answer.json()["as_of"] == position
+            assert answer.json() == client.get(path, params={"as_of": position}).json()
+    # Check the same moment in another offset, and in lower case.
+    last = datetime.fromisoformat(stamps[-1]).astimezone(timezone(timedelta(hours=-3)))
+    for moment in (last.isoformat(timespec="milliseconds"), stamps[-1].lower()):
+        answer = client.get(INTERVALS, params={"as_of": moment}).json()
+        assert answer["as_of"] == changed["mex_left"], moment
+
+
+def test_a_malformed_as_of_is_refused_naming_it(client: TestClient,
+                                                changed: dict[str, int]) -> None:
+    for value in ("2026-11-28", "yesterday", "2026-13-01T00:00:00Z", "2026-11-28T10:15:03",
+                  "2026-11-28T25:00:00Z", "-1", "0001-01-01T00:00:00+01:00", "1" * 25):
+        for path in (INTERVALS, SERIES, MEMBERS):
+            answer = client.get(path, params={"as_of": value})
+            assert answer.status_code == 422, (path, value, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert [e["field"] for e in answer.json()["errors"]] == ["as_of"], value

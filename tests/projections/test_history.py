@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from concord.api.scenario import founding_scenario
+from concord.domain.envelope import Envelope
 from concord.log.application import CoordinationLog
-from concord.projections.history import History, Query, history
+from concord.projections.history import History, Query, history, position_at
 from concord.projections.store import ProjectionStore
 from tests.conftest import submit
 from tests.projections.conftest import catch_up
@@ -74,3 +75,31 @@ def test_a_retracted_entry_is_marked_and_its_retraction_filed_with_it(
     assert entries[1]["summary"] == "Argentina joined Network of N (N) as member"
     assert entries[2]["summary"] == "entry 2 retracted: a typo"
     assert history(store.reader(), Query(network="N"), 2)[-1]["position"] == 2
+
+
+def test_the_record_at_a_moment_is_the_stretch_of_the_log_all_recorded_by_then(
+    store: ProjectionStore,
+) -> None:
+    # Writers in several processes stamp entries with their own clocks: position 3 was
+    # stamped before position 2, and 5 before 4.
+    stamps = ["2026-11-28T10:00:00.000Z", "2026-11-28T10:00:02.000Z",
+              "2026-11-28T10:00:01.000Z", "2026-11-28T10:00:04.000Z",
+              "2026-11-28T10:00:03.000Z", "2026-11-28T10:00:05.000Z"]
+    envelopes: list[Envelope] = [
+        {"position": i, "type": "StateRegistered", "stream": f"state:X{i:02}", "version": 1,
+         "effective_date": "2026-11-28", "recorded_at": stamp, "recorded_by": "test",
+         "source": None, "data": {"state": f"X{i:02}", "name": f"State {i}"},
+         "leaf_index": i - 1} for i, stamp in enumerate(stamps, start=1)]
+    projection = History()
+    with store.transaction() as cursor:
+        projection.prepare(cursor)
+        projection.apply(cursor, envelopes[:3])
+    with store.transaction() as cursor:
+        projection.apply(cursor, envelopes[3:])
+    reader = store.reader()
+    expected = {"2026-11-28T09:59:59.999Z": 0, "2026-11-28T10:00:00.000Z": 1,
+                "2026-11-28T10:00:01.000Z": 1, "2026-11-28T10:00:01.500Z": 1,
+                "2026-11-28T10:00:02.000Z": 3, "2026-11-28T10:00:03.000Z": 3,
+                "2026-11-28T10:00:04.000Z": 5, "2026-11-28T10:00:05.000Z": 6,
+                "2027-01-01T00:00:00.000Z": 6}
+    assert {moment: position_at(reader, moment) for moment in expected} == expected

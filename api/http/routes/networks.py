@@ -10,12 +10,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
-from concord.api.http.reads import MinPosition, caught_up, stream_etag
+from concord.api.http.reads import AsOf, MinPosition, as_of_position, caught_up, stream_etag
 from concord.api.http.schemas import problem_responses
 from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
 from concord.domain.catalogue import IsoDate
 from concord.domain.codes import CODE_PATTERN, state_name
-from concord.domain.envelope import MAX_POSITION
 from concord.domain.network import Network as NetworkStream
 from concord.projections import networks as projection
 from concord.projections.db import Reader
@@ -97,10 +96,6 @@ class Members(BaseModel):
     members: list[MemberView]
 
 
-AsOf = Annotated[int | None, Query(ge=0, le=MAX_POSITION, description=(
-    "The record as it stood at this position (default: the latest)."))]
-
-
 def _on_record(reader: Reader, code: str, position: int, suffix: str) -> bool:
     known = reader.execute(
         f"SELECT founded_at FROM membership_networks{suffix} WHERE network=?",
@@ -113,9 +108,10 @@ def _not_on_record(code: str, position: int) -> ProblemError:
                         f"network {code} is not on record as of position {position}")
 
 
-async def _membership_as_of(request: Request, as_of: int | None, min_position: int
+async def _membership_as_of(request: Request, asked: str | None, min_position: int
                             ) -> tuple[str, int]:
     """The membership projection's live suffix, caught up, and the position to read at."""
+    as_of = await as_of_position(request, asked)
     suffix, reached = await caught_up(request, "membership", max(min_position, as_of or 0),
                                       {"as_of": as_of or 0, "min_position": min_position})
     return suffix, reached if as_of is None else as_of
