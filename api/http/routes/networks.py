@@ -178,17 +178,10 @@ class Intervals(BaseModel):
 INTERVAL_COLUMNS = ("state", "name", "role", "valid_from", "valid_to")
 
 
-@router.get("/{code}/intervals", response_model=Intervals,
-            responses={**csv_content("The intervals, as JSON or CSV."),
-                       **problem_responses(404, 422, 503)})
-async def network_intervals_route(
-    request: Request,
-    code: NetworkCode,
-    as_of: AsOf = None,
-    min_position: MinPosition = 0,
-    format_: Format = None,
-) -> dict[str, Any] | Response:
-    """Each state's membership intervals in a network, by state then start date."""
+async def _intervals_as_of(request: Request, code: str, as_of: str | None,
+                           min_position: int) -> tuple[int, list[dict[str, Any]]]:
+    """The position `as_of` names and the network's membership intervals as the record
+    stood there; 404 if the network was not on record then."""
     suffix, position = await _membership_as_of(request, as_of, min_position)
     store = request.app.state.projection_store
 
@@ -200,6 +193,21 @@ async def network_intervals_route(
     found = await run_in_threadpool(store.read, "membership", suffix, query)
     if found is None:
         raise _not_on_record(code, position)
+    return position, found
+
+
+@router.get("/{code}/intervals", response_model=Intervals,
+            responses={**csv_content("The intervals, as JSON or CSV."),
+                       **problem_responses(404, 422, 503)})
+async def network_intervals_route(
+    request: Request,
+    code: NetworkCode,
+    as_of: AsOf = None,
+    min_position: MinPosition = 0,
+    format_: Format = None,
+) -> dict[str, Any] | Response:
+    """Each state's membership intervals in a network, by state then start date."""
+    position, found = await _intervals_as_of(request, code, as_of, min_position)
     rows = [{**row, "name": state_name(str(row["state"]))} for row in found]
     if wants_csv(request, format_):
         return csv_response(rows, INTERVAL_COLUMNS, f"{code}-intervals-as-of-{position}.csv")
@@ -250,17 +258,7 @@ async def network_series(
             f"from ({date_from}) is later than to ({date_to}): no date is in both",
             errors=[{"field": "from", "reason": f"later than to ({date_to})"},
                     {"field": "to", "reason": f"earlier than from ({date_from})"}])
-    suffix, position = await _membership_as_of(request, as_of, min_position)
-    store = request.app.state.projection_store
-
-    def query(reader: Reader, suffix: str) -> list[dict[str, Any]] | None:
-        if not _on_record(reader, code, position, suffix):
-            return None
-        return network_intervals(reader, code, position, suffix)
-
-    found = await run_in_threadpool(store.read, "membership", suffix, query)
-    if found is None:
-        raise _not_on_record(code, position)
+    position, found = await _intervals_as_of(request, code, as_of, min_position)
     points = series(found, date_from, date_to)
     if wants_csv(request, format_):
         return csv_response(points, ("date", *roles(), "total"),
