@@ -7,6 +7,7 @@ retraction. A retraction is filed under the same codes as the entry it retracts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,3 +189,19 @@ def position_at(reader: Reader, moment: str, suffix: str = "") -> int:
         f"SELECT position FROM history{suffix} WHERE recorded_until <= ? "
         "ORDER BY recorded_until DESC, position DESC LIMIT 1", (moment,)).fetchone()
     return int(found[0]) if found else 0
+
+
+def entries_at(reader: Reader, positions: Sequence[int], suffix: str = ""
+               ) -> list[dict[str, Any]]:
+    """The entries at `positions` that the history holds, in log order."""
+    found: list[dict[str, Any]] = []
+    wanted = sorted(set(positions))
+    for start in range(0, len(wanted), 500):  # within any engine's limit of parameters
+        chunk = wanted[start:start + 500]
+        rows = reader.execute(
+            f"SELECT envelope, summary, retracted_by FROM history{suffix} "
+            f"WHERE position IN ({','.join('?' * len(chunk))}) ORDER BY position",
+            chunk).fetchall()
+        found.extend({**orjson.loads(envelope), "summary": summary,
+                      "retracted_by": retracted_by} for envelope, summary, retracted_by in rows)
+    return found

@@ -308,7 +308,9 @@ def network_intervals(reader: Reader, network: str, as_of: int, suffix: str = ""
 def series(found: list[dict[str, str | None]], date_from: str | None = None,
            date_to: str | None = None) -> list[dict[str, Any]]:
     """The counts by role (and their total) from each date on which one changes, of the
-    intervals `found`: a row per such date, within [date_from, date_to] when given."""
+    intervals `found`: a row per such date, within [date_from, date_to] when given. With
+    `date_from` after the first change, the first row gives the counts standing on
+    `date_from` itself, so that every date of the range has its counts."""
     known = roles()
     deltas: dict[str, dict[str, int]] = {}
     for interval in found:
@@ -319,12 +321,21 @@ def series(found: list[dict[str, str | None]], date_from: str | None = None,
             deltas.setdefault(end, dict.fromkeys(known, 0))[role] -= 1
     counts = dict.fromkeys(known, 0)
     rows: list[dict[str, Any]] = []
+    earlier = False  # whether a change came before date_from
     for day in sorted(deltas):
         change = deltas[day]
         if not any(change.values()):
             continue
+        if date_from is not None and day < date_from:
+            earlier = True
+        elif (earlier and not rows and date_from is not None and day != date_from
+              and (date_to is None or date_from <= date_to)):
+            rows.append({"date": date_from, **counts, "total": sum(counts.values())})
         for role in known:
             counts[role] += change[role]
         if (date_from is None or day >= date_from) and (date_to is None or day <= date_to):
             rows.append({"date": day, **counts, "total": sum(counts.values())})
+    if earlier and not rows and date_from is not None and (date_to is None
+                                                           or date_from <= date_to):
+        rows.append({"date": date_from, **counts, "total": sum(counts.values())})
     return rows

@@ -181,7 +181,13 @@ def test_the_changes_between_two_record_states(
     # PER's leave was recorded and retracted in between: its intervals are as they were.
     assert sorted(membership) == ["ARG", "CHL", "ECU", "MEX"]
     assert membership["CHL"] == {"state": "CHL", "name": "Chile", "before": [], "after": [
-        {"role": "observer", "valid_from": "2024-02-01", "valid_to": None}]}
+        {"role": "observer", "valid_from": "2024-02-01", "valid_to": None}], "changes": [
+        {"from": "2024-02-01", "to": None, "before": None, "after": "observer"}]}
+    # Check the dates on which a role differs: ARG from its leave on, ECU from 2025.
+    assert membership["ARG"]["changes"] == [
+        {"from": "2024-06-01", "to": None, "before": "member", "after": None}]
+    assert membership["ECU"]["changes"] == [
+        {"from": "2025-01-01", "to": None, "before": "member", "after": "observer"}]
     assert membership["ARG"]["before"] == [
         {"role": "member", "valid_from": "2023-09-12", "valid_to": None}]
     assert membership["ARG"]["after"] == [

@@ -3,26 +3,19 @@ a network's membership intervals changed."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from concord.api.http.errors import ProblemError
-from concord.api.http.reads import caught_up
+from concord.api.http import queries
+from concord.api.http.queries import MAX_SPAN
 from concord.api.http.schemas import EnvelopeModel, problem_responses
+from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
 from concord.domain.catalogue import Code
-from concord.domain.codes import state_name
 from concord.domain.envelope import MAX_POSITION
-from concord.projections import history
-from concord.projections.db import Reader
-from concord.projections.membership import network_intervals
 
 router = APIRouter(prefix="/v1/changes", tags=["changes"])
-
-# The most positions one answer spans: its entries are read and sent in one piece.
-MAX_SPAN = 10_000
 
 
 class ChangedEntry(EnvelopeModel):
@@ -44,6 +37,20 @@ class IntervalChange(BaseModel):
     valid_to: str | None
 
 
+class RoleChange(BaseModel):
+    """A stretch of dates on which a state's role differs between the two record states."""
+
+    model_config = {"populate_by_name": True}
+
+    date_from: str = Field(alias="from", description="The first date of the stretch.")
+    date_to: str | None = Field(alias="to", description=(
+        "The day after its last date (exclusive); null if it lasts."))
+    before: str | None = Field(description="The role in the earlier record state; null: "
+                                           "not in the network.")
+    after: str | None = Field(description="The role in the later record state; null: not "
+                                          "in the network.")
+
+
 class StateChange(BaseModel):
     """A state whose intervals in the network differ between the two record states."""
 
@@ -51,6 +58,8 @@ class StateChange(BaseModel):
     name: str
     before: list[IntervalChange]
     after: list[IntervalChange]
+    changes: list[RoleChange] = Field(description=(
+        "The dates on which its role differs, stretch by stretch."))
 
 
 class Changes(BaseModel):
@@ -70,7 +79,9 @@ class Changes(BaseModel):
                         "before": [{"role": "member", "valid_from": "2023-09-12",
                                     "valid_to": None}],
                         "after": [{"role": "member", "valid_from": "2023-09-12",
-                                   "valid_to": "2024-06-01"}]}]}]}}
+                                   "valid_to": "2024-06-01"}],
+                        "changes": [{"from": "2024-06-01", "to": None, "before": "member",
+                                     "after": None}]}]}]}}
 
     from_position: int
     to_position: int
@@ -80,12 +91,16 @@ class Changes(BaseModel):
         "With `network`: each state whose intervals differ, before and after; else null."))
 
 
-def _invalid(detail: str, *errors: tuple[str, str]) -> ProblemError:
-    return ProblemError(422, "invalid-request", "Invalid request", detail,
-                        errors=[{"field": field, "reason": reason} for field, reason in errors])
+ENTRY_COLUMNS = ("position", "type", "stream", "version", "effective_date", "recorded_at",
+                 "recorded_by", "source", "data", "leaf_index", "summary", "retracts",
+                 "retracted_by")
+STATE_COLUMNS = ("state", "name", "before", "after", "changes")
 
 
-@router.get("", response_model=Changes, responses=problem_responses(404, 422, 503))
+@router.get("", response_model=Changes, response_model_by_alias=True, responses={
+    **csv_content("The changes as JSON, or as CSV one of their lists (`table`), nested values "
+                  "a JSON text in their cell."),
+    **problem_responses(404, 422, 503)})
 async def read_changes(
     request: Request,
     from_position: Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
@@ -95,64 +110,20 @@ async def read_changes(
         "after from_position."))] = None,
     network: Annotated[Code | None, Query(description=(
         "Also how this network's membership intervals changed between the two."))] = None,
-) -> dict[str, Any]:
+    format_: Format = None,
+    table: Annotated[Literal["entries", "membership"], Query(description=(
+        "Which list a CSV answer holds: the entries, or (with network) the states whose "
+        "membership changed. A JSON answer holds both."))] = "entries",
+) -> dict[str, Any] | Response:
     """The entries recorded between two positions, and how a network's membership changed."""
-    end: int = (to_position if to_position is not None
-                else await run_in_threadpool(request.app.state.log.last_position))
-    if from_position > end:
-        raise _invalid(f"from_position ({from_position}) is after to_position ({end})",
-                       ("from_position", f"after to_position ({end})"),
-                       ("to_position", f"before from_position ({from_position})"))
-    if end - from_position > MAX_SPAN:
-        raise _invalid(f"to_position: {end - from_position:,} positions after from_position, "
-                       f"more than the {MAX_SPAN:,} one answer spans; ask in parts",
-                       ("to_position", f"more than {MAX_SPAN:,} positions after "
-                                       "from_position"))
-    asked = {"from_position": from_position, "to_position": end}
-    history_suffix, _ = await caught_up(request, "history", end, asked)
-    store = request.app.state.projection_store
-    query = history.Query(after=from_position, limit=max(end - from_position, 1))
-    found = await run_in_threadpool(
-        store.read, "history", history_suffix,
-        lambda reader, live: history.history(reader, query, end, live))
-    entries = []
-    for entry in found:
-        retracts = (entry["data"]["position"]
-                    if entry["type"] in ("EntryRetracted", "EntryCorrected") else None)
-        later = entry["retracted_by"]
-        entries.append({**entry, "retracts": retracts,
-                        "retracted_by": later if later is not None and later <= end else None})
-    membership = None
-    if network is not None:
-        suffix, _ = await caught_up(request, "membership", end, asked)
-
-        def diff(reader: Reader, suffix: str) -> list[dict[str, Any]] | None:
-            known = reader.execute(
-                f"SELECT founded_at FROM membership_networks{suffix} WHERE network=?",
-                (network,)).fetchone()
-            if known is None or known[0] > end:
-                return None
-            return _diff(network_intervals(reader, network, from_position, suffix),
-                         network_intervals(reader, network, end, suffix))
-
-        membership = await run_in_threadpool(store.read, "membership", suffix, diff)
-        if membership is None:
-            raise ProblemError(404, "no-such-network", "No such network",
-                               f"network {network} is not on record as of position {end}")
-    return {"from_position": from_position, "to_position": end, "network": network,
-            "entries": entries, "membership": membership}
-
-
-def _diff(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def by_state(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            grouped.setdefault(row["state"], []).append(
-                {"role": row["role"], "valid_from": row["valid_from"],
-                 "valid_to": row["valid_to"]})
-        return grouped
-
-    was, now = by_state(before), by_state(after)
-    return [{"state": state, "name": state_name(state), "before": was.get(state, []),
-             "after": now.get(state, [])}
-            for state in sorted(was.keys() | now.keys()) if was.get(state) != now.get(state)]
+    found = await queries.changes(request, from_position, to_position, network)
+    if wants_csv(request, format_):
+        span = f"{found['from_position']}-{found['to_position']}"
+        if table == "membership":
+            if network is None:
+                raise queries.invalid("table: membership needs network",
+                                      ("table", "membership needs network"))
+            return csv_response(found["membership"], STATE_COLUMNS,
+                                f"{network}-membership-changes-{span}.csv")
+        return csv_response(found["entries"], ENTRY_COLUMNS, f"changes-{span}.csv")
+    return found

@@ -7,15 +7,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
-from concord.api.http.errors import ProblemError
-from concord.api.http.reads import MinPosition, caught_up, stream_etag
+from concord.api.http import queries
+from concord.api.http.reads import MinPosition, stream_etag
 from concord.api.http.schemas import ConferenceSummary, Person, problem_responses
+from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
 from concord.domain.catalogue import Code, StateCode
-from concord.domain.codes import CODE_PATTERN, state_name
+from concord.domain.codes import CODE_PATTERN
 from concord.domain.conference import Conference
-from concord.projections import conferences as projection
 
 router = APIRouter(prefix="/v1/conferences", tags=["conferences"])
 
@@ -81,42 +80,53 @@ class ConferenceDetail(ConferenceSummary):
     sessions: list[Session]
 
 
-@router.get("", response_model=list[ConferenceListed], responses=problem_responses(422, 503))
+LIST_COLUMNS = ("code", "title", "network", "edition", "host_state", "host_name", "city",
+                "starts_on", "ends_on", "status", "status_on", "status_reason", "scheduled_on",
+                "scheduled_at", "delegations", "sessions")
+TABLES: dict[str, tuple[str, ...]] = {
+    "delegations": ("state", "name", "role", "head", "attended_on", "position"),
+    "sessions": ("title", "held_on", "position", "speakers"),
+    "schedule": ("position", "type", "effective_date", "starts_on", "ends_on", "reason"),
+}
+
+
+@router.get("", response_model=list[ConferenceListed], responses={
+    **csv_content("The conferences, as JSON or CSV."), **problem_responses(422, 503)})
 async def list_conferences(
     request: Request,
     network: Annotated[Code | None, Query(description="Only this network's.")] = None,
     status: Annotated[Literal["scheduled", "held", "cancelled"] | None, Query()] = None,
     host_state: Annotated[StateCode | None, Query(description="Only those it hosts.")] = None,
     min_position: MinPosition = 0,
-) -> list[dict[str, Any]]:
+    format_: Format = None,
+) -> list[dict[str, Any]] | Response:
     """Every conference on record, in order of its start."""
-    suffix, _ = await caught_up(request, "conferences", min_position)
-    store = request.app.state.projection_store
-    found: list[dict[str, Any]] = await run_in_threadpool(
-        store.read, "conferences", suffix,
-        lambda reader, live: projection.list_conferences(reader, network, status, host_state,
-                                                         live))
-    return [{**item, "host_name": state_name(item["host_state"])} for item in found]
+    found = await queries.conferences(request, network, status, host_state, min_position)
+    if wants_csv(request, format_):
+        return csv_response(found, LIST_COLUMNS, "conferences.csv")
+    return found
 
 
-@router.get("/{code}", response_model=ConferenceDetail,
-            responses=problem_responses(404, 422, 503))
+@router.get("/{code}", response_model=ConferenceDetail, responses={
+    **csv_content("The conference as JSON, or one of its lists (`table`) as CSV, nested "
+                  "values a JSON text in their cell."),
+    **problem_responses(404, 422, 503)})
 async def read_conference(
     request: Request, response: Response,
     code: Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")],
     min_position: MinPosition = 0,
-) -> dict[str, Any]:
+    format_: Format = None,
+    table: Annotated[Literal["delegations", "sessions", "schedule"], Query(
+        description="Which list a CSV answer holds (delegations of both roles, with a role "
+                    "column); a JSON answer holds them all.")] = "delegations",
+) -> dict[str, Any] | Response:
     """One conference: schedule, host, status, delegations by role, sessions and speakers."""
-    suffix, reached = await caught_up(request, "conferences", min_position)
-    store = request.app.state.projection_store
-    found: dict[str, Any] | None = await run_in_threadpool(
-        store.read, "conferences", suffix,
-        lambda reader, live: projection.conference(reader, code, live))
-    if found is None:
-        raise ProblemError(404, "no-such-conference", "No such conference",
-                           f"conference {code} is not on record")
-    for item in (*found["delegations"]["participants"], *found["delegations"]["observers"]):
-        item["name"] = state_name(item["state"])
+    found, reached = await queries.conference(request, code, min_position)
+    if wants_csv(request, format_):
+        rows = (found["schedule"] if table == "schedule" else found["sessions"]
+                if table == "sessions" else [*found["delegations"]["participants"],
+                                             *found["delegations"]["observers"]])
+        return csv_response(rows, TABLES[table], f"{found['code']}-{table}.csv")
     stream = Conference.stream_id(found["code"])
     response.headers["ETag"] = await stream_etag(request, stream, reached)
-    return {**found, "host_name": state_name(found["host_state"])}
+    return found

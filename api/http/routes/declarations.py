@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
-from concord.api.http.errors import ProblemError
-from concord.api.http.reads import MinPosition, caught_up, stream_etag
+from concord.api.http import queries
+from concord.api.http.reads import MinPosition, stream_etag
 from concord.api.http.schemas import problem_responses
 from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
-from concord.domain.codes import CODE_PATTERN, state_name
+from concord.domain.codes import CODE_PATTERN
 from concord.domain.declaration import Declaration
-from concord.projections import declarations as projection
 
 router = APIRouter(prefix="/v1/declarations", tags=["declarations"])
 
@@ -44,6 +42,9 @@ class Signature(BaseModel):
 
 
 SIGNATURE_COLUMNS = ("state", "name", "signed_on", "position", "signatory")
+WITHDRAWAL_COLUMNS = ("state", "name", "signed_on", "withdrawn_on", "position", "reason")
+LIST_COLUMNS = ("code", "title", "also_known_as", "conference", "network", "text_sha256",
+                "adopted_on", "adopted_at", "signatories")
 
 
 class Withdrawal(BaseModel):
@@ -64,38 +65,35 @@ class DeclarationDetail(DeclarationSummary):
     withdrawn: list[Withdrawal]
 
 
-@router.get("", response_model=list[DeclarationSummary], responses=problem_responses(422, 503))
-async def list_declarations(request: Request, min_position: MinPosition = 0
-                            ) -> list[dict[str, Any]]:
+@router.get("", response_model=list[DeclarationSummary], responses={
+    **csv_content("The declarations, as JSON or CSV."), **problem_responses(422, 503)})
+async def list_declarations(request: Request, min_position: MinPosition = 0,
+                            format_: Format = None) -> list[dict[str, Any]] | Response:
     """Every declaration on record, with how many states stand signed."""
-    suffix, _ = await caught_up(request, "declarations", min_position)
-    store = request.app.state.projection_store
-    return await run_in_threadpool(store.read, "declarations", suffix,
-                                   projection.list_declarations)
+    found = await queries.declarations(request, min_position)
+    if wants_csv(request, format_):
+        return csv_response(found, LIST_COLUMNS, "declarations.csv")
+    return found
 
 
 @router.get("/{code}", response_model=DeclarationDetail, responses={
-    **csv_content("The declaration as JSON, or its signatories as CSV (`signatory` a JSON "
-                  "text in its cell)."),
+    **csv_content("The declaration as JSON, or its signatories (or, with table=withdrawn, its "
+                  "withdrawals) as CSV (`signatory` a JSON text in its cell)."),
     **problem_responses(404, 422, 503)})
 async def read_declaration(
     request: Request, response: Response,
     code: Annotated[str, Path(pattern=f"^{CODE_PATTERN.pattern}$")],
     min_position: MinPosition = 0,
     format_: Format = None,
+    table: Annotated[Literal["signed", "withdrawn"], Query(
+        description="Which list a CSV answer holds; a JSON answer holds both.")] = "signed",
 ) -> dict[str, Any] | Response:
     """One declaration: its facts, its signatories with dates and names, its withdrawals."""
-    suffix, reached = await caught_up(request, "declarations", min_position)
-    store = request.app.state.projection_store
-    found: dict[str, Any] | None = await run_in_threadpool(
-        store.read, "declarations", suffix,
-        lambda reader, live: projection.declaration(reader, code, live))
-    if found is None:
-        raise ProblemError(404, "no-such-declaration", "No such declaration",
-                           f"declaration {code} is not on record")
-    for item in (*found["signed"], *found["withdrawn"]):
-        item["name"] = state_name(item["state"])
+    found, reached = await queries.declaration(request, code, min_position)
     if wants_csv(request, format_):
+        if table == "withdrawn":
+            return csv_response(found["withdrawn"], WITHDRAWAL_COLUMNS,
+                                f"{found['code']}-withdrawals.csv")
         return csv_response(found["signed"], SIGNATURE_COLUMNS,
                             f"{found['code']}-signatories.csv")
     stream = Declaration.stream_id(found["code"])

@@ -7,10 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from concord.api.http.errors import ProblemError
-from concord.api.http.reads import caught_up
+from concord.api.http import queries
+from concord.api.http.reads import AsOf
 from concord.api.http.schemas import EnvelopeModel, EventType, problem_responses
 from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
 from concord.domain.catalogue import Code, IsoDate, StateCode
@@ -26,7 +25,8 @@ class HistoryEntry(EnvelopeModel):
     """An entry, with what it means in a line, and the retraction that undid it, if any."""
 
     summary: str
-    retracted_by: int | None = Field(description="Position of the entry's retraction.")
+    retracted_by: int | None = Field(description=(
+        "Position of the entry's retraction or correction, if one is recorded up to as_of."))
 
 
 class HistoryPage(BaseModel):
@@ -35,11 +35,8 @@ class HistoryPage(BaseModel):
     entries: list[HistoryEntry]
     next_after: str | None = Field(description=(
         "Pass as `after` for the next page, in the same order; null on the last page."))
-
-
-def _invalid(detail: str, *errors: tuple[str, str]) -> ProblemError:
-    return ProblemError(422, "invalid-request", "Invalid request", detail,
-                        errors=[{"field": field, "reason": reason} for field, reason in errors])
+    as_of: int = Field(description="The position of the record as it stood: the last "
+                                   "position any entry listed may have.")
 
 
 COLUMNS = ("position", "type", "stream", "version", "effective_date", "recorded_at",
@@ -66,40 +63,25 @@ async def read_history(
         "Cursor: a position; for order=effective_date also 'DATE,POSITION' (as `next_after` "
         "gives it), and a plain position continues after that entry in date order."))] = "0",
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+    as_of: AsOf = None,
     min_position: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     format_: Format = None,
 ) -> dict[str, Any] | Response:
-    """The decisions in log order or by effective date, filtered; each with a summary."""
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise _invalid(f"from ({date_from}) is later than to ({date_to}): no date is in both",
-                       ("from", f"later than to ({date_to})"),
-                       ("to", f"earlier than from ({date_from})"))
+    """The decisions in log order or by effective date, filtered, as the record stood at a
+    position or moment; each with a summary."""
+    queries.check_dates(date_from, date_to)
     match = _CURSOR.fullmatch(after)
     if match is None or (order == "position" and match.group(1)):
-        raise _invalid(f"after: {after!r} is not a cursor of this order",
-                       ("after", "not a cursor"))
+        raise queries.invalid(f"after: {after!r} is not a cursor of this order",
+                              ("after", "not a cursor"))
     cursor: tuple[str, int] | int = (
         (match.group(1), int(match.group(2))) if match.group(1) else int(match.group(2)))
-    suffix, upto = await caught_up(request, "history", min_position)
-    # One more than asked tells whether there is a next page.
     query = projection.Query(network, state, conference, declaration, tuple(type_ or ()),
-                             date_from, date_to, order, cursor, limit + 1)
-    store = request.app.state.projection_store
-    try:
-        entries = await run_in_threadpool(
-            store.read, "history", suffix,
-            lambda reader, live: projection.history(reader, query, upto, live))
-    except projection.UnknownCursor as e:
-        raise _invalid(f"after: {e}", ("after", "no such entry")) from None
-    next_after = None
-    if len(entries) > limit:
-        del entries[limit:]
-        last = entries[-1]
-        next_after = (f"{last['effective_date']},{last['position']}"
-                      if order == "effective_date" else str(last["position"]))
+                             date_from, date_to, order, cursor, limit)
+    page = await queries.history(request, query, as_of, min_position)
     if wants_csv(request, format_):
-        answer = csv_response(entries, COLUMNS, "history.csv")
-        if next_after is not None:
-            answer.headers["X-Next-After"] = next_after
+        answer = csv_response(page.entries, COLUMNS, f"history-as-of-{page.as_of}.csv")
+        if page.next_after is not None:
+            answer.headers["X-Next-After"] = page.next_after
         return answer
-    return {"entries": entries, "next_after": next_after}
+    return {"entries": page.entries, "next_after": page.next_after, "as_of": page.as_of}

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from concord.api.http.errors import ProblemError
-from concord.api.http.reads import AsOf, MinPosition, as_of_position, caught_up, stream_etag
+from concord.api.http import queries
+from concord.api.http.reads import AsOf, MinPosition, stream_etag
 from concord.api.http.schemas import problem_responses
 from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
 from concord.domain.catalogue import IsoDate
-from concord.domain.codes import CODE_PATTERN, state_name
+from concord.domain.codes import CODE_PATTERN
 from concord.domain.network import Network as NetworkStream
-from concord.projections import networks as projection
-from concord.projections.db import Reader
-from concord.projections.membership import members, network_intervals, roles, series
+from concord.projections.membership import roles, series
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
@@ -51,27 +47,27 @@ def _with_link(found: dict[str, Any]) -> dict[str, Any]:
     return {**found, "members_href": f"/v1/networks/{found['code']}/members"}
 
 
-@router.get("", response_model=list[Network], responses=problem_responses(422, 503))
-async def list_networks(request: Request, min_position: MinPosition = 0
-                        ) -> list[dict[str, Any]]:
+NETWORK_COLUMNS = ("code", "name", "acronym", "purpose", "established_on", "established_at",
+                   "statutes", "members_href")
+
+
+@router.get("", response_model=list[Network],
+            responses={**csv_content("The networks, as JSON or CSV (`statutes` a JSON text "
+                                     "in its cell)."), **problem_responses(422, 503)})
+async def list_networks(request: Request, min_position: MinPosition = 0,
+                        format_: Format = None) -> list[dict[str, Any]] | Response:
     """Every network on record, with its founding and statutes, in the order recorded."""
-    suffix, _ = await caught_up(request, "networks", min_position)
-    store = request.app.state.projection_store
-    found = await run_in_threadpool(store.read, "networks", suffix, projection.list_networks)
-    return [_with_link(item) for item in found]
+    found = [_with_link(item) for item in await queries.networks(request, min_position)]
+    if wants_csv(request, format_):
+        return csv_response(found, NETWORK_COLUMNS, "networks.csv")
+    return found
 
 
 @router.get("/{code}", response_model=Network, responses=problem_responses(404, 422, 503))
 async def read_network(request: Request, response: Response, code: NetworkCode,
                        min_position: MinPosition = 0) -> dict[str, Any]:
     """One network: its founding facts and its statutes; its ETag is the stream's version."""
-    suffix, reached = await caught_up(request, "networks", min_position)
-    store = request.app.state.projection_store
-    found = await run_in_threadpool(store.read, "networks", suffix,
-                                    lambda reader, live: projection.network(reader, code, live))
-    if found is None:
-        raise ProblemError(404, "no-such-network", "No such network",
-                           f"network {code} is not on record")
+    found, reached = await queries.network(request, code, min_position)
     stream = NetworkStream.stream_id(found["code"])
     response.headers["ETag"] = await stream_etag(request, stream, reached)
     return _with_link(found)
@@ -96,27 +92,6 @@ class Members(BaseModel):
     members: list[MemberView]
 
 
-def _on_record(reader: Reader, code: str, position: int, suffix: str) -> bool:
-    known = reader.execute(
-        f"SELECT founded_at FROM membership_networks{suffix} WHERE network=?",
-        (code,)).fetchone()
-    return known is not None and known[0] <= position
-
-
-def _not_on_record(code: str, position: int) -> ProblemError:
-    return ProblemError(404, "no-such-network", "No such network",
-                        f"network {code} is not on record as of position {position}")
-
-
-async def _membership_as_of(request: Request, asked: str | None, min_position: int
-                            ) -> tuple[str, int]:
-    """The membership projection's live suffix, caught up, and the position to read at."""
-    as_of = await as_of_position(request, asked)
-    suffix, reached = await caught_up(request, "membership", max(min_position, as_of or 0),
-                                      {"as_of": as_of or 0, "min_position": min_position})
-    return suffix, reached if as_of is None else as_of
-
-
 @router.get("/{code}/members", response_model=Members,
             responses={**csv_content("The members, as JSON or CSV."),
                        **problem_responses(404, 422, 503)})
@@ -130,25 +105,11 @@ async def network_members(
     format_: Format = None,
 ) -> dict[str, Any] | Response:
     """The members of a network on a date, as the record stood at a position."""
-    suffix, position = await _membership_as_of(request, as_of, min_position)
-    day = on or datetime.now(UTC).date().isoformat()
-    store = request.app.state.projection_store
-
-    def query(reader: Reader, suffix: str) -> tuple[bool, list[Any]]:
-        if not _on_record(reader, code, position, suffix):
-            return False, []
-        return True, members(reader, code, day, position, role, suffix)
-
-    known, found = await run_in_threadpool(store.read, "membership", suffix, query)
-    if not known:
-        raise _not_on_record(code, position)
-    rows = [{"state": m.state, "name": state_name(m.state), "role": m.role,
-             "since": m.since} for m in found]
+    found = await queries.members(request, code, on, as_of, role, min_position)
     if wants_csv(request, format_):
-        return csv_response(rows, ("state", "name", "role", "since"),
-                            f"{code}-members-{day}-as-of-{position}.csv")
-    return {"network": code, "on": day, "as_of": position, "count": len(found),
-            "members": rows}
+        return csv_response(found.rows, ("state", "name", "role", "since"),
+                            f"{code}-members-{found.on}-as-of-{found.as_of}.csv")
+    return found.answer()
 
 
 class IntervalView(BaseModel):
@@ -178,24 +139,6 @@ class Intervals(BaseModel):
 INTERVAL_COLUMNS = ("state", "name", "role", "valid_from", "valid_to")
 
 
-async def _intervals_as_of(request: Request, code: str, as_of: str | None,
-                           min_position: int) -> tuple[int, list[dict[str, Any]]]:
-    """The position `as_of` names and the network's membership intervals as the record
-    stood there; 404 if the network was not on record then."""
-    suffix, position = await _membership_as_of(request, as_of, min_position)
-    store = request.app.state.projection_store
-
-    def query(reader: Reader, suffix: str) -> list[dict[str, Any]] | None:
-        if not _on_record(reader, code, position, suffix):
-            return None
-        return network_intervals(reader, code, position, suffix)
-
-    found = await run_in_threadpool(store.read, "membership", suffix, query)
-    if found is None:
-        raise _not_on_record(code, position)
-    return position, found
-
-
 @router.get("/{code}/intervals", response_model=Intervals,
             responses={**csv_content("The intervals, as JSON or CSV."),
                        **problem_responses(404, 422, 503)})
@@ -207,8 +150,7 @@ async def network_intervals_route(
     format_: Format = None,
 ) -> dict[str, Any] | Response:
     """Each state's membership intervals in a network, by state then start date."""
-    position, found = await _intervals_as_of(request, code, as_of, min_position)
-    rows = [{**row, "name": state_name(str(row["state"]))} for row in found]
+    position, rows = await queries.intervals(request, code, as_of, min_position)
     if wants_csv(request, format_):
         return csv_response(rows, INTERVAL_COLUMNS, f"{code}-intervals-as-of-{position}.csv")
     return {"network": code, "as_of": position, "intervals": rows}
@@ -252,13 +194,8 @@ async def network_series(
     format_: Format = None,
 ) -> dict[str, Any] | Response:
     """A network's counts by role, and their total, from each date on which one changes."""
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise ProblemError(
-            422, "invalid-request", "Invalid request",
-            f"from ({date_from}) is later than to ({date_to}): no date is in both",
-            errors=[{"field": "from", "reason": f"later than to ({date_to})"},
-                    {"field": "to", "reason": f"earlier than from ({date_from})"}])
-    position, found = await _intervals_as_of(request, code, as_of, min_position)
+    queries.check_dates(date_from, date_to)
+    position, found = await queries.intervals(request, code, as_of, min_position)
     points = series(found, date_from, date_to)
     if wants_csv(request, format_):
         return csv_response(points, ("date", *roles(), "total"),

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from concord.api.http.errors import ProblemError
-from concord.api.http.reads import MinPosition, caught_up
+from concord.api.http import queries
+from concord.api.http.reads import MinPosition
 from concord.api.http.schemas import ConferenceSummary, Person, problem_responses
+from concord.api.http.tabular import Format, csv_content, csv_response, wants_csv
 from concord.domain.catalogue import StateCode
-from concord.domain.codes import iso_name
-from concord.projections import conferences, declarations, membership, networks
 
 router = APIRouter(prefix="/v1/states", tags=["states"])
-
-SOURCES = ("membership", "declarations", "conferences", "networks")
 
 
 class Registration(BaseModel):
@@ -77,38 +73,33 @@ class Dossier(BaseModel):
         description="The position each read model reflected when it answered.")
 
 
-@router.get("/{code}", response_model=Dossier, responses=problem_responses(404, 422, 503))
+TABLES: dict[str, tuple[str, ...]] = {
+    "memberships": ("network", "role", "valid_from", "valid_to"),
+    "signatures": ("declaration", "title", "signed_on", "position", "signatory",
+                   "withdrawn_on", "withdrawn_at", "withdrawal_reason"),
+    "attendances": ("conference", "title", "starts_on", "ends_on", "role", "head",
+                    "attended_on", "position"),
+    "hosted": ("code", "title", "network", "edition", "city", "starts_on", "ends_on",
+               "status", "status_on", "scheduled_at"),
+}
+
+
+@router.get("/{code}", response_model=Dossier, responses={
+    **csv_content("The dossier as JSON, or one of its lists (`table`) as CSV, nested values a "
+                  "JSON text in their cell."),
+    **problem_responses(404, 422, 503)})
 async def read_state(
     request: Request, code: Annotated[StateCode, Path(description=(
         "ISO 3166-1 alpha-3, ISO 3166-3, or a code registered with StateRegistered."))],
     min_position: MinPosition = 0,
-) -> dict[str, Any]:
+    format_: Format = None,
+    table: Annotated[Literal["memberships", "signatures", "attendances", "hosted"], Query(
+        description="Which list a CSV answer holds; a JSON answer holds them all.")
+    ] = "memberships",
+) -> dict[str, Any] | Response:
     """One state's memberships in every network, its signatures and withdrawals, the
     conferences it attended and those it hosted."""
-    views = {name: await caught_up(request, name, min_position) for name in SOURCES}
-    store = request.app.state.projection_store
-
-    def gather() -> dict[str, Any]:
-        def read(name: str, query: Any) -> Any:
-            return store.read(name, views[name][0], lambda reader, live: query(reader, live))
-
-        return {
-            "registered": read("networks", lambda r, s: networks.registered_state(r, code, s)),
-            "memberships": read("membership", lambda r, s: membership.memberships(r, code, s)),
-            "signatures": read("declarations",
-                               lambda r, s: declarations.signatures_of(r, code, s)),
-            "attendances": read("conferences",
-                                lambda r, s: conferences.attendances(r, code, s)),
-            "hosted": read("conferences", lambda r, s: conferences.hosted(r, code, s)),
-        }
-
-    found = await run_in_threadpool(gather)
-    name = iso_name(code) or (found["registered"] or {}).get("name")
-    if name is None:
-        raise ProblemError(404, "no-such-state", "No such state",
-                           f"state {code} has no ISO 3166 code and is not registered on the "
-                           "log")
-    for item in found["hosted"]:
-        item["host_name"] = name
-    return {"state": code, "name": name, **found,
-            "positions": {source: view[1] for source, view in views.items()}}
+    found = await queries.dossier(request, code, min_position)
+    if wants_csv(request, format_):
+        return csv_response(found[table], TABLES[table], f"{code}-{table}.csv")
+    return found
