@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
+from concord.api.http import console
 from concord.api.http.auth import DOCS_ASSETS, OPEN_PATHS, AuthMiddleware, required_role
 from concord.api.http.cors import LogCorsMiddleware
 from concord.api.http.deps import known_query
@@ -172,6 +173,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(stream.router)  # before events: /v1/events/stream is not a position
     app.include_router(events.router)
+    console.install(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -18,6 +18,7 @@ from concord.api.keys import ApiKey, KeyStore, Role
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc",
                         "/openapi.json"})
 DOCS_ASSETS = "/docs/assets"  # the documentation pages' scripts and styles, served here
+CONSOLE_ASSETS = "/static"  # the console's scripts and styles
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SCOPE_KEY = "concord.key"
 
@@ -36,8 +37,9 @@ def required_role(method: str, path: str, public_read: bool) -> Role | None:
 
 
 def is_open(path: str) -> bool:
-    """Whether anyone may request `path`, with or without a key: health, the documentation."""
-    return path in OPEN_PATHS or path.startswith(DOCS_ASSETS + "/")
+    """Whether anyone may request `path`, with or without a key: health, the documentation,
+    the console's scripts and styles (its pages read the log: they need what reads need)."""
+    return path in OPEN_PATHS or path.startswith((DOCS_ASSETS + "/", CONSOLE_ASSETS + "/"))
 
 
 class RateLimiter:

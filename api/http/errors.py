@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from concord.domain.errors import (
@@ -27,6 +27,9 @@ logger = logging.getLogger("concord.api")
 
 PROBLEM_JSON = "application/problem+json"
 _PREFIX = "urn:concord:problem:"
+PAGE_FLAG = "concord.page"
+"""Set in a request's scope by the console's pages: an error answering it is a page too,
+made by the app's `page_error(request, status, title, detail, errors)`."""
 
 
 class ProblemError(Exception):
@@ -42,7 +45,7 @@ class ProblemError(Exception):
         self.extensions = extensions
         self.headers: dict[str, str] = {}
 
-    def response(self, request: Request | None) -> JSONResponse:
+    def response(self, request: Request | None) -> Response:
         """The problem as a response."""
         return problem_response(request, self.status, self.slug, self.title, self.detail,
                                 headers=self.headers or None, **self.extensions)
@@ -51,8 +54,13 @@ class ProblemError(Exception):
 def problem_response(
     request: Request | None, status: int, slug: str, title: str, detail: str,
     headers: dict[str, str] | None = None, **extensions: Any,
-) -> JSONResponse:
-    """A problem details response."""
+) -> Response:
+    """A problem details response (a page, for a request a console page answers)."""
+    if request is not None and request.scope.get(PAGE_FLAG):
+        page: Response = request.app.state.page_error(request, status, title, detail,
+                                                      extensions.get("errors"))
+        page.headers.update(headers or {})
+        return page
     body: dict[str, Any] = {
         "type": _PREFIX + slug if slug else "about:blank",
         "title": title,
@@ -69,7 +77,7 @@ def _fields(problems: list[FieldProblem]) -> list[dict[str, str]]:
     return [{"field": p.field, "reason": p.reason} for p in problems]
 
 
-def concord_problem(request: Request, error: ConcordError) -> JSONResponse:
+def concord_problem(request: Request, error: ConcordError) -> Response:
     """The problem response for an error of the write side."""
     if isinstance(error, BatchRefused):
         prefix = f"events.{error.index}"
@@ -124,15 +132,15 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map every error raised while answering a request to a problem response."""
 
     @app.exception_handler(ProblemError)
-    async def _problem(request: Request, error: ProblemError) -> JSONResponse:
+    async def _problem(request: Request, error: ProblemError) -> Response:
         return error.response(request)
 
     @app.exception_handler(ConcordError)
-    async def _concord(request: Request, error: ConcordError) -> JSONResponse:
+    async def _concord(request: Request, error: ConcordError) -> Response:
         return concord_problem(request, error)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
         problems = []
         for item in error.errors():
             loc = [str(part) for part in item.get("loc", ()) if part not in ("query", "path",
@@ -143,18 +151,23 @@ def install_error_handlers(app: FastAPI) -> None:
                                 "; ".join(str(p) for p in problems), errors=_fields(problems))
 
     @app.exception_handler(HTTPException)
-    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+    async def _http(request: Request, error: HTTPException) -> Response:
         title = _HTTP_TITLES.get(error.status_code, "Error")
         detail = error.detail if isinstance(error.detail, str) else title
         if error.status_code == 404 and detail == "Not Found":
             detail = f"there is no resource at {request.url.path}"
+            # A person following a broken link to the console gets a page, not JSON.
+            if (hasattr(request.app.state, "page_error") and not
+                    request.url.path.startswith(("/v1/", "/docs", "/redoc", "/openapi"))
+                    and "text/html" in request.headers.get("accept", "")):
+                request.scope[PAGE_FLAG] = True
         if error.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
         return problem_response(request, error.status_code, "", title, detail,
                                 headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> Response:
         logger.exception("unhandled error answering %s %s", request.method, request.url.path)
         request_id = request.scope.get("concord.request_id")
         headers = {"X-Request-ID": request_id} if request_id else {}

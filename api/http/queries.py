@@ -399,3 +399,9 @@ async def entry(request: Request, position: int) -> Envelope:
         raise ProblemError(404, "no-such-entry", "No such entry",
                            f"there is no entry at position {position}; the log holds {last}")
     return found[0]
+
+
+async def last_position(request: Request) -> int:
+    """The position of the log's last entry (0 when empty)."""
+    found: int = await run_in_threadpool(request.app.state.log.last_position)
+    return found

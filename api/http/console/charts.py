@@ -1,0 +1,187 @@
+"""The console's charts, drawn on the server as SVG, so that they show without JavaScript:
+a network's counts by role over time, and each state's intervals as a timeline.
+
+Every mark carries its figures as data attributes and a title in words: a reader hovering
+it, a screen reader, and the browser tests all read the same numbers the drawing shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from markupsafe import Markup, escape
+
+WIDTH = 960
+COUNTS_HEIGHT = 260
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 12, 28  # the plot's margins, in SVG units
+LABELS = 210  # the timeline's column of state names
+ROW = 22  # the timeline's row height
+BAR = 14  # the height of a bar in a row
+
+
+@dataclass(frozen=True)
+class Span:
+    """The dates a chart covers: from `start` to `end`, both drawn."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        """How many days it covers, at least one."""
+        return max((self.end - self.start).days, 1)
+
+
+def span_of(intervals: Sequence[dict[str, Any]], until: date) -> Span:
+    """The dates from the earliest interval's start to `until` (or the latest date an
+    interval names, if later), with a little room on either side."""
+    days = [date.fromisoformat(str(i["valid_from"])) for i in intervals]
+    days += [date.fromisoformat(str(i["valid_to"])) for i in intervals if i["valid_to"]]
+    if not days:
+        return Span(until - timedelta(days=365), until)
+    first, last = min(days), max(max(days), until)
+    room = timedelta(days=max((last - first).days // 50, 15))
+    return Span(first - room, last + room)
+
+
+def _x(span: Span, day: date, left: float, right: float) -> float:
+    return left + (day - span.start).days / span.days * (right - left)
+
+
+def _year_ticks(span: Span) -> list[date]:
+    """1 January of every year, every 2nd, 5th... so that at most ten are drawn; months
+    when the span is shorter than two years."""
+    years = span.end.year - span.start.year
+    if years < 2:
+        step = 1 if span.days < 200 else 3
+        found, month = [], date(span.start.year, span.start.month, 1)
+        while month <= span.end:
+            if month >= span.start and (month.month - 1) % step == 0:
+                found.append(month)
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        return found
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if years / s <= 10)
+    first = (span.start.year // step + 1) * step
+    return [date(y, 1, 1) for y in range(first, span.end.year + 1, step)]
+
+
+def _tick_label(tick: date, monthly: bool) -> str:
+    return tick.strftime("%b %Y") if monthly else str(tick.year)
+
+
+def _nice_max(value: int) -> int:
+    """The smallest of 1, 2, 5 × 10^k that is at least `value` (at least 1)."""
+    scale = 1
+    while True:
+        for step in (1, 2, 5):
+            if step * scale >= value:
+                return step * scale
+        scale *= 10
+
+
+def _plural(count: int, role: str) -> str:
+    return f"{count} {role}{'s' * (count != 1)}"
+
+
+def _readable(day: date) -> str:
+    return day.strftime("%-d %b %Y")
+
+
+def counts_chart(points: Sequence[dict[str, Any]], roles: Sequence[str], span: Span,
+                 labelled_by: str) -> Markup:
+    """The counts by role as stacked steps: from each point's date to the next one's (the
+    last to the span's end), a bar per role, the first role at the bottom."""
+    left, right = LEFT, WIDTH - RIGHT
+    top, bottom = TOP, COUNTS_HEIGHT - BOTTOM
+    peak = _nice_max(max((int(p["total"]) for p in points), default=1))
+
+    def y(count: int) -> float:
+        return bottom - count / peak * (bottom - top)
+
+    out = [f'<svg class="chart counts" viewBox="0 0 {WIDTH} {COUNTS_HEIGHT}" role="img" '
+           f'aria-labelledby="{labelled_by}" focusable="false">']
+    for fraction in (0, 0.25, 0.5, 0.75, 1):
+        count = round(peak * fraction)
+        if fraction and count == round(peak * (fraction - 0.25)):
+            continue
+        out.append(f'<line class="grid" x1="{left}" x2="{right}" y1="{y(count):.1f}" '
+                   f'y2="{y(count):.1f}"/><text class="tick" x="{left - 6}" '
+                   f'y="{y(count) + 4:.1f}" text-anchor="end">{count}</text>')
+    ticks = _year_ticks(span)
+    monthly = span.end.year - span.start.year < 2
+    for tick in ticks:
+        x = _x(span, tick, left, right)
+        out.append(f'<line class="axis" x1="{x:.1f}" x2="{x:.1f}" y1="{bottom}" '
+                   f'y2="{bottom + 4}"/><text class="tick" x="{x:.1f}" y="{bottom + 18}" '
+                   f'text-anchor="middle">{_tick_label(tick, monthly)}</text>')
+    for i, point in enumerate(points):
+        since = date.fromisoformat(str(point["date"]))
+        until = date.fromisoformat(str(points[i + 1]["date"])) if i + 1 < len(points) else None
+        x1 = _x(span, since, left, right)
+        x2 = _x(span, until or span.end, left, right)
+        base = 0
+        for role in roles:
+            count = int(point[role])
+            if count <= 0:
+                continue
+            to_text = f" to {_readable(until - timedelta(days=1))}" if until else " on"
+            out.append(
+                f'<rect class="role-{role}" x="{x1:.2f}" y="{y(base + count):.2f}" '
+                f'width="{max(x2 - x1, 0.5):.2f}" height="{y(base) - y(base + count):.2f}" '
+                f'data-role="{role}" data-from="{since.isoformat()}" '
+                f'data-to="{until.isoformat() if until else ""}" data-count="{count}">'
+                f'<title>{_plural(count, role)} from {_readable(since)}{to_text}</title></rect>')
+            base += count
+    out.append(f'<line class="axis" x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}"/>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def timeline(intervals: Sequence[dict[str, Any]], span: Span, labelled_by: str) -> Markup:
+    """A row per state (in order of its first interval), a bar per interval, coloured by
+    role; an open interval runs to the span's end."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for interval in intervals:
+        rows.setdefault(str(interval["state"]), []).append(interval)
+    order = sorted(rows, key=lambda s: (min(str(i["valid_from"]) for i in rows[s]),
+                                        str(rows[s][0]["name"]), s))
+    left, right = LABELS, WIDTH - RIGHT
+    height = TOP + len(order) * ROW + BOTTOM
+    bottom = height - BOTTOM
+    out = [f'<svg class="chart timeline" viewBox="0 0 {WIDTH} {height}" role="img" '
+           f'aria-labelledby="{labelled_by}" focusable="false">']
+    monthly = span.end.year - span.start.year < 2
+    for tick in _year_ticks(span):
+        x = _x(span, tick, left, right)
+        out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{bottom}"/>'
+                   f'<text class="tick" x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">'
+                   f'{_tick_label(tick, monthly)}</text>')
+    for number, state in enumerate(order):
+        top = TOP + number * ROW
+        name = str(rows[state][0]["name"])
+        label = name if len(name) <= 28 else name[:27] + "…"
+        out.append(f'<g class="row" data-state="{escape(state)}"><text class="label" '
+                   f'x="{left - 8}" y="{top + ROW / 2 + 4:.1f}" text-anchor="end">{escape(label)}'
+                   f'<title>{escape(name)} ({escape(state)})</title></text>')
+        for interval in rows[state]:
+            since = date.fromisoformat(str(interval["valid_from"]))
+            until = date.fromisoformat(str(interval["valid_to"])) if interval["valid_to"] \
+                else None
+            x1 = _x(span, since, left, right)
+            x2 = _x(span, until or span.end, left, right)
+            role = escape(str(interval["role"]))
+            ended = (f" to {_readable(until - timedelta(days=1))}" if until
+                     else ", and still")
+            out.append(
+                f'<rect class="role-{role}" x="{x1:.2f}" y="{top + (ROW - BAR) / 2:.1f}" '
+                f'width="{max(x2 - x1, 1.5):.2f}" height="{BAR}" data-role="{role}" '
+                f'data-from="{since.isoformat()}" '
+                f'data-to="{until.isoformat() if until else ""}"><title>{escape(name)}: '
+                f'{role} from {_readable(since)}{ended}</title></rect>')
+        out.append("</g>")
+    out.append(f'<line class="axis" x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}"/>')
+    out.append("</svg>")
+    return Markup("".join(out))

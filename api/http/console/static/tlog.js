@@ -1,0 +1,199 @@
+// The verifiable log's checks, in the browser, with WebCrypto alone (SHA-256 and Ed25519):
+// C2SP signed notes and checkpoints, RFC 9162 inclusion and consistency proofs, and an
+// entry's leaf (RFC 8785 canonical JSON). No I/O here: the pages fetch, these functions check.
+
+const encoder = new TextEncoder();
+
+export class CheckFailed extends Error {}
+
+export function fromBase64(text) {
+  // Standard, padded base64 only: any other spelling of the same bytes is refused.
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) {
+    throw new CheckFailed(`not standard base64: ${text.slice(0, 40)}`);
+  }
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export function toBase64(bytes) {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+export function toHex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function equalBytes(a, b) {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+export async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+}
+
+// RFC 9162 §2.1.1: a leaf's hash, and a node's.
+export const leafHash = (leaf) => sha256(concat(new Uint8Array([0]), leaf));
+export const nodeHash = (left, right) => sha256(concat(new Uint8Array([1]), left, right));
+
+// An entry's leaf: the RFC 8785 canonical JSON of its envelope without leaf_index. Entries
+// hold no floats; keys sort by UTF-16 code units, strings are written as JSON.stringify
+// writes them, which is what RFC 8785 specifies.
+export function canonicalJson(value) {
+  if (value === null || typeof value === "boolean") return JSON.stringify(value);
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) {
+      throw new CheckFailed(`the number ${value} is not an integer this browser holds exactly`);
+    }
+    return String(value);
+  }
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+}
+
+export function leafOf(envelope) {
+  const { leaf_index: _, ...rest } = envelope;
+  return encoder.encode(canonicalJson(rest));
+}
+
+// C2SP signed-note verifier keys: name+keyid+base64(0x01 || Ed25519 public key).
+export async function parseVerifierKey(text) {
+  // The name and key ID end at the first two plus signs; base64 may hold more.
+  const match = /^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/.exec(text.trim());
+  if (!match) throw new CheckFailed("the verifier key is not name+keyid+base64");
+  const [, name, keyIdHex, encoded] = match;
+  const raw = fromBase64(encoded);
+  if (raw.length !== 33 || raw[0] !== 1) {
+    throw new CheckFailed("the verifier key is not an Ed25519 key (type 0x01, 32 bytes)");
+  }
+  const computed = (await sha256(concat(encoder.encode(`${name}\n`), raw))).slice(0, 4);
+  if (toHex(computed) !== keyIdHex) {
+    throw new CheckFailed(`the key ID ${keyIdHex} is not the one its name and key give`);
+  }
+  const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false,
+                                            ["verify"]);
+  return { name, keyId: computed, key, text: text.trim() };
+}
+
+// A signed note: its text, then a blank line, then lines "— name base64(keyid || sig)".
+export function splitNote(note) {
+  const split = note.lastIndexOf("\n\n");
+  if (split < 0 || !note.endsWith("\n")) {
+    throw new CheckFailed("the note has no signature block");
+  }
+  const text = note.slice(0, split + 1);
+  const signatures = note.slice(split + 2, -1).split("\n").map((line) => {
+    const match = /^\u2014 (\S+) (\S+)$/.exec(line);
+    if (!match) throw new CheckFailed(`a signature line is malformed: ${line.slice(0, 60)}`);
+    return { name: match[1], payload: fromBase64(match[2]) };
+  });
+  return { text, signatures };
+}
+
+// The note's text if `verifier` signed it, else CheckFailed saying why.
+export async function openNote(note, verifier) {
+  const { text, signatures } = splitNote(note);
+  const mine = signatures.filter((s) => s.name === verifier.name && s.payload.length === 68
+                                        && equalBytes(s.payload.slice(0, 4), verifier.keyId));
+  if (mine.length === 0) {
+    throw new CheckFailed(`no signature of the key ${verifier.name} is on the checkpoint`);
+  }
+  for (const s of mine) {
+    if (await crypto.subtle.verify({ name: "Ed25519" }, verifier.key, s.payload.slice(4),
+                                   encoder.encode(text))) {
+      return { text, cosigners: signatures.filter((x) => x.name !== verifier.name)
+                                          .map((x) => x.name) };
+    }
+  }
+  throw new CheckFailed(`the signature of ${verifier.name} on the checkpoint is not valid`);
+}
+
+// A C2SP tlog-checkpoint body: origin, tree size, base64 root, any extension lines.
+export function parseCheckpoint(text) {
+  const lines = text.slice(0, -1).split("\n");
+  if (lines.length < 3 || !/^(0|[1-9][0-9]*)$/.test(lines[1])) {
+    throw new CheckFailed("the checkpoint's body is not origin, size and root");
+  }
+  const size = Number(lines[1]);
+  if (!Number.isSafeInteger(size)) throw new CheckFailed("the tree size is too large here");
+  const root = fromBase64(lines[2]);
+  if (root.length !== 32) throw new CheckFailed("the root hash is not 32 bytes");
+  return { origin: lines[0], size, root };
+}
+
+const odd = (n) => n % 2 === 1;
+
+function isPowerOfTwo(n) {
+  while (n > 1 && n % 2 === 0) n /= 2;
+  return n === 1;
+}
+const half = (n) => Math.floor(n / 2);
+
+// RFC 9162 §2.1.3.2: the root the audit path of leaf `index` in a tree of `size` leaves
+// gives, from the leaf's hash.
+export async function rootFromInclusion(index, size, hash, path) {
+  if (!(index < size)) throw new CheckFailed(`leaf ${index} is not in a tree of ${size}`);
+  let fn = index, sn = size - 1, r = hash;
+  for (const p of path) {
+    if (sn === 0) throw new CheckFailed("the audit path is longer than the tree is high");
+    if (odd(fn) || fn === sn) {
+      r = await nodeHash(p, r);
+      if (!odd(fn)) { while (!odd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); } }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn = half(fn); sn = half(sn);
+  }
+  if (sn !== 0) throw new CheckFailed("the audit path is shorter than the tree is high");
+  return r;
+}
+
+export async function verifyInclusion(index, size, hash, path, root) {
+  return equalBytes(await rootFromInclusion(index, size, hash, path), root);
+}
+
+// RFC 9162 §2.1.4.2: whether `path` proves that the tree of size2 leaves (root2) extends
+// the tree of size1 leaves (root1).
+export async function verifyConsistency(size1, size2, path, root1, root2) {
+  if (size1 > size2) return false;
+  if (size1 === size2) return path.length === 0 && equalBytes(root1, root2);
+  if (size1 === 0) return path.length === 0;
+  if (path.length === 0) return false;
+  // When the first tree is a complete subtree of the second, its root starts the path.
+  const full = isPowerOfTwo(size1) ? [root1, ...path] : path;
+  let fn = size1 - 1, sn = size2 - 1;
+  while (odd(fn)) { fn = half(fn); sn = half(sn); }
+  let fr = full[0], sr = full[0];
+  for (const c of full.slice(1)) {
+    if (sn === 0) return false;
+    if (odd(fn) || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      if (!odd(fn)) { while (!odd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); } }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = half(fn); sn = half(sn);
+  }
+  return sn === 0 && equalBytes(fr, root1) && equalBytes(sr, root2);
+}
+
+// A verifier key's fingerprint: SHA-256 of its text, in groups of four hex digits.
+export async function fingerprint(keyText) {
+  return toHex(await sha256(encoder.encode(keyText.trim()))).match(/.{4}/g).join(" ");
+}

@@ -1,0 +1,111 @@
+// "Verify in this browser", on an entry's page: each step checked with WebCrypto and shown
+// in words, passed or failed.
+
+import {
+  CheckFailed, equalBytes, fromBase64, leafHash, leafOf, rootFromInclusion, toBase64, toHex,
+} from "./tlog.js";
+import {
+  Alarm, evidenceLinks, fetchText, logChecked, pinnedVerifier, signedCheckpoint, witness,
+} from "./witness.js";
+
+const STEPS = [
+  ["key", "The log's verifier key"],
+  ["signature", "The log's signature on its checkpoint"],
+  ["leaf", "The entry shown is the leaf the log's tree holds"],
+  ["root", "The entry's audit path leads to the signed root"],
+  ["consistency", "The log extends the checkpoint this browser verified before"],
+];
+
+function show(list, step, result, text, extra = null) {
+  const item = list.querySelector(`[data-step="${step}"]`);
+  item.dataset.result = result;
+  const word = { passed: "Passed", failed: "Failed", skipped: "Not checked" }[result];
+  item.replaceChildren();
+  const label = STEPS.find(([name]) => name === step)[1];
+  const head = document.createElement("strong");
+  head.textContent = `${word}: ${label}.`;
+  item.append(head, ` ${text}`);
+  if (extra) item.append(extra);
+}
+
+async function verify(section) {
+  const position = Number(section.dataset.position);
+  const index = Number(section.dataset.leafIndex);
+  const list = document.getElementById("verify-steps");
+  const verdict = document.getElementById("verify-result");
+  list.replaceChildren(...STEPS.map(([step]) => {
+    const item = document.createElement("li");
+    item.dataset.step = step;
+    item.dataset.result = "pending";
+    item.textContent = "…";
+    return item;
+  }));
+  verdict.className = "verdict";
+  verdict.textContent = "Verifying…";
+  let current = "key";
+  try {
+    await logChecked; // the page's own check first: both remember what they verify
+    const { verifier, pin, firstUse } = await pinnedVerifier();
+    show(list, "key", "passed", `${verifier.name}, fingerprint ${pin.fingerprint}; ` +
+         (firstUse ? "pinned by this browser now, on first use."
+                   : `the key this browser pinned ${pin.pinnedAt}.`) +
+         " Compare the fingerprint with the one your secretariat gave you.");
+    current = "signature";
+    const checkpoint = await signedCheckpoint(verifier, position);
+    show(list, "signature", "passed", `The checkpoint of ${checkpoint.size} entries, root ` +
+         `${toBase64(checkpoint.root)}, is signed by ${verifier.name}` +
+         (checkpoint.cosigners.length
+           ? `; it also carries the cosignatures of ${checkpoint.cosigners.join(", ")} (not checked here).`
+           : "."));
+    current = "leaf";
+    const envelope = JSON.parse(document.getElementById("envelope").textContent);
+    if (envelope.position !== position || envelope.leaf_index !== index) {
+      throw new CheckFailed("the entry shown is not the one this page is about");
+    }
+    const shown = await leafHash(leafOf(envelope));
+    const proof = JSON.parse(await fetchText(
+      `/v1/log/proofs/inclusion?leaf_index=${index}&tree_size=${checkpoint.size}`));
+    const held = fromBase64(proof.leaf_hash);
+    if (!equalBytes(shown, held)) {
+      throw new CheckFailed(`The entry shown hashes to ${toHex(shown)}, but the log's tree ` +
+                            `holds ${toHex(held)} at leaf ${index}: the entry shown is not ` +
+                            "the one that was recorded.");
+    }
+    show(list, "leaf", "passed", `The entry shown hashes to ${toHex(shown)}, the leaf the ` +
+         `log's tree holds at index ${index}.`);
+    current = "root";
+    const root = await rootFromInclusion(index, checkpoint.size, shown,
+                                         proof.proof.map(fromBase64));
+    if (!equalBytes(root, checkpoint.root)) {
+      throw new CheckFailed(`The audit path of ${proof.proof.length} hashes leads from the ` +
+                            `entry to ${toBase64(root)}, not to the signed root.`);
+    }
+    show(list, "root", "passed", `Its audit path of ${proof.proof.length} hashes leads from ` +
+         `the entry to the signed root of ${checkpoint.size} entries.`);
+    current = "consistency";
+    const seen = await witness(checkpoint);
+    show(list, "consistency", "passed", seen.kind === "first"
+      ? "This browser had verified no checkpoint of this log before; it remembers this one."
+      : seen.kind === "same" ? `It is the checkpoint this browser verified ${seen.previous.verifiedAt}.`
+        : `The log grew from ${seen.previous.size} to ${checkpoint.size} entries consistently.`);
+    verdict.className = "verdict passed";
+    verdict.textContent = `Verified: entry ${position} is in the log, as shown, under a ` +
+      `checkpoint the log signed.`;
+  } catch (e) {
+    const at = STEPS.findIndex(([step]) => step === current);
+    show(list, current, "failed", e.message,
+         e instanceof Alarm ? evidenceLinks(e.evidence) : null);
+    for (const [step] of STEPS.slice(at + 1)) show(list, step, "skipped", "");
+    verdict.className = "verdict failed";
+    verdict.setAttribute("role", "alert");
+    verdict.textContent = `Verification failed at step ${at + 1}, ` +
+      `“${STEPS[at][1]}”: ${e.message}`;
+  }
+}
+
+const section = document.getElementById("verify-section");
+const button = document.getElementById("verify-button");
+if (section && button && window.crypto && crypto.subtle) {
+  button.disabled = false;
+  button.addEventListener("click", () => verify(section));
+}
