@@ -364,6 +364,8 @@ async def conference(request: Request, code: str, min_position: int = 0
                            f"conference {code} is not on record")
     for item in (*found["delegations"]["participants"], *found["delegations"]["observers"]):
         item["name"] = state_name(item["state"])
+    for session in found["sessions"]:  # every speaker with every field, as JSON gives them
+        session["speakers"] = [{"state": None, **speaker} for speaker in session["speakers"]]
     return {**found, "host_name": state_name(found["host_state"])}, reached
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.testclient import TestClient
+import httpx2 as httpx
 
 from concord.api.scenario import founding_scenario
 
 NETWORK = "RELACOPAZ"
 
 
-def _post(client: TestClient, submission: dict[str, Any]) -> int:
+def _post(client: httpx.Client, submission: dict[str, Any]) -> int:
     answer = client.post("/v1/events", json=submission)
     assert answer.status_code == 201, answer.text
     position: int = answer.json()["position"]
@@ -23,14 +23,20 @@ def _join(state: str, role: str, day: str) -> dict[str, Any]:
             "data": {"network": NETWORK, "state": state, "role": role}}
 
 
-def record_changes(client: TestClient) -> dict[str, int]:
+def record_changes(client: httpx.Client) -> dict[str, int]:
     """The founding scenario, then: CHL joins as observer, ARG leaves, ECU becomes an
     observer, PER leaves and the leave is retracted, CHL's join is corrected to an earlier
     date, and MEX's leave is back-dated before ECU's change. Positions by name."""
     answer = client.post("/v1/events/batch",
                          json={"events": list(founding_scenario().submissions)})
     assert answer.status_code == 201, answer.text
-    at = {"founded": answer.json()["events"][-1]["position"]}
+    return record_later_changes(client, answer.json()["events"][-1]["position"])
+
+
+def record_later_changes(client: httpx.Client, founded: int) -> dict[str, int]:
+    """The changes `record_changes` makes after the founding scenario (which ends at
+    position `founded`), recorded through `client`; positions by name."""
+    at = {"founded": founded}
     at["chl_joined"] = _post(client, _join("CHL", "observer", "2024-03-01"))
     at["arg_left"] = _post(client, {"type": "StateLeftNetwork", "effective_date": "2024-06-01",
                                     "data": {"network": NETWORK, "state": "ARG"}})

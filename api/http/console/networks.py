@@ -31,11 +31,13 @@ async def network_page(request: Request, code: str, on: Text = None,
     if not CODE_PATTERN.fullmatch(code):
         raise ProblemError(404, "no-such-network", "No such network",
                            f"{code!r} is not a network's code")
-    network, _ = await queries.network(request, code)
+    # A page shows the log as it stands when asked: its read models caught up with it.
+    last = await queries.last_position(request)
+    network, _ = await queries.network(request, code, last)
     form = Form(on=on, as_of=as_of)
     day = form.date("on")
     try:
-        members = await queries.members(request, code, day, form.value("as_of"))
+        members = await queries.members(request, code, day, form.value("as_of"), None, last)
     except ProblemError as e:
         if e.status == 404 and form.value("as_of") is not None:
             form.errors["as_of"] = (f"{network['code']} was not yet on record then: it was "
@@ -45,10 +47,9 @@ async def network_page(request: Request, code: str, on: Text = None,
         if form.value("as_of") is not None:
             raise
         # The record as it stands, beside the reason the one asked for cannot be shown.
-        members = await queries.members(request, code, day)
+        members = await queries.members(request, code, day, None, None, last)
     position = members.as_of
     _, intervals = await queries.intervals(request, code, str(position))
-    last = await queries.last_position(request)
     at = (await queries.history_at(request, [position])).get(position)
     span = span_of(intervals, datetime.now(UTC).date())
     points = series(intervals)

@@ -107,7 +107,8 @@ async def history_page(
                 filters["network"], chosen_state, filters["conference"],
                 filters["declaration"], (chosen_type,) if chosen_type else (), day_from,
                 day_to, chosen_order, cursor, int(count))
-            page = await queries.history(request, query, form.value("as_of"))
+            page = await queries.history(request, query, form.value("as_of"),
+                                         await queries.last_position(request))
         except ProblemError as e:
             form.refuse(e)
     undoing: dict[int, dict[str, Any]] = {}

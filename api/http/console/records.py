@@ -13,7 +13,13 @@ from concord.api.http import queries
 from concord.api.http.console.page import router, stream_page
 from concord.api.http.console.render import pretty_json, render
 from concord.api.http.errors import ProblemError
-from concord.domain.codes import CODE_PATTERN, check_state_code, suggest_state_codes
+from concord.domain.codes import (
+    CODE_PATTERN,
+    STATE_CODE_PATTERN,
+    check_state_code,
+    iso_name,
+    suggest_state_codes,
+)
 from concord.domain.envelope import MAX_POSITION
 from concord.tlog.leaves import leaf_bytes
 from concord.tlog.merkle import leaf_hash
@@ -33,12 +39,14 @@ async def find_state(request: Request, code: Annotated[str | None, Query(
     asked = (code or "").strip()
     found: list[str] = []
     if asked:
-        try:
-            return RedirectResponse(f"/states/{check_state_code(asked.upper())}", 303)
-        except ValueError:
-            found = suggest_state_codes(asked)
-            if len(found) == 1:
-                return RedirectResponse(f"/states/{found[0]}", 303)
+        if iso_name(asked.upper()):
+            return RedirectResponse(f"/states/{asked.upper()}", 303)
+        found = suggest_state_codes(asked)
+        if len(found) == 1:
+            return RedirectResponse(f"/states/{found[0]}", 303)
+        if not found and STATE_CODE_PATTERN.fullmatch(asked.upper()):
+            # Perhaps a code registered on the log: its page says if it is not.
+            return RedirectResponse(f"/states/{asked.upper()}", 303)
     return render(request, "find_state.html", status=200 if found or not asked else 404,
                   section="states", asked=asked, found=found)
 
@@ -50,8 +58,9 @@ async def state_page(request: Request, code: str) -> Response:
         check_state_code(code)
     except ValueError as e:
         raise _no_such("state", code, str(e)) from None
-    dossier = await queries.dossier(request, code)
-    names = {n["code"]: n["name"] for n in await queries.networks(request)}
+    last = await queries.last_position(request)
+    dossier = await queries.dossier(request, code, last)
+    names = {n["code"]: n["name"] for n in await queries.networks(request, last)}
     return render(request, "state.html", section="states", dossier=dossier,
                   network_names=names)
 
@@ -60,7 +69,8 @@ async def state_page(request: Request, code: str) -> Response:
 async def conferences_page(request: Request) -> Response:
     """Every conference on record."""
     return render(request, "conferences.html", section="conferences",
-                  conferences=await queries.conferences(request))
+                  conferences=await queries.conferences(
+                      request, min_position=await queries.last_position(request)))
 
 
 @pages.get("/conferences/{code}", response_class=HTMLResponse)
@@ -68,7 +78,8 @@ async def conference_page(request: Request, code: str) -> Response:
     """A conference: its schedule's changes, delegations by role, sessions and speakers."""
     if not CODE_PATTERN.fullmatch(code):
         raise _no_such("conference", code)
-    conference, _ = await queries.conference(request, code)
+    conference, _ = await queries.conference(request, code,
+                                             await queries.last_position(request))
     return render(request, "conference.html", section="conferences",
                   conference=conference)
 
@@ -77,7 +88,8 @@ async def conference_page(request: Request, code: str) -> Response:
 async def declarations_page(request: Request) -> Response:
     """Every declaration on record."""
     return render(request, "declarations.html", section="declarations",
-                  declarations=await queries.declarations(request))
+                  declarations=await queries.declarations(
+                      request, await queries.last_position(request)))
 
 
 @pages.get("/declarations/{code}", response_class=HTMLResponse)
@@ -85,7 +97,8 @@ async def declaration_page(request: Request, code: str) -> Response:
     """A declaration: its signatories and the signatures withdrawn."""
     if not CODE_PATTERN.fullmatch(code):
         raise _no_such("declaration", code)
-    declaration, _ = await queries.declaration(request, code)
+    declaration, _ = await queries.declaration(request, code,
+                                               await queries.last_position(request))
     return render(request, "declaration.html", section="declarations",
                   declaration=declaration)
 
