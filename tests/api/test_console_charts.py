@@ -35,10 +35,11 @@ def test_a_counts_chart_stacks_the_roles_from_each_change_to_the_next() -> None:
 
 
 def test_a_timeline_has_a_row_per_state_in_order_of_joining_with_names_escaped() -> None:
-    rows: list[dict[str, Any]] = [{"state": "ZZZ", "name": "<script>", "role": "member", "valid_from": "2020-01-01",
-             "valid_to": "2021-01-01"},
-            {"state": "AAA", "name": "Later", "role": "observer", "valid_from": "2022-01-01",
-             "valid_to": None}]
+    rows: list[dict[str, Any]] = [
+        {"state": "ZZZ", "name": "<script>", "role": "member", "valid_from": "2020-01-01",
+         "valid_to": "2021-01-01"},
+        {"state": "AAA", "name": "Later", "role": "observer", "valid_from": "2022-01-01",
+         "valid_to": None}]
     drawn = timeline(rows, span_of(rows, date(2023, 1, 1)), "t")
     assert "<script>" not in drawn and "&lt;script&gt;" in drawn
     svg = parse_page(drawn)
