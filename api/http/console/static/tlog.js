@@ -146,8 +146,11 @@ const half = (n) => Math.floor(n / 2);
 
 // RFC 9162 §2.1.3.2: the root the audit path of leaf `index` in a tree of `size` leaves
 // gives, from the leaf's hash.
+const isHash = (h) => h instanceof Uint8Array && h.length === 32;
+
 export async function rootFromInclusion(index, size, hash, path) {
   if (!(index < size)) throw new CheckFailed(`leaf ${index} is not in a tree of ${size}`);
+  if (!isHash(hash) || !path.every(isHash)) throw new CheckFailed("a hash is not 32 bytes");
   let fn = index, sn = size - 1, r = hash;
   for (const p of path) {
     if (sn === 0) throw new CheckFailed("the audit path is longer than the tree is high");
@@ -164,13 +167,13 @@ export async function rootFromInclusion(index, size, hash, path) {
 }
 
 export async function verifyInclusion(index, size, hash, path, root) {
-  return equalBytes(await rootFromInclusion(index, size, hash, path), root);
+  return isHash(root) && equalBytes(await rootFromInclusion(index, size, hash, path), root);
 }
 
 // RFC 9162 §2.1.4.2: whether `path` proves that the tree of size2 leaves (root2) extends
 // the tree of size1 leaves (root1).
 export async function verifyConsistency(size1, size2, path, root1, root2) {
-  if (size1 > size2) return false;
+  if (!isHash(root1) || !isHash(root2) || !path.every(isHash) || size1 > size2) return false;
   if (size1 === size2) return path.length === 0 && equalBytes(root1, root2);
   if (size1 === 0) return path.length === 0;
   if (path.length === 0) return false;

@@ -1,0 +1,122 @@
+"""The console's verifier (static/tlog.js) in a real browser: the published Merkle proof
+vectors, the signed-note vectors of Go's note package and of the C2SP spec, and the leaf it
+makes of an envelope, byte for byte the leaf the log makes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from concord.tlog.leaves import leaf_bytes
+from tests.api.console import launch, start_demo
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
+
+VECTORS = Path(__file__).parent.parent / "vectors"
+# Its roots are the 12 ASCII bytes "don't care 2", not hashes: like the log's own verifier
+# (tests/tlog/test_merkle.py), the browser's refuses any root that is not a 32-byte hash.
+REJECTED_PLACEHOLDER = "consistency/additional/sizes-are-equal-one-and-proof-is-empty.json"
+
+
+@pytest.fixture(scope="module")
+def tlog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A page of a real server (WebCrypto needs a secure origin) with tlog.js loaded as
+    `window.tlog`."""
+    directory = tmp_path_factory.mktemp("tlog-js")
+    server = start_demo(directory / "data", directory / "server.log")
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = launch(playwright)
+            page = browser.new_page()
+            page.goto(server.url + "/")
+            page.evaluate("async () => { window.tlog = await import('/static/tlog.js'); }")
+            yield page
+            browser.close()
+    finally:
+        server.stop()
+
+
+def _vectors(kind: str) -> list[dict[str, Any]]:
+    found = []
+    for path in sorted((VECTORS / "merkle" / kind).rglob("*.json")):
+        name = path.relative_to(VECTORS / "merkle").as_posix()
+        found.append({**json.loads(path.read_text()), "name": name})
+    return found
+
+
+def test_every_merkle_vector_gives_the_browser_the_published_answer(tlog: Any) -> None:
+    results = tlog.evaluate(
+        """async ([inclusion, consistency]) => {
+          const t = window.tlog, hashes = (p) => (p || []).map(t.fromBase64), out = {};
+          const run = async (name, check) => {
+            try { out[name] = await check(); } catch (e) { out[name] = false; }
+          };
+          for (const v of inclusion) await run(v.name, () => t.verifyInclusion(
+            v.leafIdx, v.treeSize, t.fromBase64(v.leafHash), hashes(v.proof),
+            t.fromBase64(v.root)));
+          for (const v of consistency) await run(v.name, () => t.verifyConsistency(
+            v.size1, v.size2, hashes(v.proof), t.fromBase64(v.root1), t.fromBase64(v.root2)));
+          return out;
+        }""", [_vectors("inclusion"), _vectors("consistency")])
+    assert len(results) == 196
+    for vector in _vectors("inclusion") + _vectors("consistency"):
+        accepted = not vector["wantErr"] and vector["name"] != REJECTED_PLACEHOLDER
+        assert results[vector["name"]] is accepted, vector["name"]
+
+
+def test_the_browser_opens_the_notes_go_and_the_spec_signed(tlog: Any) -> None:
+    notes = json.loads((VECTORS / "signed-note.json").read_text())
+    go, spec = notes["go_note_example"], notes["c2sp_example"]
+    spec_note = f"{spec['message']}\n— example.com/foo {spec['signature_base64']}\n"
+    answers = tlog.evaluate(
+        """async (cases) => {
+          const out = [];
+          for (const [key, note] of cases) {
+            try {
+              const opened = await window.tlog.openNote(note, await window.tlog.parseVerifierKey(key));
+              out.push(opened.text);
+            } catch (e) { out.push('refused: ' + e.message); }
+          }
+          return out;
+        }""", [[go["verifier_key"], go["signed_note"]], [spec["verifier_key"], spec_note],
+               [go["verifier_key"], go["signed_note"].replace("cryptography", "cryptograph")],
+               [spec["verifier_key"], go["signed_note"]],
+               [go["verifier_key"].replace("c74f20a3", "c74f20a4"), go["signed_note"]]])
+    assert answers[:2] == [go["text"], spec["message"]]
+    assert answers[2] == "refused: the signature of PeterNeumann on the checkpoint is not valid"
+    assert answers[3].startswith("refused: no signature of the key example.com/foo")
+    assert answers[4].startswith("refused: the key ID c74f20a4 is not the one")
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=12)
+
+
+ENVELOPE = st.builds(
+    lambda data, position: {
+        "position": position, "leaf_index": position - 1, "type": "StateJoinedNetwork",
+        "stream": "network:N", "version": 1, "effective_date": "2023-09-12",
+        "recorded_at": "2026-11-28T10:15:03.120Z", "recorded_by": "a", "source": None,
+        "data": data},
+    st.dictionaries(TEXT, JSON_VALUE, max_size=6), st.integers(1, 2**53 - 1))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(envelopes=st.lists(ENVELOPE, min_size=1, max_size=20))
+def test_the_browser_makes_the_leaf_the_log_makes_of_any_envelope(
+    tlog: Any, envelopes: list[dict[str, Any]]
+) -> None:
+    # The page reads an envelope as JSON text, as the entry's page does.
+    made = tlog.evaluate("texts => texts.map(t => Array.from(window.tlog.leafOf(JSON.parse(t))))",
+                         [json.dumps(e) for e in envelopes])
+    assert [bytes(m) for m in made] == [leaf_bytes(e) for e in envelopes]
