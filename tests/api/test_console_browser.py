@@ -270,7 +270,7 @@ def test_a_history_rewritten_with_the_same_key_fails_the_remembered_checkpoint_l
         assert [name for name, _ in links] == [f"checkpoint-{DEMO_ENTRIES}-verified.txt",
                                                f"checkpoint-{DEMO_ENTRIES + 1}-served.txt"]
         with page.expect_download() as saved:
-            page.click(f"text=Download the checkpoint verified before")
+            page.click("text=Download the checkpoint verified before")
         kept = Path(saved.value.path()).read_text()
         assert kept == remembered["note"]
         # The browser keeps what it verified: the alarm stays on the next visit.

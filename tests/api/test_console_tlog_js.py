@@ -79,7 +79,8 @@ def test_the_browser_opens_the_notes_go_and_the_spec_signed(tlog: Any) -> None:
           const out = [];
           for (const [key, note] of cases) {
             try {
-              const opened = await window.tlog.openNote(note, await window.tlog.parseVerifierKey(key));
+              const verifier = await window.tlog.parseVerifierKey(key);
+              const opened = await window.tlog.openNote(note, verifier);
               out.push(opened.text);
             } catch (e) { out.push('refused: ' + e.message); }
           }
