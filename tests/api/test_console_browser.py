@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -289,7 +289,7 @@ def test_a_history_rewritten_with_the_same_key_fails_the_remembered_checkpoint_l
 def test_csv_downloads_parse_and_match_the_json(demo: Demo, visit: Visit) -> None:
     page = visit.page()
     checked = 0
-    for path, json_path, rows_of in [
+    cases: list[tuple[str, str, Callable[[dict[str, Any]], list[dict[str, Any]]]]] = [
         (f"/networks/{NETWORK}", f"/v1/networks/{NETWORK}/members", lambda a: a["members"]),
         (f"/networks/{NETWORK}", f"/v1/networks/{NETWORK}/intervals",
          lambda a: a["intervals"]),
@@ -298,7 +298,8 @@ def test_csv_downloads_parse_and_match_the_json(demo: Demo, visit: Visit) -> Non
         ("/declarations/BUENOS-AIRES-2023", "/v1/declarations/BUENOS-AIRES-2023",
          lambda a: a["signed"]),
         (f"/changes?network={NETWORK}&from=80", "/v1/changes", lambda a: a["entries"]),
-    ]:
+    ]
+    for path, json_path, rows_of in cases:
         page.goto(demo.url + path)
         link = page.locator(f"a.csv[href^='{json_path}?']").first
         href = link.get_attribute("href")
