@@ -249,3 +249,9 @@ def hosted(reader: Reader, state: str, suffix: str = "") -> list[dict[str, Any]]
                           "AND retracted_at IS NULL ORDER BY starts_on, code",
                           (state,)).fetchall()
     return [_conference(tuple(row)) for row in rows]
+
+
+def count_conferences(reader: Reader, suffix: str = "") -> int:
+    """How many conferences are on record (not retracted)."""
+    return int(reader.execute(
+        f"SELECT COUNT(*) FROM conferences{suffix} WHERE retracted_at IS NULL").fetchone()[0])

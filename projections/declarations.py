@@ -178,3 +178,9 @@ def signatures_of(reader: Reader, state: str, suffix: str = ""
              "signatory": json.loads(who) if who else None, "withdrawn_on": w_on,
              "withdrawn_at": w_at, "withdrawal_reason": reason}
             for code, title, on, position, who, w_on, w_at, reason in rows]
+
+
+def count_declarations(reader: Reader, suffix: str = "") -> int:
+    """How many declarations are on record (not retracted)."""
+    return int(reader.execute(
+        f"SELECT COUNT(*) FROM declarations{suffix} WHERE retracted_at IS NULL").fetchone()[0])

@@ -122,3 +122,9 @@ def registered_state(reader: Reader, code: str, suffix: str = ""
 def network_names(reader: Reader, suffix: str = "") -> dict[str, str]:
     """Every network's name by code (retracted ones too: their codes stay taken)."""
     return dict(reader.execute(f"SELECT code, name FROM networks{suffix}").fetchall())
+
+
+def network_codes(reader: Reader, suffix: str = "") -> list[str]:
+    """The codes of the networks on record (not retracted), in order."""
+    return [str(code) for (code,) in reader.execute(
+        f"SELECT code FROM networks{suffix} WHERE retracted_at IS NULL ORDER BY code")]

@@ -4,6 +4,7 @@ what is not on record. Routes add their formats (JSON, CSV, HTML) on top."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
-from concord.api.http.reads import as_of_position, caught_up
+from concord.api.http.reads import as_of_position, caught_up, current_view, log_end
 from concord.domain.codes import iso_name, state_name
 from concord.domain.envelope import Envelope
 from concord.projections import conferences as conference_model
@@ -50,6 +51,18 @@ async def networks(request: Request, min_position: int = 0) -> list[dict[str, An
     """Every network on record, with its founding and statutes, in the order recorded."""
     suffix, _ = await caught_up(request, "networks", min_position)
     return await _read(request, "networks", suffix, network_model.list_networks)
+
+
+async def network_codes(request: Request, min_position: int = 0) -> list[str]:
+    """The codes of the networks on record, in order; read again only once the networks'
+    read model has moved (forms list them on every page)."""
+    suffix, reached = await caught_up(request, "networks", min_position)
+    kept: tuple[str, int, list[str]] | None = getattr(request.app.state, "network_codes", None)
+    if kept is not None and kept[:2] == (suffix, reached):
+        return list(kept[2])
+    found = await _read(request, "networks", suffix, network_model.network_codes)
+    request.app.state.network_codes = (suffix, reached, found)
+    return list(found)
 
 
 async def network(request: Request, code: str, min_position: int = 0
@@ -172,20 +185,35 @@ class HistoryPage:
 
 
 async def history(request: Request, query: history_model.Query, as_of: str | None = None,
-                  min_position: int = 0) -> HistoryPage:
+                  min_position: int = 0, whole_log: bool = False) -> HistoryPage:
     """The entries `query` asks for (`query.limit` at most), among those up to `as_of` (a
-    position or a moment; default the latest), a retraction after it not shown."""
+    position or a moment; default the latest), a retraction after it not shown. With
+    `whole_log`, as of the log's end when asked (waiting for the history to reach it)."""
     position = await as_of_position(request, as_of)
-    suffix, reached = await caught_up(request, "history", max(min_position, position or 0),
-                                      {"as_of": position or 0, "min_position": min_position})
-    upto = reached if position is None else position
     asked = replace(query, limit=query.limit + 1)
-    try:
-        entries = await _read(request, "history", suffix,
-                              lambda reader, live: history_model.history(reader, asked, upto,
-                                                                          live))
-    except history_model.UnknownCursor as e:
-        raise invalid(f"after: {e}", ("after", "no such entry")) from None
+
+    async def read(suffix: str, upto: int) -> list[dict[str, Any]]:
+        try:
+            return await _read(request, "history", suffix, lambda reader, live: (
+                history_model.history(reader, asked, upto, live)))
+        except history_model.UnknownCursor as e:
+            raise invalid(f"after: {e}", ("after", "no such entry")) from None
+
+    if whole_log and position is None and not min_position:
+        # Read what the history holds while asking where the log ends: read again, once it
+        # has caught up, only if it was behind (seldom: it follows each commit).
+        suffix, reached = await current_view(request, "history")
+        entries, end = await asyncio.gather(read(suffix, reached), log_end(request))
+        upto = reached
+        if reached < end:
+            suffix, upto = await caught_up(request, "history", end)
+            entries = await read(suffix, upto)
+    else:
+        suffix, reached = await caught_up(
+            request, "history", max(min_position, position or 0),
+            {"as_of": position or 0, "min_position": min_position})
+        upto = reached if position is None else position
+        entries = await read(suffix, upto)
     next_after = None
     # One more than asked tells whether there is a next page.
     if len(entries) > query.limit:
@@ -215,7 +243,7 @@ async def changes(request: Request, from_position: int, to_position: int | None,
     correction undoes, and, for a network, each state whose membership intervals differ
     between the two record states, with the dates on which its role differs."""
     end: int = (to_position if to_position is not None
-                else await run_in_threadpool(request.app.state.log.last_position))
+                else await log_end(request))
     if from_position > end:
         raise invalid(f"from_position ({from_position}) is after to_position ({end})",
                       ("from_position", f"after to_position ({end})"),
@@ -352,6 +380,16 @@ async def conferences(request: Request, network: str | None = None,
     return [{**item, "host_name": state_name(item["host_state"])} for item in found]
 
 
+async def counts(request: Request, min_position: int = 0) -> dict[str, int]:
+    """How many conferences and declarations are on record."""
+    found = {}
+    for name, count in (("conferences", conference_model.count_conferences),
+                        ("declarations", declaration_model.count_declarations)):
+        suffix, _ = await caught_up(request, name, min_position)
+        found[name] = await _read(request, name, suffix, count)
+    return found
+
+
 async def conference(request: Request, code: str, min_position: int = 0
                      ) -> tuple[dict[str, Any], int]:
     """One conference with its schedule, delegations and sessions, and the position it
@@ -404,6 +442,5 @@ async def entry(request: Request, position: int) -> Envelope:
 
 
 async def last_position(request: Request) -> int:
-    """The position of the log's last entry (0 when empty)."""
-    found: int = await run_in_threadpool(request.app.state.log.last_position)
-    return found
+    """The position of the log's last entry (0 when empty), as this request found it."""
+    return await log_end(request)

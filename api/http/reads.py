@@ -52,13 +52,27 @@ async def as_of_position(request: Request, as_of: str | None) -> int | None:
     except (ValueError, OverflowError):
         raise _bad_as_of(as_of, "is not a moment that exists") from None
     # Every entry recorded up to now must be in the history to know where the moment falls.
-    end = await run_in_threadpool(request.app.state.log.last_position)
+    end = await log_end(request)
     suffix, _ = await caught_up(request, "history", end)
     store = request.app.state.projection_store
     found: int = await run_in_threadpool(
         store.read, "history", suffix,
         lambda reader, live: history.position_at(reader, stamp, live))
     return found
+
+
+_END = "concord.log_end"
+
+
+async def log_end(request: Request) -> int:
+    """The position of the log's last entry, read once per request: every read model one
+    request draws on is read as of the same end of the log."""
+    known: int | None = request.scope.get(_END)
+    if known is not None:
+        return known
+    end: int = await run_in_threadpool(request.app.state.log.last_position)
+    request.scope[_END] = end
+    return end
 
 
 async def caught_up(request: Request, name: str, position: int,
@@ -71,7 +85,7 @@ async def caught_up(request: Request, name: str, position: int,
     """
     runner: ProjectionRunner | RemoteProjections = request.app.state.projections
     # Position 0 is never beyond the log: no need to ask where it ends.
-    end = await run_in_threadpool(request.app.state.log.last_position) if position else 0
+    end = await log_end(request) if position else 0
     if position > end:
         beyond = [(field, at) for field, at in (asked or {"min_position": position}).items()
                   if at > end]
@@ -81,22 +95,25 @@ async def caught_up(request: Request, name: str, position: int,
                            errors=[{"field": field, "reason": "beyond the log"}
                                    for field, _ in beyond])
     wait = request.app.state.settings.read_wait_seconds
-
-    async def view() -> tuple[str, int]:
-        # Another process's projections are read from the database: not on the event loop.
-        if isinstance(runner, RemoteProjections):
-            return await run_in_threadpool(runner.view, name)
-        return runner.view(name)
-
-    suffix, reached = await view()
+    suffix, reached = await current_view(request, name)
     if position > reached:
         if not await run_in_threadpool(runner.wait_for, name, position, wait):
-            reached = (await view())[1]
+            reached = (await current_view(request, name))[1]
             raise ProblemError(503, "projection-behind", "Projection behind",
                                f"the {name} projection has reached position {reached}, not "
                                f"{position}, after {wait:g} s; retry", position=reached)
-        suffix, reached = await view()
+        suffix, reached = await current_view(request, name)
     return suffix, reached
+
+
+async def current_view(request: Request, name: str) -> tuple[str, int]:
+    """The suffix of projection `name`'s live tables and the position they reflect, without
+    waiting."""
+    runner: ProjectionRunner | RemoteProjections = request.app.state.projections
+    # Another process's projections are read from the database: not on the event loop.
+    if isinstance(runner, RemoteProjections):
+        return await run_in_threadpool(runner.view, name)
+    return runner.view(name)
 
 
 async def stream_etag(request: Request, stream_id: str, position: int) -> str:

@@ -58,6 +58,12 @@ ROUTES: list[tuple[str, str, Callable[[], Any] | None, str]] = [
     ("GET", "/v1/keys", None, "admin"),
     ("POST", "/v1/keys", lambda: {"name": f"k-{next(_codes)}", "role": "reader"}, "admin"),
     ("DELETE", "/v1/keys/nobody", None, "admin"),
+    # The console's pages read the log; its scripts and styles are open to anyone.
+    ("GET", "/", None, "read"),
+    ("GET", "/networks/N", None, "read"),
+    ("GET", "/history", None, "read"),
+    ("GET", "/entries/1", None, "read"),
+    ("GET", "/static/console.css", None, "open"),
 ]
 ALLOWED = {"GET": 200, "POST": 201, "DELETE": 404}
 

@@ -76,7 +76,8 @@ def test_the_chart_draws_the_members_on_every_date_as_the_record_stood_at_every_
 ) -> None:
     last = client.get("/v1/events", params={"after": 0, "limit": 1000}).json()["events"][-1][
         "position"]
-    founded = client.get(f"/v1/networks/{NETWORK}").json()["established_at"]
+    founded = client.get(f"/v1/networks/{NETWORK}", params={"min_position": last}).json()[
+        "established_at"]
     for as_of in range(founded, last + 1):
         document = page(client, f"/networks/{NETWORK}?as_of={as_of}")
         chart = document.one("svg", class_="chart counts")
@@ -93,9 +94,9 @@ def test_the_chart_draws_the_members_on_every_date_as_the_record_stood_at_every_
                 assert _chart_counts(chart, day.isoformat()) == expected, (as_of, day)
         # Check the timeline: a bar per interval, in the state's row.
         timeline = document.one("svg", class_="chart timeline")
-        drawn = sorted((row.attrs["data-state"], bar.attrs["data-role"], bar.attrs["data-from"],
-                        bar.attrs["data-to"])
-                       for row in timeline.all("g", class_="row") for bar in row.all("rect"))
+        drawn = sorted((row.attrs["data-state"], bar.attrs["data-role"], *pair.split("/"))
+                       for row in timeline.all("g", class_="row") for bar in row.all("path")
+                       for pair in bar.attrs["data-intervals"].split())
         assert drawn == sorted((i["state"], i["role"], i["valid_from"], i["valid_to"] or "")
                                for i in intervals)
         assert f"position {as_of}" in document.by_id("record-state").text

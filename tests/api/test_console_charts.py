@@ -44,6 +44,11 @@ def test_a_timeline_has_a_row_per_state_in_order_of_joining_with_names_escaped()
     assert "<script>" not in drawn and "&lt;script&gt;" in drawn
     svg = parse_page(drawn)
     assert [g.attrs["data-state"] for g in svg.all("g")] == ["ZZZ", "AAA"]
+    bars = [(p.attrs["data-role"], p.attrs["data-intervals"]) for p in svg.all("path")]
+    assert bars == [("member", "2020-01-01/2021-01-01"), ("observer", "2022-01-01/")]
+    assert [p.one("title").text for p in svg.all("path")] == [
+        "<script>, member: from 1 Jan 2020 to 31 Dec 2020",
+        "Later, observer: from 1 Jan 2022, and still"]
 
 
 def test_year_ticks_stay_few_whatever_the_span() -> None:

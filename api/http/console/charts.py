@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -90,6 +91,12 @@ def _readable(day: date) -> str:
     return day.strftime("%-d %b %Y")
 
 
+@lru_cache(maxsize=4096)
+def _words(day: str, shift: int = 0) -> str:
+    """'12 Sep 2023' for '2023-09-12', `shift` days later."""
+    return _readable(date.fromisoformat(day) + timedelta(days=shift))
+
+
 def counts_chart(points: Sequence[dict[str, Any]], roles: Sequence[str], span: Span,
                  labelled_by: str) -> Markup:
     """The counts by role as stacked steps: from each point's date to the next one's (the
@@ -141,8 +148,10 @@ def counts_chart(points: Sequence[dict[str, Any]], roles: Sequence[str], span: S
 
 
 def timeline(intervals: Sequence[dict[str, Any]], span: Span, labelled_by: str) -> Markup:
-    """A row per state (in order of its first interval), a bar per interval, coloured by
-    role; an open interval runs to the span's end."""
+    """A row per state (in order of its first interval), its intervals as bars coloured by
+    role; an open interval runs to the span's end. Each role's bars in a row are one shape,
+    whose `data-intervals` lists them ('from/to', to empty while it lasts): a network with
+    decades of changes stays a page a browser draws at once."""
     rows: dict[str, list[dict[str, Any]]] = {}
     for interval in intervals:
         rows.setdefault(str(interval["state"]), []).append(interval)
@@ -159,28 +168,43 @@ def timeline(intervals: Sequence[dict[str, Any]], span: Span, labelled_by: str) 
         out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{bottom}"/>'
                    f'<text class="tick" x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">'
                    f'{_tick_label(tick, monthly)}</text>')
+    # A log of decades repeats its dates: each is placed (and read) once.
+    placed: dict[str, float] = {}
+    scale, first = (right - left) / span.days, span.start.toordinal()
+
+    def x_of(day: str) -> float:
+        found = placed.get(day)
+        if found is None:
+            found = placed[day] = left + (date.fromisoformat(day).toordinal() - first) * scale
+        return found
+
+    end_x = _x(span, span.end, left, right)
     for number, state in enumerate(order):
-        top = TOP + number * ROW
-        name = str(rows[state][0]["name"])
+        top = TOP + number * ROW + (ROW - BAR) / 2
+        name = escape(str(rows[state][0]["name"]))
         label = name if len(name) <= 28 else name[:27] + "…"
         out.append(f'<g class="row" data-state="{escape(state)}"><text class="label" '
-                   f'x="{left - 8}" y="{top + ROW / 2 + 4:.1f}" text-anchor="end">{escape(label)}'
-                   f'<title>{escape(name)} ({escape(state)})</title></text>')
+                   f'x="{left - 8}" y="{top + BAR - 3:.1f}" text-anchor="end">{label}'
+                   f'<title>{name} ({escape(state)})</title></text>')
+        by_role: dict[str, list[dict[str, Any]]] = {}
         for interval in rows[state]:
-            since = date.fromisoformat(str(interval["valid_from"]))
-            until = date.fromisoformat(str(interval["valid_to"])) if interval["valid_to"] \
-                else None
-            x1 = _x(span, since, left, right)
-            x2 = _x(span, until or span.end, left, right)
-            role = escape(str(interval["role"]))
-            ended = (f" to {_readable(until - timedelta(days=1))}" if until
-                     else ", and still")
-            out.append(
-                f'<rect class="role-{role}" x="{x1:.2f}" y="{top + (ROW - BAR) / 2:.1f}" '
-                f'width="{max(x2 - x1, 1.5):.2f}" height="{BAR}" data-role="{role}" '
-                f'data-from="{since.isoformat()}" '
-                f'data-to="{until.isoformat() if until else ""}"><title>{escape(name)}: '
-                f'{role} from {_readable(since)}{ended}</title></rect>')
+            by_role.setdefault(str(interval["role"]), []).append(interval)
+        for role, found in by_role.items():
+            shape, listed = [], []
+            for interval in found:
+                since, until = interval["valid_from"], interval["valid_to"] or ""
+                x1 = x_of(since)
+                width = max((x_of(until) if until else end_x) - x1, 1.5)
+                shape.append(f"M{x1:.1f} {top:.1f}h{width:.1f}v{BAR}H{x1:.1f}z")
+                listed.append(f"{since}/{until}")
+            words = [f"from {_words(str(i['valid_from']))}" + (
+                f" to {_words(str(i['valid_to']), -1)}" if i["valid_to"] else ", and still")
+                for i in found[:6]]
+            more = f"; {len(found) - 6} more in the table below" if len(found) > 6 else ""
+            role_text = escape(role)
+            out.append(f'<path class="role-{role_text}" d="{"".join(shape)}" '
+                       f'data-role="{role_text}" data-intervals="{" ".join(listed)}"><title>'
+                       f'{name}, {role_text}: {"; ".join(words)}{more}</title></path>')
         out.append("</g>")
     out.append(f'<line class="axis" x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}"/>')
     out.append("</svg>")

@@ -21,6 +21,7 @@ from concord.projections.membership import roles, series
 pages = router()
 
 Text = Annotated[str | None, Query(max_length=200)]
+SHOWN_INTERVALS = 500  # the intervals the page lists; the CSV has them all
 
 
 @pages.get("/networks/{code}", response_class=HTMLResponse)
@@ -57,7 +58,7 @@ async def network_page(request: Request, code: str, on: Text = None,
     return render(
         request, "network.html", status=form.status, section="networks",
         network=network, form=form, members=members, position=position, last=last, at=at,
-        intervals=intervals, points=points, roles=roles(),
+        intervals=intervals, shown_intervals=SHOWN_INTERVALS, points=points, roles=roles(),
         counts_svg=counts_chart(points, roles(), span, "counts-title"),
         timeline_svg=timeline(intervals, span, "timeline-title"),
         downloads=_csv_links(code, members, asked))

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from concord.api.http import queries
 from concord.api.http.console.page import Form, router
-from concord.api.http.console.render import asset_response, assets, render
+from concord.api.http.console.render import asset_response, assets, entry_rows, render
 from concord.api.http.errors import ProblemError
 from concord.api.http.reads import caught_up
 from concord.domain.catalogue import CATALOGUE
@@ -64,12 +64,10 @@ async def overview(request: Request) -> Response:
     suffix, _ = await caught_up(request, Transparency.name, last)
     checkpoints = request.app.state.checkpoints
     _, note = await run_in_threadpool(checkpoints.served, suffix)
-    conferences = await queries.conferences(request, min_position=last)
-    declarations = await queries.declarations(request, min_position=last)
     return render(request, "overview.html", section="overview", networks=networks,
                   latest=list(reversed(latest.entries)), last=last,
                   checkpoint=checkpoint_facts(note, checkpoints.signer.name),
-                  conferences=len(conferences), declarations=len(declarations))
+                  **await queries.counts(request, last))
 
 
 TYPES = tuple(CATALOGUE)
@@ -107,8 +105,7 @@ async def history_page(
                 filters["network"], chosen_state, filters["conference"],
                 filters["declaration"], (chosen_type,) if chosen_type else (), day_from,
                 day_to, chosen_order, cursor, int(count))
-            page = await queries.history(request, query, form.value("as_of"),
-                                         await queries.last_position(request))
+            page = await queries.history(request, query, form.value("as_of"), whole_log=True)
         except ProblemError as e:
             form.refuse(e)
     undoing: dict[int, dict[str, Any]] = {}
@@ -116,10 +113,11 @@ async def history_page(
         undoing = await queries.history_at(
             request, [e["retracted_by"] for e in page.entries if e["retracted_by"]])
     asked = {name: value for name, value in form.given.items() if value and name != "after"}
-    networks = await queries.networks(request)
     return render(
         request, "history.html", status=form.status, section="history",
-        form=form, page=page, undoing=undoing, types=TYPES, networks=networks,
+        form=form, page=page, rows=entry_rows(page.entries, undoing) if page else [],
+        types=TYPES,
+        network_codes=await queries.network_codes(request),
         next_href=(f"/history?{urlencode({**asked, 'after': page.next_after})}"
                    if page and page.next_after else None),
         csv_href=f"/v1/history?{urlencode({**asked, **_csv_after(form), 'format': 'csv'})}")
@@ -178,7 +176,7 @@ async def changes_page(request: Request, network: Text = None, date_from: From =
                              **({"network": code} if code else {})}
     return render(request, "changes.html", status=form.status, section="changes",
                   form=form, found=found, start=start, end=end, last=last, bounds=bounds,
-                  networks=await queries.networks(request),
+                  network_codes=await queries.network_codes(request),
                   csv_entries=f"/v1/changes?{urlencode(asked)}",
                   csv_membership=f"/v1/changes?{urlencode({**asked, 'table': 'membership'})}")
 

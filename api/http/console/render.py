@@ -7,9 +7,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -39,6 +39,7 @@ def _state(code: str | None) -> str:
     return "" if code is None else state_name(code)
 
 
+@lru_cache(maxsize=8192)
 def day(value: str | None) -> str:
     """'12 Sep 2023' for '2023-09-12'; a reduced-precision date ('2025', '2025-10') as it
     reads ('2025', 'Oct 2025')."""
@@ -56,6 +57,8 @@ def moment(value: str | None) -> str:
     """'28 Nov 2026, 10:15:03 UTC' for a recorded_at."""
     if not value:
         return ""
+    if len(value) == 24 and value[10] == "T" and value.endswith("Z"):  # as envelopes have it
+        return f"{day(value[:10])}, {value[11:19]} UTC"
     found = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return found.strftime("%-d %b %Y, %H:%M:%S UTC")
 
@@ -63,8 +66,13 @@ def moment(value: str | None) -> str:
 def delay(effective_date: str, recorded_at: str) -> str:
     """How long after it took effect an entry was recorded, in words ('3 years, 2 months');
     '' when it was recorded on the day it took effect, or before."""
+    return _delay(effective_date, recorded_at[:10])
+
+
+@lru_cache(maxsize=8192)
+def _delay(effective_date: str, recorded_on: str) -> str:
     start = date.fromisoformat(effective_date)
-    end = date.fromisoformat(recorded_at[:10])
+    end = date.fromisoformat(recorded_on)
     if end <= start:
         return ""
     months = (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
@@ -76,6 +84,39 @@ def delay(effective_date: str, recorded_at: str) -> str:
     if months:
         parts.append(f"{months} month{'s' * (months != 1)}")
     return ", ".join(parts)
+
+
+class EntryRow(NamedTuple):
+    """An entry as a list of the history shows it, its words made once."""
+
+    position: int
+    effective_date: str
+    effective: str
+    summary: str
+    recorded_at: str
+    recorded: str
+    recorded_by: str
+    late: str
+    undone_by: int | None
+    undone_how: str  # Retracted, Corrected
+    undone_when: str
+    undone_why: str
+
+
+def entry_rows(entries: list[dict[str, Any]], undoing: dict[int, dict[str, Any]]
+               ) -> list[EntryRow]:
+    """History's entries as rows, each with the retraction or correction that undid it."""
+    rows = []
+    for e in entries:
+        undone_by = e["retracted_by"]
+        by = undoing.get(undone_by) if undone_by else None
+        rows.append(EntryRow(
+            e["position"], e["effective_date"], day(e["effective_date"]), e["summary"],
+            e["recorded_at"], moment(e["recorded_at"]), e["recorded_by"],
+            delay(e["effective_date"], e["recorded_at"]), undone_by,
+            "Corrected" if by and by["type"] == "EntryCorrected" else "Retracted",
+            moment(by["recorded_at"]) if by else "", by["data"]["reason"] if by else ""))
+    return rows
 
 
 def pretty_json(value: Any) -> str:
@@ -99,6 +140,7 @@ def environment() -> Environment:
     return env
 
 
+@lru_cache(maxsize=16)
 def fingerprint(key: str) -> str:
     """A verifier key's fingerprint, for people to compare: SHA-256 of the key string, in
     groups of four hex digits (`printf %s KEY | sha256sum` gives the same digits)."""

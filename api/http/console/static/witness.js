@@ -229,6 +229,8 @@ export async function checkLog() {
     showStatus("ok", message, { pin });
     return current;
   } catch (e) {
+    // The pinned key's details (and the way to forget it) stay at hand, whatever failed.
+    pin = pin || pinned();
     if (e instanceof Alarm) {
       showStatus("alarm", `Warning: ${e.message}`, { pin, evidence: e.evidence });
     } else {
