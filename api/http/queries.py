@@ -23,6 +23,7 @@ from concord.projections import history as history_model
 from concord.projections import membership as membership_model
 from concord.projections import networks as network_model
 from concord.projections.db import Reader
+from concord.projections.tree import Transparency
 
 T = TypeVar("T")
 
@@ -429,6 +430,15 @@ async def declaration(request: Request, code: str, min_position: int = 0
 
 
 # The log itself.
+
+async def signed_checkpoint(request: Request, min_position: int = 0) -> str:
+    """The signed checkpoint the log serves (with its cosignatures), covering at least
+    `min_position` entries."""
+    suffix, _ = await caught_up(request, Transparency.name, min_position)
+    _, note = await run_in_threadpool(request.app.state.checkpoints.served, suffix,
+                                      min_position)
+    return str(note)
+
 
 async def entry(request: Request, position: int) -> Envelope:
     """The entry at `position`; 404 if the log holds none there."""

@@ -345,3 +345,23 @@ def test_pages_need_what_reads_need_and_assets_nothing(tmp_path: Any) -> None:
         assert anonymous.get("/").status_code == 401
         assert anonymous.get(f"/networks/{NETWORK}").status_code == 401
         assert anonymous.get("/static/console.css").status_code == 200
+
+
+def test_text_on_record_is_shown_as_text_never_as_markup(client: TestClient) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    answer = client.post("/v1/events/batch", json={"events": [
+        {"type": "DeclarationAdopted", "data": {"declaration": "D-1", "title": hostile}},
+        {"type": "DeclarationAdopted", "data": {"declaration": "D-2", "title": "Two"},
+         "source": f"a source {hostile}"},
+    ]})
+    assert answer.status_code == 201, answer.text
+    retraction = client.post("/v1/events", json={"type": "EntryRetracted", "data": {
+        "position": 2, "reason": f"because {hostile}"}})
+    assert retraction.status_code == 201, retraction.text
+    for path in ("/", "/history", "/declarations", "/declarations/D-1", "/entries/1",
+                 "/entries/2", "/changes?from=0", "/states?code=%3Cb%3E"):
+        answer = client.get(path)
+        assert answer.status_code in (200, 404), path
+        assert "<img" not in answer.text and "&lt;img src=x" in answer.text or \
+            path.startswith("/states"), path
+        assert "<b>" not in answer.text, path

@@ -10,17 +10,14 @@ from urllib.parse import urlencode
 
 from fastapi import Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from concord.api.http import queries
 from concord.api.http.console.page import Form, router
 from concord.api.http.console.render import asset_response, assets, entry_rows, render
 from concord.api.http.errors import ProblemError
-from concord.api.http.reads import caught_up
 from concord.domain.catalogue import CATALOGUE
 from concord.domain.codes import check_iso_date
 from concord.projections import history as history_model
-from concord.projections.tree import Transparency
 from concord.tlog.notes import Checkpoint, split_note
 
 pages = router()
@@ -61,12 +58,10 @@ async def overview(request: Request) -> Response:
         networks.append({**network, "members": len(members.rows)})
     latest = await queries.history(request, history_model.Query(
         after=max(last - LATEST, 0), limit=LATEST), min_position=last)
-    suffix, _ = await caught_up(request, Transparency.name, last)
-    checkpoints = request.app.state.checkpoints
-    _, note = await run_in_threadpool(checkpoints.served, suffix)
+    note = await queries.signed_checkpoint(request)
     return render(request, "overview.html", section="overview", networks=networks,
                   latest=list(reversed(latest.entries)), last=last,
-                  checkpoint=checkpoint_facts(note, checkpoints.signer.name),
+                  checkpoint=checkpoint_facts(note, request.app.state.checkpoints.signer.name),
                   **await queries.counts(request, last))
 
 
@@ -115,7 +110,7 @@ async def history_page(
     asked = {name: value for name, value in form.given.items() if value and name != "after"}
     return render(
         request, "history.html", status=form.status, section="history",
-        form=form, page=page, rows=entry_rows(page.entries, undoing) if page else [],
+        form=form, page=page, table_rows=entry_rows(page.entries, undoing) if page else "",
         types=TYPES,
         network_codes=await queries.network_codes(request),
         next_href=(f"/history?{urlencode({**asked, 'after': page.next_after})}"

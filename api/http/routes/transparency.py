@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from concord.api.http import queries
 from concord.api.http.errors import ProblemError
 from concord.api.http.proofs import (
     PROOF_SUFFIX,
@@ -43,9 +44,7 @@ async def checkpoint(request: Request, min_position: MinPosition = 0) -> Respons
     With witnesses, this is the newest checkpoint the witnesses have been asked to cosign
     (at most CONCORD_WITNESS_INTERVAL_SECONDS behind, plus their answer); with
     `min_position` beyond it, a newer one the log alone has signed so far."""
-    suffix, _ = await caught_up(request, Transparency.name, min_position)
-    _, note = await run_in_threadpool(request.app.state.checkpoints.served, suffix,
-                                      min_position)
+    note = await queries.signed_checkpoint(request, min_position)
     return Response(note, media_type="text/plain; charset=utf-8",
                     headers={"Cache-Control": CHECKPOINT_CACHE})
 
