@@ -158,9 +158,12 @@ def test_the_chart_counts_equal_the_api_s_for_five_dates_at_two_positions(
     if shots:
         page.goto(f"{demo.url}/networks/{NETWORK}")
         settled(page)
-        page.locator("#record-form").scroll_into_view_if_needed()
-        page.screenshot(path=str(Path(shots) / "console-network.png"), full_page=False,
-                        clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
+        top = page.locator("#record-form").bounding_box()
+        bottom = page.locator("#timeline-heading ~ details").bounding_box()
+        assert top and bottom
+        page.screenshot(path=str(Path(shots) / "console-network.png"), full_page=True,
+                        clip={"x": 0, "y": top["y"] - 10, "width": 1280,
+                              "height": bottom["y"] - top["y"]})
 
 
 def test_the_diff_page_lists_exactly_the_entries_between_two_positions(
