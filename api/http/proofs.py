@@ -11,7 +11,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from concord.api.http.reads import caught_up
+from concord.api.http.reads import caught_up, forget_log_end
 from concord.projections.tree import StoredTree, Transparency
 from concord.tlog.leaves import leaf_bytes
 from concord.tlog.merkle import leaf_hash
@@ -98,6 +98,7 @@ async def receipt(request: Request, envelope: dict[str, Any]) -> dict[str, Any]:
     """A proof that a just-appended entry is in the log: a signed checkpoint that covers it
     and the entry's audit path in that checkpoint's tree."""
     index = envelope["leaf_index"]
+    forget_log_end(request)  # the entry was appended after any end read before
     suffix, _ = await caught_up(request, Transparency.name, envelope["position"])
 
     def prove() -> dict[str, Any]:

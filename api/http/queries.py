@@ -204,11 +204,17 @@ async def history(request: Request, query: history_model.Query, as_of: str | Non
         # Read what the history holds while asking where the log ends: read again, once it
         # has caught up, only if it was behind (seldom: it follows each commit).
         suffix, reached = await current_view(request, "history")
-        entries, end = await asyncio.gather(read(suffix, reached), log_end(request))
+        found, end = await asyncio.gather(read(suffix, reached), log_end(request),
+                                          return_exceptions=True)
+        if isinstance(end, BaseException):
+            raise end
         upto = reached
-        if reached < end:
+        if reached < end or isinstance(found, BaseException):
+            # Behind: a cursor may name an entry it has yet to hold, so read again.
             suffix, upto = await caught_up(request, "history", end)
             entries = await read(suffix, upto)
+        else:
+            entries = found
     else:
         suffix, reached = await caught_up(
             request, "history", max(min_position, position or 0),

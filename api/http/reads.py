@@ -66,13 +66,20 @@ _END = "concord.log_end"
 
 async def log_end(request: Request) -> int:
     """The position of the log's last entry, read once per request: every read model one
-    request draws on is read as of the same end of the log."""
+    request draws on is read as of the same end of the log. A request that appends calls
+    `forget_log_end` after appending, before it reads again."""
     known: int | None = request.scope.get(_END)
     if known is not None:
         return known
     end: int = await run_in_threadpool(request.app.state.log.last_position)
     request.scope[_END] = end
     return end
+
+
+def forget_log_end(request: Request) -> None:
+    """Let the next `log_end` of this request read the log's end again: for a request that
+    appends, after it has."""
+    request.scope.pop(_END, None)
 
 
 async def caught_up(request: Request, name: str, position: int,

@@ -200,7 +200,8 @@ def test_in_browser_verification_passes_for_every_entry(demo: Demo, visit: Visit
     last = demo.get("/v1/events", after=0, limit=1000).json()["events"][-1]["position"]
     for position in range(1, last + 1):
         verdict = verify(page, f"{demo.url}/entries/{position}")
-        assert verdict.startswith(f"Verified: entry {position} is in the log"), verdict
+        assert verdict.startswith(f"Verified: the entry {position} shown as JSON above is in "
+                                  "the log"), verdict
     results = page.eval_on_selector_all("#verify-steps li", "l => l.map(i => i.dataset.result)")
     assert results == ["passed"] * 5
     shots = os.environ.get("CONCORD_SCREENSHOTS")

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from concord.tlog.leaves import leaf_bytes
-from tests.api.console import launch, start_demo
+from concord.tlog.notes import Checkpoint, Signer, sign_checkpoint
+from tests.api.console import DemoServer, launch, start_demo
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
 
@@ -25,9 +26,9 @@ REJECTED_PLACEHOLDER = "consistency/additional/sizes-are-equal-one-and-proof-is-
 
 
 @pytest.fixture(scope="module")
-def tlog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, DemoServer]]:
     """A page of a real server (WebCrypto needs a secure origin) with tlog.js loaded as
-    `window.tlog`."""
+    `window.tlog` and witness.js as `window.witness`; and the server."""
     directory = tmp_path_factory.mktemp("tlog-js")
     server = start_demo(directory / "data", directory / "server.log")
     try:
@@ -35,11 +36,18 @@ def tlog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             browser = launch(playwright)
             page = browser.new_page()
             page.goto(server.url + "/")
-            page.evaluate("async () => { window.tlog = await import('/static/tlog.js'); }")
-            yield page
+            page.evaluate("async () => { window.tlog = await import('/static/tlog.js'); "
+                          "window.witness = await import('/static/witness.js'); "
+                          "await window.witness.logChecked; }")
+            yield page, server
             browser.close()
     finally:
         server.stop()
+
+
+@pytest.fixture
+def tlog(demo_page: tuple[Any, DemoServer]) -> Any:
+    return demo_page[0]
 
 
 def _vectors(kind: str) -> list[dict[str, Any]]:
@@ -96,9 +104,13 @@ def test_the_browser_opens_the_notes_go_and_the_spec_signed(tlog: Any) -> None:
 
 
 TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+# Keys are the catalogue's field names: ASCII. (For other keys RFC 8785 orders by UTF-16
+# code units, as the browser does, where orjson orders by code points: the two differ only
+# between keys holding U+E000..U+FFFF and keys holding characters beyond U+FFFF.)
+KEY = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
 JSON_VALUE = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | TEXT,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEY, inner, max_size=4),
     max_leaves=12)
 
 
@@ -108,7 +120,7 @@ ENVELOPE = st.builds(
         "stream": "network:N", "version": 1, "effective_date": "2023-09-12",
         "recorded_at": "2026-11-28T10:15:03.120Z", "recorded_by": "a", "source": None,
         "data": data},
-    st.dictionaries(TEXT, JSON_VALUE, max_size=6), st.integers(1, 2**53 - 1))
+    st.dictionaries(KEY, JSON_VALUE, max_size=6), st.integers(1, 2**53 - 1))
 
 
 @settings(max_examples=40, deadline=None,
@@ -121,3 +133,46 @@ def test_the_browser_makes_the_leaf_the_log_makes_of_any_envelope(
     made = tlog.evaluate("texts => texts.map(t => Array.from(window.tlog.leafOf(JSON.parse(t))))",
                          [json.dumps(e) for e in envelopes])
     assert [bytes(m) for m in made] == [leaf_bytes(e) for e in envelopes]
+
+
+WITNESS = """async ([previous, current]) => {
+  const t = window.tlog, w = window.witness;
+  const parsed = async (note) => {
+    const key = await t.parseVerifierKey(await w.fetchText('/v1/log/public-key'));
+    const { text } = await t.openNote(note, key);
+    return { note, ...t.parseCheckpoint(text) };
+  };
+  localStorage.removeItem('concord.checkpoint');
+  await w.witness(await parsed(previous));
+  const kept = () => JSON.parse(localStorage['concord.checkpoint']).size;
+  try {
+    const seen = await w.witness(await parsed(current));
+    return [seen.kind, kept()];
+  } catch (e) {
+    return [e.constructor.name + ': ' + e.message, kept()];
+  }
+}"""
+
+
+def test_the_browser_accepts_an_older_checkpoint_the_one_it_remembers_extends(
+    demo_page: tuple[Any, DemoServer]
+) -> None:
+    page, server = demo_page
+    older = server.http.get("/v1/log/checkpoint").text
+    size = int(older.split("\n")[1])
+    appended = server.http.post("/v1/events", json={"type": "StateLeftNetwork", "data": {
+        "network": "RELACOPAZ", "state": "PER"}, "effective_date": "2024-05-01"})
+    assert appended.status_code == 201, appended.text
+    newer = server.http.get("/v1/log/checkpoint",
+                            params={"min_position": appended.json()["position"]}).text
+    # A log with witnesses serves the largest checkpoint they cosigned, which may be older
+    # than one this browser verified on an entry's page: no alarm, and nothing forgotten.
+    assert page.evaluate(WITNESS, [newer, older]) == ["older", size + 1]
+    assert page.evaluate(WITNESS, [older, newer]) == ["grew", size + 1]
+    # An older checkpoint of another history, signed with the log's own key, is caught.
+    signer = Signer.parse((server.data_dir / "signing.key").read_text().strip())
+    forged = sign_checkpoint(signer, Checkpoint(signer.name, size, bytes(range(32))))
+    kind, kept = page.evaluate(WITNESS, [newer, forged])
+    assert kind.startswith(f"Alarm: The log serves a checkpoint of {size} entries that the "
+                           f"one of {size + 1} this browser verified"), kind
+    assert kept == size + 1

@@ -130,7 +130,7 @@ def counts_chart(points: Sequence[dict[str, Any]], roles: Sequence[str], span: S
         x1 = _x(span, since, left, right)
         x2 = _x(span, until or span.end, left, right)
         base = 0
-        for role in roles:
+        for role in map(escape, roles):
             count = int(point[role])
             if count <= 0:
                 continue
@@ -181,8 +181,8 @@ def timeline(intervals: Sequence[dict[str, Any]], span: Span, labelled_by: str) 
     end_x = _x(span, span.end, left, right)
     for number, state in enumerate(order):
         top = TOP + number * ROW + (ROW - BAR) / 2
-        name = escape(str(rows[state][0]["name"]))
-        label = name if len(name) <= 28 else name[:27] + "…"
+        plain = str(rows[state][0]["name"])
+        name, label = escape(plain), escape(plain if len(plain) <= 28 else plain[:27] + "…")
         out.append(f'<g class="row" data-state="{escape(state)}"><text class="label" '
                    f'x="{left - 8}" y="{top + BAR - 3:.1f}" text-anchor="end">{label}'
                    f'<title>{name} ({escape(state)})</title></text>')

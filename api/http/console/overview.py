@@ -43,8 +43,7 @@ def checkpoint_facts(note: str, log_key_name: str) -> dict[str, Any]:
             "cosigned_at": (datetime.fromtimestamp(int.from_bytes(payload[4:12]), UTC)
                             .strftime("%Y-%m-%dT%H:%M:%SZ") if witness else None)})
     return {"note": note, "origin": checkpoint.origin, "size": checkpoint.size,
-            "root": base64.b64encode(checkpoint.root).decode(), "root_hex": checkpoint.root.hex(),
-            "signers": signers}
+            "root": base64.b64encode(checkpoint.root).decode(), "signers": signers}
 
 
 @pages.get("/", response_class=HTMLResponse)
@@ -124,7 +123,7 @@ def _csv_after(form: Form) -> dict[str, str]:
 
 
 def _limit(value: str) -> str:
-    if not value.isdigit() or not 1 <= int(value) <= 1_000:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 1_000:
         raise ValueError(f"{value!r} is not a number from 1 to 1,000")
     return value
 
@@ -134,12 +133,13 @@ def history_cursor(after: str | None, order: str) -> tuple[str, int] | int:
     if after is None:
         return 0
     head, comma, tail = after.rpartition(",")
-    if comma and order == "effective_date" and tail.isdigit() and len(tail) <= 19:
+    if comma and order == "effective_date" and tail.isascii() and tail.isdigit() \
+            and len(tail) <= 19:
         try:
             return check_iso_date(head), int(tail)
         except ValueError:
             pass
-    elif after.isdigit() and len(after) <= 19:
+    elif after.isascii() and after.isdigit() and len(after) <= 19:
         return int(after)
     raise queries.invalid(f"after: {after!r} is not a cursor of this order",
                           ("after", "not a cursor of this order"))
@@ -166,7 +166,8 @@ async def changes_page(request: Request, network: Text = None, date_from: From =
                 form.errors["network"] = e.detail
             else:
                 form.refuse(e, {"from_position": "from", "to_position": "to"})
-    bounds = await queries.history_at(request, [p for p in (start, end) if p])
+    bounds = await queries.history_at(request, [
+        p for p in (found["from_position"], found["to_position"]) if p]) if found else {}
     asked: dict[str, Any] = {"from_position": start, "to_position": end, "format": "csv",
                              **({"network": code} if code else {})}
     return render(request, "changes.html", status=form.status, section="changes",

@@ -107,7 +107,7 @@ async def declaration_page(request: Request, code: str) -> Response:
 async def entry_page(request: Request, position: str) -> Response:
     """An entry: its envelope, its leaf and leaf hash, and its verification in the
     browser against the log's signed checkpoint."""
-    if not position.isdigit() or not 1 <= int(position) <= MAX_POSITION:
+    if not (position.isascii() and position.isdigit()) or not 1 <= int(position) <= MAX_POSITION:
         raise _no_such("entry", position, f"{position!r} is not a position in the log")
     envelope = await queries.entry(request, int(position))
     at = envelope["position"]

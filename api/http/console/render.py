@@ -19,7 +19,6 @@ from markupsafe import Markup, escape
 from concord.domain.codes import state_name
 
 HERE = Path(__file__).parent
-PAGE_FLAG = "concord.page"  # set in a request's scope when a console page answers it
 
 # Everything a page loads comes from this server: the policy says so to the browser, which
 # then refuses anything else (a stray link to a CDN fails loudly in the browser tests).

@@ -80,7 +80,7 @@ async def read_history(
                              date_from, date_to, order, cursor, limit)
     page = await queries.history(request, query, as_of, min_position)
     if wants_csv(request, format_):
-        answer = csv_response(page.entries, COLUMNS, f"history-as-of-{page.as_of}.csv")
+        answer = csv_response(page.entries, COLUMNS, "history.csv")
         if page.next_after is not None:
             answer.headers["X-Next-After"] = page.next_after
         return answer

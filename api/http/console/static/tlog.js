@@ -14,6 +14,9 @@ export function fromBase64(text) {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  if (toBase64(bytes) !== text) {  // padding bits that are not zero
+    throw new CheckFailed(`not canonical base64: ${text.slice(0, 40)}`);
+  }
   return bytes;
 }
 
@@ -129,6 +132,7 @@ export function parseCheckpoint(text) {
   if (lines.length < 3 || !/^(0|[1-9][0-9]*)$/.test(lines[1])) {
     throw new CheckFailed("the checkpoint's body is not origin, size and root");
   }
+  if (!lines[0]) throw new CheckFailed("the checkpoint names no origin");
   const size = Number(lines[1]);
   if (!Number.isSafeInteger(size)) throw new CheckFailed("the tree size is too large here");
   const root = fromBase64(lines[2]);
@@ -149,7 +153,10 @@ const half = (n) => Math.floor(n / 2);
 const isHash = (h) => h instanceof Uint8Array && h.length === 32;
 
 export async function rootFromInclusion(index, size, hash, path) {
-  if (!(index < size)) throw new CheckFailed(`leaf ${index} is not in a tree of ${size}`);
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0
+      || !(index < size)) {
+    throw new CheckFailed(`leaf ${index} is not in a tree of ${size}`);
+  }
   if (!isHash(hash) || !path.every(isHash)) throw new CheckFailed("a hash is not 32 bytes");
   let fn = index, sn = size - 1, r = hash;
   for (const p of path) {
@@ -173,7 +180,10 @@ export async function verifyInclusion(index, size, hash, path, root) {
 // RFC 9162 §2.1.4.2: whether `path` proves that the tree of size2 leaves (root2) extends
 // the tree of size1 leaves (root1).
 export async function verifyConsistency(size1, size2, path, root1, root2) {
-  if (!isHash(root1) || !isHash(root2) || !path.every(isHash) || size1 > size2) return false;
+  if (!isHash(root1) || !isHash(root2) || !path.every(isHash) || size1 > size2
+      || !Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0) {
+    return false;
+  }
   if (size1 === size2) return path.length === 0 && equalBytes(root1, root2);
   if (size1 === 0) return path.length === 0;
   if (path.length === 0) return false;

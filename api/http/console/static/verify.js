@@ -19,7 +19,8 @@ const STEPS = [
 function show(list, step, result, text, extra = null) {
   const item = list.querySelector(`[data-step="${step}"]`);
   item.dataset.result = result;
-  const word = { passed: "Passed", failed: "Failed", skipped: "Not checked" }[result];
+  const word = { passed: "Passed", failed: "Failed", skipped: "Not checked",
+                 pinned: "Pinned now, to be confirmed" }[result];
   item.replaceChildren();
   const label = STEPS.find(([name]) => name === step)[1];
   const head = document.createElement("strong");
@@ -46,8 +47,10 @@ async function verify(section) {
   try {
     await logChecked; // the page's own check first: both remember what they verify
     const { verifier, pin, firstUse } = await pinnedVerifier();
-    show(list, "key", "passed", `${verifier.name}, fingerprint ${pin.fingerprint}; ` +
-         (firstUse ? "pinned by this browser now, on first use."
+    // A key first seen now is only the server's word: it is pinned, and said to be so.
+    show(list, "key", firstUse ? "pinned" : "passed",
+         `${verifier.name}, fingerprint ${pin.fingerprint}; ` +
+         (firstUse ? "this browser had no key of this log and pinned the one served now."
                    : `the key this browser pinned ${pin.pinnedAt}.`) +
          " Compare the fingerprint with the one your secretariat gave you.");
     current = "signature";
@@ -59,8 +62,10 @@ async function verify(section) {
            : "."));
     current = "leaf";
     const envelope = JSON.parse(document.getElementById("envelope").textContent);
-    if (envelope.position !== position || envelope.leaf_index !== index) {
-      throw new CheckFailed("the entry shown is not the one this page is about");
+    // Positions are dense from 1 and leaves from 0: the entry at a position is one leaf.
+    if (!Number.isSafeInteger(position) || position < 1 || envelope.position !== position
+        || envelope.leaf_index !== position - 1 || index !== position - 1) {
+      throw new CheckFailed("the entry shown is not the one at this position's leaf");
     }
     const shown = await leafHash(leafOf(envelope));
     const proof = JSON.parse(await fetchText(
@@ -71,8 +76,9 @@ async function verify(section) {
                             `holds ${toHex(held)} at leaf ${index}: the entry shown is not ` +
                             "the one that was recorded.");
     }
-    show(list, "leaf", "passed", `The entry shown hashes to ${toHex(shown)}, the leaf the ` +
-         `log's tree holds at index ${index}.`);
+    show(list, "leaf", "passed", `The entry shown hashes to ${toHex(shown)}, the leaf hash ` +
+         `the log's proof gives for index ${index} (the next step checks it against the ` +
+         "signed root).");
     current = "root";
     const root = await rootFromInclusion(index, checkpoint.size, shown,
                                          proof.proof.map(fromBase64));
@@ -84,13 +90,16 @@ async function verify(section) {
          `the entry to the signed root of ${checkpoint.size} entries.`);
     current = "consistency";
     const seen = await witness(checkpoint);
-    show(list, "consistency", "passed", seen.kind === "first"
-      ? "This browser had verified no checkpoint of this log before; it remembers this one."
-      : seen.kind === "same" ? `It is the checkpoint this browser verified ${seen.previous.verifiedAt}.`
-        : `The log grew from ${seen.previous.size} to ${checkpoint.size} entries consistently.`);
+    show(list, "consistency", "passed", {
+      first: "This browser had verified no checkpoint of this log before; it remembers this one.",
+      same: `It is the checkpoint this browser verified ${seen.previous?.verifiedAt}.`,
+      grew: `The log grew from ${seen.previous?.size} to ${checkpoint.size} entries consistently.`,
+      older: `The larger checkpoint this browser verified before (${seen.previous?.size} ` +
+             "entries) extends it.",
+    }[seen.kind]);
     verdict.className = "verdict passed";
-    verdict.textContent = `Verified: entry ${position} is in the log, as shown, under a ` +
-      `checkpoint the log signed.`;
+    verdict.textContent = `Verified: the entry ${position} shown as JSON above is in the log, ` +
+      "under a checkpoint signed with " + (firstUse ? "the key pinned now." : "the pinned key.");
   } catch (e) {
     const at = STEPS.findIndex(([step]) => step === current);
     show(list, current, "failed", e.message,

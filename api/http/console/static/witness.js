@@ -30,20 +30,32 @@ export async function fetchText(url) {
   return answer.text();
 }
 
+export class Unremembered extends Error {}
+
+// What this browser keeps: null if nothing was kept; Unremembered if what was kept cannot
+// be read (never taken as "nothing": that would pin anew whatever is served).
 function load(name) {
+  let raw;
   try {
-    const raw = localStorage.getItem(name);
-    return raw ? JSON.parse(raw) : null;
+    raw = localStorage.getItem(name);
   } catch (e) {
-    return null;
+    return null; // a browser that keeps nothing: save() says so
+  }
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw);
+  } catch (e) {
+    throw new Unremembered(`what this browser kept as ${name} cannot be read`);
   }
 }
 
+// Keep `value`; false if this browser does not let the page keep anything.
 function save(name, value) {
   try {
     localStorage.setItem(name, JSON.stringify(value));
+    return true;
   } catch (e) {
-    // A browser that keeps nothing still verifies; it only cannot remember.
+    return false;
   }
 }
 
@@ -53,15 +65,15 @@ export function forget() {
 }
 
 export function pinned() {
-  return load(PINNED);
+  try {
+    return load(PINNED);
+  } catch (e) {
+    return null;
+  }
 }
 
-export function remembered() {
-  return load(SEEN);
-}
-
-// The log's verifier key, pinned on first use: {verifier, pin, firstUse}. An Alarm if the
-// server now presents another key than the one pinned.
+// The log's verifier key, pinned on first use: {verifier, pin, firstUse, kept}. An Alarm
+// if the server now presents another key than the one pinned.
 export async function pinnedVerifier() {
   const served = (await fetchText("/v1/log/public-key")).trim();
   const pin = load(PINNED);
@@ -74,32 +86,57 @@ export async function pinnedVerifier() {
        { label: "the key served now", name: "served-key.vkey", text: `${served}\n` }]);
   }
   const verifier = await parseVerifierKey(served);
-  if (pin) return { verifier, pin, firstUse: false };
+  if (pin) return { verifier, pin, firstUse: false, kept: true };
   const made = { text: served, fingerprint: await fingerprint(served),
                  pinnedAt: new Date().toISOString() };
-  save(PINNED, made);
-  return { verifier, pin: made, firstUse: true };
+  return { verifier, pin: made, firstUse: true, kept: save(PINNED, made) };
 }
 
 // The signed checkpoint the server serves (covering `minPosition` entries at least), its
-// signature checked: {note, origin, size, root, cosigners}.
+// signature checked, and its origin the key's name: {note, origin, size, root, cosigners}.
 export async function signedCheckpoint(verifier, minPosition = 0) {
-  const note = await fetchText(`/v1/log/checkpoint${minPosition ? `?min_position=${minPosition}` : ""}`);
+  const query = minPosition ? `?min_position=${minPosition}` : "";
+  const note = await fetchText(`/v1/log/checkpoint${query}`);
   const { text, cosigners } = await openNote(note, verifier);
-  return { note, ...parseCheckpoint(text), cosigners };
+  const checkpoint = parseCheckpoint(text);
+  if (checkpoint.origin !== verifier.name) {
+    throw new CheckFailed(`the checkpoint is of the log ${checkpoint.origin}, not of ` +
+                          `${verifier.name} whose key signed it`);
+  }
+  return { note, ...checkpoint, cosigners };
 }
 
-// Whether `current` extends the checkpoint this browser verified last; remembers `current`
-// if it does. {previous, kind: "first" | "same" | "grew"}; an Alarm if it does not.
+async function consistencyPath(first, second, evidence) {
+  // A log that signed a larger tree but cannot prove it extends the smaller one is not
+  // trusted: the checkpoints are kept as evidence, whatever the reason.
+  let proof;
+  try {
+    proof = JSON.parse(await fetchText(
+      `/v1/log/proofs/consistency?first=${first}&second=${second}`));
+  } catch (e) {
+    throw new Alarm(`The log did not prove that its tree of ${second} entries extends the ` +
+                    `one of ${first} (${e.message}).`, evidence);
+  }
+  if (!proof || !Array.isArray(proof.proof)) {
+    throw new Alarm(`The log's consistency proof from ${first} to ${second} entries is ` +
+                    "malformed.", evidence);
+  }
+  return proof.proof.map(fromBase64);
+}
+
+// Whether `current` and the checkpoint this browser verified last are of one history (the
+// larger extending the smaller); remembers the larger. {previous, kind: "first" | "same" |
+// "grew" | "older", kept}; an Alarm if they are not of one history.
 export async function witness(current) {
   const previous = load(SEEN);
-  const remember = () => save(SEEN, { note: current.note, origin: current.origin,
-                                      size: current.size, root: toBase64(current.root),
-                                      verifiedAt: new Date().toISOString() });
-  if (!previous) {
-    remember();
-    return { previous, kind: "first" };
-  }
+  const entry = { note: current.note, origin: current.origin, size: current.size,
+                  root: toBase64(current.root), verifiedAt: new Date().toISOString() };
+  // Another tab may have remembered a larger one meanwhile: never go back.
+  const remember = () => {
+    const latest = load(SEEN);
+    return latest && latest.size > entry.size ? true : save(SEEN, entry);
+  };
+  if (!previous) return { previous, kind: "first", kept: remember() };
   const evidence = [
     { label: "the checkpoint verified before", name: `checkpoint-${previous.size}-verified.txt`,
       text: previous.note },
@@ -110,33 +147,35 @@ export async function witness(current) {
     throw new Alarm(`The log at this address now calls itself ${current.origin}, not ` +
                     `${previous.origin} as when this browser verified it.`, evidence);
   }
-  if (current.size < previous.size) {
-    throw new Alarm(`The log now serves a checkpoint of ${current.size} entries, fewer than ` +
-                    `the ${previous.size} this browser verified on ${previous.verifiedAt}: ` +
-                    "entries it signed for are gone.", evidence);
-  }
   if (current.size === previous.size) {
     if (toBase64(current.root) !== previous.root) {
       throw new Alarm(`The log signed two different roots for ${current.size} entries: the ` +
                       `one this browser verified on ${previous.verifiedAt} and the one it ` +
                       "serves now. Its history was rewritten.", evidence);
     }
-    return { previous, kind: "same" };
+    return { previous, kind: "same", kept: true };
   }
-  let path = [];
-  if (previous.size > 0) {
-    const proof = JSON.parse(await fetchText(
-      `/v1/log/proofs/consistency?first=${previous.size}&second=${current.size}`));
-    path = proof.proof.map(fromBase64);
+  if (current.size < previous.size) {
+    // An older checkpoint (the one its witnesses cosigned, say, or a cache's copy) is no
+    // harm if the one verified before extends it.
+    const path = current.size > 0
+      ? await consistencyPath(current.size, previous.size, evidence) : [];
+    if (!await verifyConsistency(current.size, previous.size, path, current.root, before)) {
+      throw new Alarm(`The log serves a checkpoint of ${current.size} entries that the one ` +
+                      `of ${previous.size} this browser verified on ${previous.verifiedAt} ` +
+                      "does not extend: its history was rewritten.", evidence);
+    }
+    return { previous, kind: "older", kept: true };
   }
+  const path = previous.size > 0
+    ? await consistencyPath(previous.size, current.size, evidence) : [];
   if (!await verifyConsistency(previous.size, current.size, path, before, current.root)) {
     throw new Alarm(`The log of ${current.size} entries does not extend the one of ` +
                     `${previous.size} entries this browser verified on ` +
                     `${previous.verifiedAt}: the consistency proof fails. Its history was ` +
                     "rewritten.", evidence);
   }
-  remember();
-  return { previous, kind: "grew" };
+  return { previous, kind: "grew", kept: remember() };
 }
 
 // The status line every page shows, and its details.
@@ -183,7 +222,14 @@ function keyDetails(pin) {
                          input, compare, result));
   const reset = element("button", { type: "button", id: "forget-log" },
                         "Forget this log's key and checkpoint");
-  reset.addEventListener("click", () => { forget(); location.reload(); });
+  reset.addEventListener("click", () => {
+    // What is forgotten is the evidence and the anchor of every later check.
+    if (confirm("Forget the key and the checkpoint this browser verified? Download them " +
+                "first if the log was flagged: the next visit trusts whatever it is shown.")) {
+      forget();
+      location.reload();
+    }
+  });
   details.append(element("p", {}, reset));
   return details;
 }
@@ -217,15 +263,25 @@ export async function checkLog() {
     pin = found.pin;
     const current = await signedCheckpoint(found.verifier);
     const seen = await witness(current);
+    if (!found.kept || !seen.kept) {
+      showStatus("failed", "This browser verified the log's signed checkpoint, but does not " +
+                           "let this page remember it or the log's key: nothing is checked " +
+                           "against an earlier visit.", { pin: null });
+      return current;
+    }
     const count = `${current.size} entr${current.size === 1 ? "y" : "ies"}`;
-    const message = seen.kind === "first"
-      ? `This browser verified the log's checkpoint of ${count} and will check, on each ` +
-        "visit, that the log extends it." + (found.firstUse ? " It pinned the log's key." : "")
-      : seen.kind === "same"
-        ? `The log's checkpoint of ${count} is the one this browser verified ` +
-          `${when(seen.previous.verifiedAt)}.`
-        : `The log grew from ${seen.previous.size} to ${count}, consistently with the ` +
-          `checkpoint this browser verified ${when(seen.previous.verifiedAt)}.`;
+    const since = seen.previous ? when(seen.previous.verifiedAt) : "";
+    const message = {
+      first: `This browser verified the log's checkpoint of ${count} and will check, on ` +
+             "each visit, that the log extends it." +
+             (found.firstUse ? " It pinned the log's key: compare its fingerprint (below) " +
+                               "with the one your secretariat gave you." : ""),
+      same: `The log's checkpoint of ${count} is the one this browser verified ${since}.`,
+      grew: `The log grew from ${seen.previous?.size} to ${count}, consistently with the ` +
+            `checkpoint this browser verified ${since}.`,
+      older: `The log serves a checkpoint of ${count}, which the larger one this browser ` +
+             `verified ${since} (${seen.previous?.size} entries) extends.`,
+    }[seen.kind];
     showStatus("ok", message, { pin });
     return current;
   } catch (e) {
