@@ -187,7 +187,8 @@ async def network_series(
     code: NetworkCode,
     as_of: AsOf = None,
     date_from: Annotated[IsoDate | None, Query(alias="from", description=(
-        "Only the dates on or after this one."))] = None,
+        "Only the dates on or after this one; the first row then gives the counts standing "
+        "on this date itself, whether or not one changes on it."))] = None,
     date_to: Annotated[IsoDate | None, Query(alias="to", description=(
         "Only the dates on or before this one."))] = None,
     min_position: MinPosition = 0,
