@@ -4,6 +4,7 @@ makes of an envelope, byte for byte the leaf the log makes."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from concord.tlog.leaves import leaf_bytes
+from concord.tlog.merkle import consistency_proof, inclusion_proof, root_of
 from concord.tlog.notes import Checkpoint, Signer, sign_checkpoint
 from tests.api.console import DemoServer, launch, start_demo
 
@@ -176,3 +178,79 @@ def test_the_browser_accepts_an_older_checkpoint_the_one_it_remembers_extends(
     assert kind.startswith(f"Alarm: The log serves a checkpoint of {size} entries that the "
                            f"one of {size + 1} this browser verified"), kind
     assert kept == size + 1
+
+
+def test_proofs_made_of_the_log_s_tiles_are_the_rfc_s_for_every_size(
+    demo_page: tuple[Any, DemoServer]
+) -> None:
+    page, server = demo_page
+    size = int(server.http.get("/v1/log/checkpoint").text.split("\n")[1])
+    hashes = [base64.b64decode(server.http.get(f"/v1/log/leaves/{i}").headers["X-Leaf-Hash"])
+              for i in range(size)]
+
+    def subtree(start: int, end: int) -> bytes:
+        return root_of(hashes[start:end])
+
+    made = page.evaluate(
+        """async (size) => {
+          const t = window.tlog, w = window.witness, out = {};
+          for (let n = 1; n <= size; n++) {
+            const tree = w.treeOf(n);
+            for (let i = 0; i < n; i++) {
+              out[`i ${i} ${n}`] = (await tree.inclusion(i)).map(t.toBase64);
+            }
+            for (let m = 1; m < n; m++) {
+              out[`c ${m} ${n}`] = (await tree.consistency(m)).map(t.toBase64);
+            }
+          }
+          return out;
+        }""", size)
+    expected = {}
+    for n in range(1, size + 1):
+        for i in range(n):
+            expected[f"i {i} {n}"] = [base64.b64encode(h).decode()
+                                      for h in inclusion_proof(subtree, i, n)]
+        for m in range(1, n):
+            expected[f"c {m} {n}"] = [base64.b64encode(h).decode()
+                                      for h in consistency_proof(subtree, m, n)]
+    assert made == expected
+
+
+def test_proofs_made_of_tiles_two_levels_up_are_the_rfc_s(
+    demo_page: tuple[Any, DemoServer]
+) -> None:
+    page, server = demo_page
+    adopted = server.http.post("/v1/events/batch", json={"events": [
+        {"type": "DeclarationAdopted", "data": {"declaration": f"T-{i}", "title": f"T {i}"}}
+        for i in range(700)]})
+    assert adopted.status_code == 201, adopted.text
+    size = adopted.json()["events"][-1]["position"]
+    assert size > 512
+    server.http.get("/v1/log/checkpoint", params={"min_position": size})
+    full, rest = divmod(size, 256)
+    tiles = [server.http.get(f"/v1/log/tile/0/{n:03d}") for n in range(full)]
+    tiles += [server.http.get(f"/v1/log/tile/0/{full:03d}.p/{rest}")] if rest else []
+    assert all(t.status_code == 200 for t in tiles), [t.text for t in tiles]
+    leaves = b"".join(t.content for t in tiles)
+    hashes = [leaves[i:i + 32] for i in range(0, len(leaves), 32)]
+    assert len(hashes) == size
+
+    def subtree(start: int, end: int) -> bytes:
+        return root_of(hashes[start:end])
+
+    asked = [(i, n) for n in (256, 257, 511, 512, 513, size) for i in (0, 1, 255, 256, n - 1)
+             if i < n]
+    made = page.evaluate(
+        """async (asked) => {
+          const t = window.tlog, w = window.witness, out = [];
+          for (const [i, n] of asked) {
+            const tree = w.treeOf(n);
+            out.push([(await tree.inclusion(i)).map(t.toBase64),
+                      i > 0 ? (await tree.consistency(i)).map(t.toBase64) : []]);
+          }
+          return out;
+        }""", asked)
+    expected = [[[base64.b64encode(h).decode() for h in inclusion_proof(subtree, i, n)],
+                 [base64.b64encode(h).decode() for h in consistency_proof(subtree, i, n)]
+                 if i > 0 else []] for i, n in asked]
+    assert made == expected

@@ -210,3 +210,105 @@ export async function verifyConsistency(size1, size2, path, root1, root2) {
 export async function fingerprint(keyText) {
   return toHex(await sha256(encoder.encode(keyText.trim()))).match(/.{4}/g).join(" ");
 }
+
+// C2SP tlog-tiles: the tree's hashes read from its tiles, for the proofs to be computed in
+// the browser. Tiles are an untrusted source: every proof made of them is checked against
+// the signed roots, and a wrong hash only makes that check fail.
+
+const TILE_WIDTH = 256;
+const TILE_HEIGHT = 8;
+
+// `tile/<L>/<N>[.p/<W>]`, N in 3-digit groups, all but the last prefixed with x.
+export function tilePath(level, index, width = TILE_WIDTH) {
+  const groups = [String(index % 1000).padStart(3, "0")];
+  for (let rest = Math.floor(index / 1000); rest > 0; rest = Math.floor(rest / 1000)) {
+    groups.unshift(`x${String(rest % 1000).padStart(3, "0")}`);
+  }
+  return `tile/${level}/${groups.join("/")}${width < TILE_WIDTH ? `.p/${width}` : ""}`;
+}
+
+function largestPowerOfTwoBelow(n) {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+export class TileHashes {
+  // The hashes of the tree of `size` leaves, read with `readTile(path)` (its bytes).
+  constructor(size, readTile) {
+    this.size = size;
+    this.readTile = readTile;
+    this.tiles = new Map();
+    this.hashes = new Map(); // full subtrees' hashes, once each
+  }
+
+  async tile(level, index) {
+    // Hashes of tree level TILE_HEIGHT * level the tree has: those of full subtrees.
+    const count = Math.floor(this.size / TILE_WIDTH ** level);
+    const width = Math.min(TILE_WIDTH, count - index * TILE_WIDTH);
+    if (width < 1) throw new CheckFailed(`the tree of ${this.size} has no tile ${level}/${index}`);
+    const path = tilePath(level, index, width);
+    if (!this.tiles.has(path)) {
+      this.tiles.set(path, this.readTile(path).then((bytes) => {
+        if (bytes.length !== width * 32) {
+          throw new CheckFailed(`${path} has ${bytes.length} bytes, not ${width * 32}`);
+        }
+        return bytes;
+      }));
+    }
+    return this.tiles.get(path);
+  }
+
+  // The hash of the full subtree of 2**level leaves that starts at leaf index * 2**level.
+  stored(level, index) {
+    const key = `${level}/${index}`;
+    if (!this.hashes.has(key)) this.hashes.set(key, this.subtree(level, index));
+    return this.hashes.get(key);
+  }
+
+  async subtree(level, index) {
+    const tileLevel = Math.floor(level / TILE_HEIGHT);
+    const span = 2 ** (level % TILE_HEIGHT);
+    const first = index * span;
+    const bytes = await this.tile(tileLevel, Math.floor(first / TILE_WIDTH));
+    const at = first % TILE_WIDTH;
+    let hashes = [];
+    for (let i = at; i < at + span; i++) hashes.push(bytes.slice(i * 32, (i + 1) * 32));
+    while (hashes.length > 1) {
+      const up = [];
+      for (let i = 0; i < hashes.length; i += 2) up.push(await nodeHash(hashes[i], hashes[i + 1]));
+      hashes = up;
+    }
+    return hashes[0];
+  }
+
+  // MTH(D[lo:hi]) of RFC 9162, for the ranges its recursions ask for.
+  async range(lo, hi) {
+    const n = hi - lo;
+    if (isPowerOfTwo(n) && lo % n === 0) {
+      return this.stored(Math.log2(n), lo / n);
+    }
+    const k = largestPowerOfTwoBelow(n);
+    return nodeHash(await this.range(lo, lo + k), await this.range(lo + k, hi));
+  }
+
+  // RFC 9162 §2.1.3.1: the audit path of leaf m in the tree.
+  async inclusion(m, lo = 0, hi = this.size) {
+    const n = hi - lo;
+    if (n <= 1) return [];
+    const k = largestPowerOfTwoBelow(n);
+    return m < k
+      ? [...await this.inclusion(m, lo, lo + k), await this.range(lo + k, hi)]
+      : [...await this.inclusion(m - k, lo + k, hi), await this.range(lo, lo + k)];
+  }
+
+  // RFC 9162 §2.1.4.1: the proof that the tree extends its first m leaves.
+  async consistency(m, lo = 0, hi = this.size, complete = true) {
+    const n = hi - lo;
+    if (m === n) return complete ? [] : [await this.range(lo, hi)];
+    const k = largestPowerOfTwoBelow(n);
+    return m <= k
+      ? [...await this.consistency(m, lo, lo + k, complete), await this.range(lo + k, hi)]
+      : [...await this.consistency(m - k, lo + k, hi, false), await this.range(lo, lo + k)];
+  }
+}

@@ -2,10 +2,10 @@
 // in words, passed or failed.
 
 import {
-  CheckFailed, equalBytes, fromBase64, leafHash, leafOf, rootFromInclusion, toBase64, toHex,
+  CheckFailed, equalBytes, leafHash, leafOf, rootFromInclusion, toBase64, toHex,
 } from "./tlog.js";
 import {
-  Alarm, evidenceLinks, fetchText, logChecked, pinnedVerifier, signedCheckpoint, witness,
+  Alarm, evidenceLinks, logChecked, pinnedVerifier, signedCheckpoint, treeOf, witness,
 } from "./witness.js";
 
 const STEPS = [
@@ -68,26 +68,28 @@ async function verify(section) {
       throw new CheckFailed("the entry shown is not the one at this position's leaf");
     }
     const shown = await leafHash(leafOf(envelope));
-    const proof = JSON.parse(await fetchText(
-      `/v1/log/proofs/inclusion?leaf_index=${index}&tree_size=${checkpoint.size}`));
-    const held = fromBase64(proof.leaf_hash);
+    // The log's tiles (C2SP tlog-tiles) give the leaf's hash and its audit path; the path
+    // is made here, and checked against the signed root.
+    const tree = treeOf(checkpoint.size);
+    const held = await tree.stored(0, index);
     if (!equalBytes(shown, held)) {
-      throw new CheckFailed(`The entry shown hashes to ${toHex(shown)}, but the log's tree ` +
-                            `holds ${toHex(held)} at leaf ${index}: the entry shown is not ` +
+      throw new CheckFailed(`The entry shown hashes to ${toHex(shown)}, but the log's tiles ` +
+                            `hold ${toHex(held)} for leaf ${index}: the entry shown is not ` +
                             "the one that was recorded.");
     }
-    show(list, "leaf", "passed", `The entry shown hashes to ${toHex(shown)}, the leaf hash ` +
-         `the log's proof gives for index ${index} (the next step checks it against the ` +
-         "signed root).");
+    show(list, "leaf", "passed", `The entry shown hashes to ${toHex(shown)}, the hash the ` +
+         `log's tiles hold for leaf ${index} (the next step checks it against the signed ` +
+         "root).");
     current = "root";
-    const root = await rootFromInclusion(index, checkpoint.size, shown,
-                                         proof.proof.map(fromBase64));
+    const path = await tree.inclusion(index);
+    const root = await rootFromInclusion(index, checkpoint.size, shown, path);
     if (!equalBytes(root, checkpoint.root)) {
-      throw new CheckFailed(`The audit path of ${proof.proof.length} hashes leads from the ` +
-                            `entry to ${toBase64(root)}, not to the signed root.`);
+      throw new CheckFailed(`The audit path of ${path.length} hashes, made of the log's ` +
+                            `tiles, leads from the entry to ${toBase64(root)}, not to the ` +
+                            "signed root.");
     }
-    show(list, "root", "passed", `Its audit path of ${proof.proof.length} hashes leads from ` +
-         `the entry to the signed root of ${checkpoint.size} entries.`);
+    show(list, "root", "passed", `Its audit path of ${path.length} hashes, made of the ` +
+         `log's tiles, leads from the entry to the signed root of ${checkpoint.size} entries.`);
     current = "consistency";
     const seen = await witness(checkpoint);
     show(list, "consistency", "passed", {

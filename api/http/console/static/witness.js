@@ -4,8 +4,8 @@
 // with both signed checkpoints to keep as evidence.
 
 import {
-  CheckFailed, fingerprint, fromBase64, openNote, parseCheckpoint, parseVerifierKey, toBase64,
-  verifyConsistency,
+  CheckFailed, fingerprint, fromBase64, openNote, parseCheckpoint, parseVerifierKey,
+  TileHashes, toBase64, verifyConsistency,
 } from "./tlog.js";
 
 const PINNED = "concord.pinned-key";
@@ -28,6 +28,23 @@ export async function fetchText(url) {
   }
   if (!answer.ok) throw new CheckFailed(`the server answered ${url} with ${answer.status}`);
   return answer.text();
+}
+
+// The log's tiles (C2SP tlog-tiles, under /v1/log), by path.
+export async function readTile(path) {
+  let answer;
+  try {
+    answer = await fetch(`/v1/log/${path}`);
+  } catch (e) {
+    throw new CheckFailed(`could not reach the server for the tile ${path}`);
+  }
+  if (!answer.ok) throw new CheckFailed(`the server answered the tile ${path} with ${answer.status}`);
+  return new Uint8Array(await answer.arrayBuffer());
+}
+
+// The tree of `size` leaves, as its tiles hold it.
+export function treeOf(size) {
+  return new TileHashes(size, readTile);
 }
 
 export class Unremembered extends Error {}
@@ -107,21 +124,15 @@ export async function signedCheckpoint(verifier, minPosition = 0) {
 }
 
 async function consistencyPath(first, second, evidence) {
-  // A log that signed a larger tree but cannot prove it extends the smaller one is not
-  // trusted: the checkpoints are kept as evidence, whatever the reason.
-  let proof;
+  // The proof is made here of the larger tree's tiles. A log that signed a larger tree but
+  // cannot show the tiles that prove it extends the smaller one is not trusted: the
+  // checkpoints are kept as evidence, whatever the reason.
   try {
-    proof = JSON.parse(await fetchText(
-      `/v1/log/proofs/consistency?first=${first}&second=${second}`));
+    return await treeOf(second).consistency(first);
   } catch (e) {
-    throw new Alarm(`The log did not prove that its tree of ${second} entries extends the ` +
+    throw new Alarm(`The log did not show that its tree of ${second} entries extends the ` +
                     `one of ${first} (${e.message}).`, evidence);
   }
-  if (!proof || !Array.isArray(proof.proof)) {
-    throw new Alarm(`The log's consistency proof from ${first} to ${second} entries is ` +
-                    "malformed.", evidence);
-  }
-  return proof.proof.map(fromBase64);
 }
 
 // Whether `current` and the checkpoint this browser verified last are of one history (the
