@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from concord.tlog.cosignature import Cosigner
+from concord.tlog.notes import split_note
 from tests.api.console import DemoServer, launch, parse_csv, start_demo
 from tests.api.research import NETWORK, record_later_changes
 
@@ -203,7 +205,7 @@ def test_in_browser_verification_passes_for_every_entry(demo: Demo, visit: Visit
         assert verdict.startswith(f"Verified: the entry {position} shown as JSON above is in "
                                   "the log"), verdict
     results = page.eval_on_selector_all("#verify-steps li", "l => l.map(i => i.dataset.result)")
-    assert results == ["passed"] * 5
+    assert results == ["passed", "passed", "unasked", "passed", "passed", "passed"]
     shots = os.environ.get("CONCORD_SCREENSHOTS")
     if shots:
         verify(page, f"{demo.url}/entries/{demo.at['chl_corrected']}")
@@ -229,10 +231,10 @@ def test_verification_fails_naming_the_step_when_the_database_was_edited_after_s
     try:
         page = visit.page()
         verdict = verify(page, f"{server.url}/entries/30")
-        assert verdict.startswith("Verification failed at step 3, “The entry shown is the "
+        assert verdict.startswith("Verification failed at step 4, “The entry shown is the "
                                   "leaf the log's tree holds”"), verdict
         steps = page.eval_on_selector_all("#verify-steps li", "l => l.map(i => i.dataset.result)")
-        assert steps == ["passed", "passed", "failed", "skipped", "skipped"]
+        assert steps == ["passed", "passed", "unasked", "failed", "skipped", "skipped"]
         assert "someone-else" in page.inner_text("#envelope")
         # Any other entry still verifies: the edit is named, not the whole log.
         assert verify(page, f"{server.url}/entries/31").startswith("Verified")
@@ -283,11 +285,75 @@ def test_a_history_rewritten_with_the_same_key_fails_the_remembered_checkpoint_l
         assert page.evaluate("() => JSON.parse(localStorage['concord.checkpoint']).size") == \
             DEMO_ENTRIES
         # An entry's verification names the step too.
-        assert "step 5" in verify(page, f"{forged.url}/entries/1")
+        assert "step 6" in verify(page, f"{forged.url}/entries/1")
         violations = _serious(page)
         assert violations == [], violations
     finally:
         forged.stop()
+
+
+def test_the_witnesses_a_reader_trusts_are_checked_in_the_browser(
+    visit: Visit, tmp_path: Path
+) -> None:
+    server = start_demo(tmp_path / "data", tmp_path / "server.log")
+    try:
+        note = server.http.get("/v1/log/checkpoint").text
+    finally:
+        server.stop()
+    # Two member states' witnesses cosigned the checkpoint (their lines kept by the log as
+    # its collector keeps them); a third did not.
+    text = split_note(note)[0]
+    size = int(text.split("\n")[1])
+    witnesses = [Cosigner.generate(f"{state}.example/witness") for state in ("arg", "bra", "chl")]
+    with sqlite3.connect(tmp_path / "data" / "concord.db") as db:
+        for witness in witnesses[:2]:
+            db.execute("INSERT INTO concord_cosignatures VALUES (?, ?, ?, ?)",
+                       (size, witness.verifier().label, witness.cosign(text, 1_800_000_000),
+                        1_800_000_000))
+    server = start_demo(tmp_path / "data", tmp_path / "server.log")
+    try:
+        page = visit.page()
+        page.goto(server.url + "/")
+        assert settled(page) == "ok"
+        assert "arg.example/witness, bra.example/witness; add the keys" in page.inner_text(
+            "#log-status")
+
+        def trust(keys: list[Cosigner], quorum: int) -> None:
+            page.click("#log-status summary")
+            page.fill("#trusted-witnesses", "\n".join(w.verifier().key_string() for w in keys))
+            page.fill("#witness-quorum", str(quorum))
+            page.click("#keep-witnesses")
+            page.wait_for_function(
+                "() => document.getElementById('trusted-result').textContent !== ''")
+            assert page.inner_text("#trusted-result").startswith("Kept"), page.inner_text(
+                "#trusted-result")
+
+        trust(witnesses[:2], 2)
+        page.reload()
+        assert settled(page) == "ok"
+        assert "2 of the 2 witnesses this browser trusts cosigned it" in page.inner_text(
+            "#log-status")
+        assert verify(page, f"{server.url}/entries/3").startswith("Verified")
+        steps = page.eval_on_selector_all("#verify-steps li", "l => l.map(i => i.dataset.result)")
+        assert steps[2] == "passed"
+        # Demanding the third witness too: the checkpoint falls short, and says why.
+        trust(witnesses, 3)
+        page.reload()
+        assert settled(page) == "failed"
+        assert "2 of the 3 witnesses this browser trusts cosigned it" in page.inner_text(
+            "#log-status")
+        verdict = verify(page, f"{server.url}/entries/3")
+        assert verdict.startswith("Verification failed at step 3, “The witnesses' "
+                                  "cosignatures”"), verdict
+        # A key that is not a witness's is refused, and nothing is kept.
+        page.click("#log-status summary")
+        page.fill("#trusted-witnesses", server.http.get("/v1/log/public-key").text)
+        page.click("#keep-witnesses")
+        page.wait_for_function(
+            "() => document.getElementById('trusted-result').textContent.startsWith('Not')")
+        assert "cosignature/v1 key" in page.inner_text("#trusted-result")
+    finally:
+        server.stop()
 
 
 def test_csv_downloads_parse_and_match_the_json(demo: Demo, visit: Visit) -> None:

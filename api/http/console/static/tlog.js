@@ -74,17 +74,23 @@ export function leafOf(envelope) {
   return encoder.encode(canonicalJson(rest));
 }
 
-// C2SP signed-note verifier keys: name+keyid+base64(0x01 || Ed25519 public key).
-export async function parseVerifierKey(text) {
+// C2SP signed-note verifier keys: name+keyid+base64(type || Ed25519 public key), the type
+// 0x01 for a note signer (the log), 0x04 for a witness's cosignature/v1.
+export const NOTE_SIGNER = 1;
+export const COSIGNATURE_V1 = 4;
+
+export async function parseVerifierKey(text, type = NOTE_SIGNER) {
   // The name and key ID end at the first two plus signs; base64 may hold more.
   const match = /^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/.exec(text.trim());
   if (!match) throw new CheckFailed("the verifier key is not name+keyid+base64");
   const [, name, keyIdHex, encoded] = match;
   const raw = fromBase64(encoded);
-  if (raw.length !== 33 || raw[0] !== 1) {
-    throw new CheckFailed("the verifier key is not an Ed25519 key (type 0x01, 32 bytes)");
+  if (raw.length !== 33 || raw[0] !== type) {
+    throw new CheckFailed(`the verifier key ${name} is not an Ed25519 key of type 0x0${type}` +
+                          (type === COSIGNATURE_V1 ? " (a witness's cosignature/v1 key)" : ""));
   }
   const computed = (await sha256(concat(encoder.encode(`${name}\n`), raw))).slice(0, 4);
+  // (the type byte is part of what the key ID hashes: raw starts with it)
   if (toHex(computed) !== keyIdHex) {
     throw new CheckFailed(`the key ID ${keyIdHex} is not the one its name and key give`);
   }
@@ -124,6 +130,29 @@ export async function openNote(note, verifier) {
     }
   }
   throw new CheckFailed(`the signature of ${verifier.name} on the checkpoint is not valid`);
+}
+
+// The witnesses among `witnesses` (keys of type 0x04) whose cosignature/v1 of the note is
+// valid: [{name, timestamp}] (C2SP tlog-cosignature: the signed message is the header
+// line, the time line, and the note's text).
+export async function validCosignatures(note, witnesses) {
+  const { text, signatures } = splitNote(note);
+  const found = [];
+  for (const witness of witnesses) {
+    for (const s of signatures) {
+      if (s.name !== witness.name || s.payload.length !== 76
+          || !equalBytes(s.payload.slice(0, 4), witness.keyId)) continue;
+      const timestamp = Number(new DataView(s.payload.buffer, s.payload.byteOffset + 4, 8)
+        .getBigUint64(0));
+      const message = encoder.encode(`cosignature/v1\ntime ${timestamp}\n${text}`);
+      if (await crypto.subtle.verify({ name: "Ed25519" }, witness.key, s.payload.slice(12),
+                                     message)) {
+        found.push({ name: witness.name, timestamp });
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 // A C2SP tlog-checkpoint body: origin, tree size, base64 root, any extension lines.

@@ -6,11 +6,13 @@ import {
 } from "./tlog.js";
 import {
   Alarm, evidenceLinks, logChecked, pinnedVerifier, signedCheckpoint, treeOf, witness,
+  witnessed,
 } from "./witness.js";
 
 const STEPS = [
   ["key", "The log's verifier key"],
   ["signature", "The log's signature on its checkpoint"],
+  ["witnesses", "The witnesses' cosignatures"],
   ["leaf", "The entry shown is the leaf the log's tree holds"],
   ["root", "The entry's audit path leads to the signed root"],
   ["consistency", "The log extends the checkpoint this browser verified before"],
@@ -20,7 +22,7 @@ function show(list, step, result, text, extra = null) {
   const item = list.querySelector(`[data-step="${step}"]`);
   item.dataset.result = result;
   const word = { passed: "Passed", failed: "Failed", skipped: "Not checked",
-                 pinned: "Pinned now, to be confirmed" }[result];
+                 pinned: "Pinned now, to be confirmed", unasked: "Not asked" }[result];
   item.replaceChildren();
   const label = STEPS.find(([name]) => name === step)[1];
   const head = document.createElement("strong");
@@ -54,12 +56,19 @@ async function verify(section) {
                    : `the key this browser pinned ${pin.pinnedAt}.`) +
          " Compare the fingerprint with the one your secretariat gave you.");
     current = "signature";
-    const checkpoint = await signedCheckpoint(verifier, position);
+    // The checkpoint the log serves (with witnesses, the largest they cosigned) if it
+    // covers the entry; else a newer one, signed by the log alone so far.
+    let checkpoint = await signedCheckpoint(verifier);
+    if (checkpoint.size <= index) checkpoint = await signedCheckpoint(verifier, position);
     show(list, "signature", "passed", `The checkpoint of ${checkpoint.size} entries, root ` +
-         `${toBase64(checkpoint.root)}, is signed by ${verifier.name}` +
-         (checkpoint.cosigners.length
-           ? `; it also carries the cosignatures of ${checkpoint.cosigners.join(", ")} (not checked here).`
-           : "."));
+         `${toBase64(checkpoint.root)}, is signed by ${verifier.name}.`);
+    current = "witnesses";
+    const cosigned = await witnessed(checkpoint);
+    if (!cosigned.met) {
+      throw new CheckFailed(`${cosigned.words}` + (checkpoint.cosigners.length ? "" :
+        " The entry may be newer than the last checkpoint they cosigned: try again shortly."));
+    }
+    show(list, "witnesses", cosigned.asked ? "passed" : "unasked", cosigned.words);
     current = "leaf";
     const envelope = JSON.parse(document.getElementById("envelope").textContent);
     // Positions are dense from 1 and leaves from 0: the entry at a position is one leaf.

@@ -4,12 +4,13 @@
 // with both signed checkpoints to keep as evidence.
 
 import {
-  CheckFailed, fingerprint, fromBase64, openNote, parseCheckpoint, parseVerifierKey,
-  TileHashes, toBase64, verifyConsistency,
+  CheckFailed, COSIGNATURE_V1, fingerprint, fromBase64, openNote, parseCheckpoint,
+  parseVerifierKey, TileHashes, toBase64, validCosignatures, verifyConsistency,
 } from "./tlog.js";
 
 const PINNED = "concord.pinned-key";
 const SEEN = "concord.checkpoint";
+const TRUSTED = "concord.witnesses"; // {keys: [verifier key text], quorum}
 
 export class Alarm extends Error {
   // A failure that shows the log misbehaving (not a network error): evidence to keep.
@@ -87,6 +88,40 @@ export function pinned() {
   } catch (e) {
     return null;
   }
+}
+
+// The witnesses the reader trusts (their cosignature/v1 keys, given by hand) and how many
+// must cosign: null if none.
+export async function trustedWitnesses() {
+  let kept = null;
+  try {
+    kept = load(TRUSTED);
+  } catch (e) {
+    return null;
+  }
+  if (!kept || !kept.keys || !kept.keys.length) return null;
+  const keys = [];
+  for (const text of kept.keys) keys.push(await parseVerifierKey(text, COSIGNATURE_V1));
+  return { keys, quorum: kept.quorum };
+}
+
+// How the checkpoint stands with the witnesses the reader trusts: {asked, cosigned, quorum,
+// met, words}; asked false when the reader trusts none.
+export async function witnessed(checkpoint) {
+  const trusted = await trustedWitnesses();
+  if (!trusted) {
+    return { asked: false, met: true,
+             words: checkpoint.cosigners.length
+               ? `It carries the cosignatures of ${checkpoint.cosigners.join(", ")}; add the ` +
+                 "keys of the witnesses you trust (below) to have them checked."
+               : "It carries no witness's cosignature." };
+  }
+  const cosigned = await validCosignatures(checkpoint.note, trusted.keys);
+  const met = cosigned.length >= trusted.quorum;
+  const who = cosigned.map((c) => c.name).join(", ") || "none";
+  return { asked: true, met, cosigned, quorum: trusted.quorum,
+           words: `${cosigned.length} of the ${trusted.keys.length} witnesses this browser ` +
+                  `trusts cosigned it (${who}); ${trusted.quorum} must.` };
 }
 
 // The log's verifier key, pinned on first use: {verifier, pin, firstUse, kept}. An Alarm
@@ -231,6 +266,7 @@ function keyDetails(pin) {
   details.append(element("div", { class: "compare" },
                          element("label", { for: "held-key" }, "A key or fingerprint you hold"),
                          input, compare, result));
+  details.append(witnessForm());
   const reset = element("button", { type: "button", id: "forget-log" },
                         "Forget this log's key and checkpoint");
   reset.addEventListener("click", () => {
@@ -243,6 +279,52 @@ function keyDetails(pin) {
   });
   details.append(element("p", {}, reset));
   return details;
+}
+
+function witnessForm() {
+  let kept = null;
+  try {
+    kept = load(TRUSTED);
+  } catch (e) {
+    kept = null;
+  }
+  const keys = element("textarea", { id: "trusted-witnesses", rows: "3", cols: "60",
+                                     "aria-describedby": "trusted-witnesses-help trusted-result" });
+  keys.value = kept ? kept.keys.join("\n") : "";
+  const quorum = element("input", { id: "witness-quorum", type: "number", min: "1",
+                                    size: "3" });
+  quorum.value = kept ? String(kept.quorum) : "1";
+  const result = element("p", { id: "trusted-result", role: "status" });
+  const keep = element("button", { type: "button", id: "keep-witnesses" },
+                       "Keep these witnesses");
+  keep.addEventListener("click", async () => {
+    const texts = keys.value.split("\n").map((line) => line.trim()).filter(Boolean);
+    const needed = Number(quorum.value);
+    try {
+      for (const text of texts) await parseVerifierKey(text, COSIGNATURE_V1);
+      if (texts.length && !(Number.isInteger(needed) && needed >= 1 && needed <= texts.length)) {
+        throw new CheckFailed(`the quorum must be a number from 1 to ${texts.length}`);
+      }
+      if (texts.length && !save(TRUSTED, { keys: texts, quorum: needed })) {
+        throw new CheckFailed("this browser does not let the page keep anything");
+      }
+      if (!texts.length) localStorage.removeItem(TRUSTED);
+      result.className = "passed";
+      result.textContent = texts.length
+        ? `Kept: ${needed} of these ${texts.length} witnesses must cosign each checkpoint.`
+        : "No witness is trusted any more.";
+    } catch (e) {
+      result.className = "failed";
+      result.textContent = `Not kept: ${e.message}.`;
+    }
+  });
+  return element("fieldset", { class: "witnesses" },
+                 element("legend", {}, "Witnesses you trust"),
+                 element("p", { id: "trusted-witnesses-help" },
+                         "Their verifier keys (name+keyid+key, one a line), as their member " +
+                         "states publish them, and how many must cosign."),
+                 element("label", { for: "trusted-witnesses" }, "Witness keys"), keys,
+                 element("label", { for: "witness-quorum" }, "Quorum"), quorum, keep, result);
 }
 
 export function showStatus(kind, message, { pin = null, evidence = [] } = {}) {
@@ -293,7 +375,13 @@ export async function checkLog() {
       older: `The log serves a checkpoint of ${count}, which the larger one this browser ` +
              `verified ${since} (${seen.previous?.size} entries) extends.`,
     }[seen.kind];
-    showStatus("ok", message, { pin });
+    const cosigned = await witnessed(current);
+    if (!cosigned.met) {
+      showStatus("failed", `${message} But ${cosigned.words}`, { pin });
+      return current;
+    }
+    const said = cosigned.asked || current.cosigners.length;
+    showStatus("ok", said ? `${message} ${cosigned.words}` : message, { pin });
     return current;
   } catch (e) {
     // The pinned key's details (and the way to forget it) stay at hand, whatever failed.
