@@ -137,6 +137,24 @@ def concord_command() -> str:
     return str(concord)
 
 
+def wait_until_ready(process: subprocess.Popen[str], http: httpx.Client,
+                     log_path: Path) -> None:
+    """Wait (a minute at most) until the server `process` answers /readyz with 200;
+    AssertionError with its log if it exits or does not."""
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {log_path.read_text()}")
+        try:
+            if http.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"server not ready: {log_path.read_text()}")
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def start_server(tmp_path: Path, backend: Backend) -> Iterator[Callable[..., Server]]:
     """Starts `concord serve` on a free port (extra CLI args and env allowed), its log where
@@ -172,18 +190,8 @@ def start_server(tmp_path: Path, backend: Backend) -> Iterator[Callable[..., Ser
         server = Server(url, process, httpx.Client(base_url=url, timeout=30, headers=headers),
                         log_path, tokens, data, backend_settings(backends[data], data))
         started.append(server)
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"server exited: {server.logs()}")
-            try:
-                if server.http.get("/readyz").status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server not ready: {server.logs()}")
-            time.sleep(0.05)
+        wait_until_ready(process, server.http, log_path)
+        return server
 
     yield _start
     for server in started:

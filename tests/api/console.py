@@ -8,7 +8,6 @@ import io
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -18,7 +17,8 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests.api.conftest import RECORDER, bearer, concord_command, make_keys
+from concord.api.settings import Settings
+from tests.api.conftest import RECORDER, bearer, concord_command, make_keys, wait_until_ready
 from tests.waiting import free_port
 
 # Elements that never have content, so never a closing tag.
@@ -145,13 +145,11 @@ def start_demo(data_dir: Path, log_path: Path, port: int | None = None) -> DemoS
     """`concord serve --demo` on a SQLite data directory (its keys made first, the
     recorder's used by `http`), once it is ready."""
     port = port or free_port()
-    token = ""
+    # A restarted server's recorder key is the one made at its first start.
     if not (data_dir / "concord.db").exists():
-        from concord.api.settings import Settings
         token = make_keys(Settings(data_dir=data_dir))[RECORDER]
-    else:
-        token = (data_dir / "recorder.token").read_text()
-    (data_dir / "recorder.token").write_text(token)
+        (data_dir / "recorder.token").write_text(token)
+    token = (data_dir / "recorder.token").read_text()
     with log_path.open("a") as out:
         process = subprocess.Popen(
             [concord_command(), "serve", "--demo", "--port", str(port), "--data-dir",
@@ -160,18 +158,8 @@ def start_demo(data_dir: Path, log_path: Path, port: int | None = None) -> DemoS
     url = f"http://127.0.0.1:{port}"
     server = DemoServer(url, port, data_dir, process,
                         httpx.Client(base_url=url, timeout=30, headers=bearer(token)), log_path)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {log_path.read_text()}")
-        try:
-            if server.http.get("/readyz").status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"server not ready: {log_path.read_text()}")
-        time.sleep(0.05)
+    wait_until_ready(process, server.http, log_path)
+    return server
 
 
 # The browser.
