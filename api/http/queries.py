@@ -4,7 +4,6 @@ what is not on record. Routes add their formats (JSON, CSV, HTML) on top."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from concord.api.http.errors import ProblemError
-from concord.api.http.reads import as_of_position, caught_up, current_view, log_end
+from concord.api.http.reads import as_of_position, caught_up, log_end, read_whole_log
 from concord.domain.codes import iso_name, state_name
 from concord.domain.envelope import Envelope
 from concord.projections import conferences as conference_model
@@ -201,20 +200,11 @@ async def history(request: Request, query: history_model.Query, as_of: str | Non
             raise invalid(f"after: {e}", ("after", "no such entry")) from None
 
     if whole_log and position is None and not min_position:
-        # Read what the history holds while asking where the log ends: read again, once it
-        # has caught up, only if it was behind (seldom: it follows each commit).
-        suffix, reached = await current_view(request, "history")
-        found, end = await asyncio.gather(read(suffix, reached), log_end(request),
-                                          return_exceptions=True)
-        if isinstance(end, BaseException):
-            raise end
-        upto = reached
-        if reached < end or isinstance(found, BaseException):
-            # Behind: a cursor may name an entry it has yet to hold, so read again.
-            suffix, upto = await caught_up(request, "history", end)
-            entries = await read(suffix, upto)
-        else:
-            entries = found
+        try:
+            upto, entries = await read_whole_log(request, "history", lambda reader, live, at: (
+                history_model.history(reader, asked, at, live)))
+        except history_model.UnknownCursor as e:
+            raise invalid(f"after: {e}", ("after", "no such entry")) from None
     else:
         suffix, reached = await caught_up(
             request, "history", max(min_position, position or 0),

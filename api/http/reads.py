@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -13,8 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from concord.api.http.errors import ProblemError
 from concord.domain.envelope import MAX_POSITION, format_timestamp
 from concord.projections import history
+from concord.projections.db import Reader
 from concord.projections.remote import RemoteProjections
 from concord.projections.runner import ProjectionRunner
+
+T = TypeVar("T")
 
 MinPosition = Annotated[int, Query(ge=0, le=MAX_POSITION, description=(
     "Wait until the answer reflects at least this position (read-your-writes)."))]
@@ -74,6 +77,32 @@ async def log_end(request: Request) -> int:
     end: int = await run_in_threadpool(request.app.state.log.last_position)
     request.scope[_END] = end
     return end
+
+
+def read_whole_log(request: Request, name: str,
+                   query: Callable[[Reader, str, int], T]) -> Awaitable[tuple[int, T]]:
+    """`query(reader, suffix, reached)` on projection `name`'s live tables once they reflect
+    the whole log as it ends now, and the position they reflect: the log's end read, the
+    wait (bounded) and the read, in one trip to a worker thread."""
+    runner: ProjectionRunner | RemoteProjections = request.app.state.projections
+    store = request.app.state.projection_store
+    wait = request.app.state.settings.read_wait_seconds
+
+    def read() -> tuple[int, T]:
+        end = request.app.state.log.last_position()
+        request.scope.setdefault(_END, end)
+        suffix, reached = runner.view(name)
+        if reached < end:
+            if not runner.wait_for(name, end, wait):
+                reached = runner.view(name)[1]
+                raise ProblemError(503, "projection-behind", "Projection behind",
+                                   f"the {name} projection has reached position {reached}, "
+                                   f"not {end}, after {wait:g} s; retry", position=reached)
+            suffix, reached = runner.view(name)
+        return reached, store.read(name, suffix,
+                                   lambda reader, live: query(reader, live, reached))
+
+    return run_in_threadpool(read)
 
 
 def forget_log_end(request: Request) -> None:
