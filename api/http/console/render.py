@@ -132,8 +132,10 @@ def _thousands(value: int) -> str:
 @cache
 def environment() -> Environment:
     """The templates, autoescaped, failing on any undefined name."""
+    # Templates are files of the installed package: read once, never checked again for
+    # changes (which would cost a look at each file on every page).
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                      autoescape=select_autoescape(default=True),
+                      autoescape=select_autoescape(default=True), auto_reload=False,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(state=_state, day=day, moment=moment, delay=delay,
                        pretty_json=pretty_json, thousands=_thousands)
