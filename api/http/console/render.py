@@ -8,13 +8,14 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from concord.domain.codes import state_name
 
@@ -92,31 +93,32 @@ def entry_rows(entries: list[dict[str, Any]], undoing: dict[int, dict[str, Any]]
 
     Written here rather than in a template: a history page is a hundred of them, and the
     template engine's cost per piece of output made them most of the page's time (measured
-    by bench/console.py). Every text is escaped, as the templates escape it."""
+    by bench/console.py). Every text is escaped, as the templates escape it (with the
+    standard library's escape, which makes no object a piece)."""
     out = []
     for e in entries:
-        position, summary = int(e["position"]), escape(e["summary"])
+        position, summary = int(e["position"]), html_escape(e["summary"])
         undone_by = e["retracted_by"]
         if undone_by:
             by = undoing.get(undone_by)
             how = "Corrected" if by and by["type"] == "EntryCorrected" else "Retracted"
-            why = (f", {escape(moment(by['recorded_at']))}: “{escape(by['data']['reason'])}”"
-                   if by else "")
+            why = (f", {html_escape(moment(by['recorded_at']))}: "
+                   f"“{html_escape(by['data']['reason'])}”" if by else "")
             what = (f'<del>{summary}</del> <span class="undoing">{how} by <a href="/entries/'
                     f'{int(undone_by)}">entry {int(undone_by)}</a>{why}</span>')
         else:
             what = str(summary)
         late = delay(e["effective_date"], e["recorded_at"])
         if late:
-            what += (f' <span class="late" title="effective {escape(e["effective_date"])}, '
-                     f'recorded {escape(e["recorded_at"])}">back-dated: recorded '
-                     f'{escape(late)} after it took effect</span>')
+            what += (f' <span class="late" title="effective {html_escape(e["effective_date"])}, '
+                     f'recorded {html_escape(e["recorded_at"])}">back-dated: recorded '
+                     f'{html_escape(late)} after it took effect</span>')
         row = '<tr class="undone">' if undone_by else "<tr>"
         out.append(
             f'{row}<td class="num"><a href="/entries/{position}">{position}</a></td>'
-            f'<td>{escape(day(e["effective_date"]))}</td><td>{what}</td>'
-            f'<td>{escape(moment(e["recorded_at"]))}<br>'
-            f'<span class="by">by {escape(e["recorded_by"])}</span></td></tr>\n')
+            f'<td>{html_escape(day(e["effective_date"]))}</td><td>{what}</td>'
+            f'<td>{html_escape(moment(e["recorded_at"]))}<br>'
+            f'<span class="by">by {html_escape(e["recorded_by"])}</span></td></tr>\n')
     return Markup("".join(out))
 
 
@@ -151,12 +153,23 @@ def fingerprint(key: str) -> str:
     return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
+def _log_key(request: Request) -> str:
+    """The log's verifier key, made once (it is derived from the signing key)."""
+    state = request.app.state
+    key: str | None = getattr(state, "console_log_key", None)
+    if key is None:
+        checkpoints = getattr(state, "checkpoints", None)
+        if checkpoints is None:  # an error before the app has started
+            return ""
+        key = state.console_log_key = checkpoints.signer.verifier_key_string()
+    return key
+
+
 def render(request: Request, template: str, section: str = "", status: int = 200,
            **context: Any) -> HTMLResponse:
     """The page `template` makes of `context`, in the layout of the console's `section`,
     with the headers every page carries."""
-    checkpoints = getattr(request.app.state, "checkpoints", None)
-    key = checkpoints.signer.verifier_key_string() if checkpoints is not None else ""
+    key = _log_key(request)
     page = environment().get_template(template).render(
         request=request, section=section, log_key=key,
         log_fingerprint=fingerprint(key) if key else "", **context)
