@@ -44,6 +44,7 @@ async function verify(section) {
     return item;
   }));
   verdict.className = "verdict";
+  verdict.setAttribute("role", "status"); // an alert only while a failure stands
   verdict.textContent = "Verifying…";
   let current = "key";
   try {
