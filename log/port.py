@@ -89,8 +89,17 @@ class LogStore(Protocol):
         """The envelopes of the entries a round stored."""
 
 
+Row = tuple[int, str, int, str, bytes]
+"""A stored entry as read: position, stream, version, topic and state (JSON)."""
+
+
 class LogRecorder(Protocol):
     """What the log needs of its recorder beyond eventsourcing's."""
+
+    def select_rows(self, after: int, limit: int, stop: int | None = None,
+                    topics: Sequence[str] = ()) -> list[Row]:
+        """Up to `limit` stored entries after position `after` (up to `stop`), of the given
+        topics, in log order: plain tuples, no object an entry."""
 
     def select_streams(self, stream_ids: Sequence[str]) -> list[StoredEvent]:
         """Every stored event of the given streams, ordered by stream and version."""

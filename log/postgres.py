@@ -20,12 +20,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from concord.log.port import IdempotencyRecord, PriorResult
+from concord.domain.envelope import MAX_POSITION
+from concord.log.port import IdempotencyRecord, PriorResult, Row
 from concord.log.schema import FIRST_ENTRIES_INDEX, IDEMPOTENCY_TABLE, SCHEMA_LOCK
 
 
@@ -86,6 +88,15 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(schema=schema, table=table)
+        self._select_rows = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
+            "ORDER BY notification_id LIMIT %s").format(schema=schema, table=table)
+        self._select_rows_of = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
+            "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s").format(
+            schema=schema, table=table)
         self._select_key = SQL("SELECT fingerprint, positions FROM {schema}.{idempotency} "
                                "WHERE scope = %s AND key = %s").format(
             schema=schema, idempotency=Identifier(IDEMPOTENCY_TABLE))
@@ -150,6 +161,22 @@ class PostgresLogRecorder(PostgresApplicationRecorder):
                 (r.scope, r.key, r.fingerprint, json.dumps(positions[r.start:r.stop]))
                 for r in idempotency])
         return positions
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_rows(self, after: int, limit: int, stop: int | None = None,
+                    topics: Sequence[str] = ()) -> list[Row]:
+        """Up to `limit` stored entries after position `after` (up to `stop`), of the given
+        topics, in log order: plain tuples, no object an entry."""
+        upto = MAX_POSITION if stop is None else stop
+        with self.datastore.get_connection() as conn, \
+                conn.cursor(row_factory=tuple_row) as curs:
+            if topics:
+                curs.execute(self._select_rows_of, (after, upto, list(topics), limit),
+                             prepare=True)
+            else:
+                curs.execute(self._select_rows, (after, upto, limit), prepare=True)
+            return [(position, stream, version, topic, bytes(state))
+                    for position, stream, version, topic, state in curs.fetchall()]
 
     def select_streams(self, stream_ids: Sequence[str]) -> list[StoredEvent]:
         """Every stored event of the given streams, ordered by stream and version."""

@@ -15,7 +15,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from concord.log.port import IdempotencyRecord, PriorResult
+from concord.log.port import IdempotencyRecord, PriorResult, Row
 from concord.log.schema import FIRST_ENTRIES_INDEX, IDEMPOTENCY_TABLE
 
 
@@ -74,6 +74,27 @@ class SQLiteLogRecorder(SQLiteApplicationRecorder):
                 ],
             )
         return positions
+
+    def select_rows(self, after: int, limit: int, stop: int | None = None,
+                    topics: Sequence[str] = ()) -> list[Row]:
+        """Up to `limit` stored entries after position `after` (up to `stop`), of the given
+        topics, in log order: plain tuples, no object an entry."""
+        statement = ("SELECT rowid, originator_id, originator_version, topic, state "
+                     f"FROM {self.events_table_name} WHERE rowid>?")
+        params: list[object] = [after]
+        if stop is not None:
+            statement += " AND rowid<=?"
+            params.append(stop)
+        if topics:
+            statement += f" AND topic IN ({','.join('?' * len(topics))})"
+            params.extend(topics)
+        params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            cursor = c.sqlite_cursor
+            cursor.row_factory = None  # tuples, not sqlite3.Row objects
+            rows: list[Row] = cursor.execute(statement + " ORDER BY rowid LIMIT ?",
+                                             params).fetchall()
+        return rows
 
     def select_streams(self, stream_ids: Sequence[str]) -> list[StoredEvent]:
         """Every stored event of the given streams, ordered by stream and version."""
