@@ -38,7 +38,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import count, islice, product
+from itertools import count, islice
 from pathlib import Path
 from types import ModuleType
 from typing import Any

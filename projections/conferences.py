@@ -15,7 +15,7 @@ from typing import Any
 
 from concord.domain.envelope import Envelope
 from concord.projections.db import Cursor, Reader
-from concord.projections.projection import Projection, handles, slot
+from concord.projections.projection import BulkLoader, Loader, Projection, handles, slot
 
 SCHEDULE_TYPES = ("ConferenceScheduled", "ConferenceRescheduled", "ConferenceCancelled",
                   "ConferenceHeld")
@@ -35,27 +35,30 @@ class Conferences(Projection):
             f"CREATE TABLE IF NOT EXISTS conference_changes{s} (position INTEGER PRIMARY KEY, "
             "conference TEXT NOT NULL, type TEXT NOT NULL, effective_date TEXT NOT NULL, "
             "data TEXT NOT NULL, retracted_at INTEGER, slot INTEGER NOT NULL)")
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS conference_changes_of{s} "
-                       f"ON conference_changes{s} (conference)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS conferences{s} (code TEXT PRIMARY KEY, "
             "title TEXT NOT NULL, network TEXT, edition TEXT, host_state TEXT NOT NULL, "
             "city TEXT, starts_on TEXT NOT NULL, ends_on TEXT, status TEXT NOT NULL, "
             "status_on TEXT, status_reason TEXT, scheduled_on TEXT NOT NULL, "
             "scheduled_at INTEGER NOT NULL, retracted_at INTEGER)")
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS conferences_hosted{s} "
-                       f"ON conferences{s} (host_state)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS delegations{s} (position INTEGER PRIMARY KEY, "
             "conference TEXT NOT NULL, state TEXT NOT NULL, role TEXT NOT NULL, head TEXT, "
             "attended_on TEXT NOT NULL, retracted_at INTEGER, slot INTEGER NOT NULL)")
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS delegations_at{s} "
-                       f"ON delegations{s} (conference)")
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS delegations_of{s} ON delegations{s} (state)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS sessions{s} (position INTEGER PRIMARY KEY, "
             "conference TEXT NOT NULL, title TEXT NOT NULL, speakers TEXT NOT NULL, "
             "held_on TEXT NOT NULL, retracted_at INTEGER)")
+
+    def create_indexes(self, cursor: Cursor) -> None:
+        s = self.suffix
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS conference_changes_of{s} "
+                       f"ON conference_changes{s} (conference)")
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS conferences_hosted{s} "
+                       f"ON conferences{s} (host_state)")
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS delegations_at{s} "
+                       f"ON delegations{s} (conference)")
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS delegations_of{s} ON delegations{s} (state)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS sessions_at{s} ON sessions{s} (conference)")
 
     def drop_tables(self, cursor: Cursor) -> None:
@@ -71,24 +74,24 @@ class Conferences(Projection):
             (e["position"], code, e["type"], e["effective_date"], json.dumps(e["data"]),
              slot(e)))
         if e["type"] == "ConferenceScheduled":
-            self._insert(cursor, e)
+            self._schedule(cursor, e)
         self._refold(cursor, code)
+
+    def loader(self) -> Loader:
+        return _Loader(self)
+
+    def _insert(self, cursor: Cursor, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Insert delegations or sessions (rows of `_row`)."""
+        marks = {"delegations": "?, ?, ?, ?, ?, ?, NULL, ?", "sessions": "?, ?, ?, ?, ?, NULL"}
+        cursor.executemany(f"INSERT INTO {table}{self.suffix} VALUES ({marks[table]})", rows)
 
     @handles("DelegationAttended")
     def _attended(self, cursor: Cursor, e: Envelope) -> None:
-        d = e["data"]
-        head = json.dumps(d["head"]) if d.get("head") else None
-        cursor.execute(
-            f"INSERT INTO delegations{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-            (e["position"], d["conference"], d["state"], d["role"], head, e["effective_date"],
-             slot(e)))
+        self._insert(cursor, "delegations", [_row(e)])
 
     @handles("SessionHeld")
     def _session(self, cursor: Cursor, e: Envelope) -> None:
-        d = e["data"]
-        cursor.execute(f"INSERT INTO sessions{self.suffix} VALUES (?, ?, ?, ?, ?, NULL)",
-                       (e["position"], d["conference"], d["title"],
-                        json.dumps(d.get("speakers", [])), e["effective_date"]))
+        self._insert(cursor, "sessions", [_row(e)])
 
     @handles("EntryRetracted")
     def _retracted(self, cursor: Cursor, e: Envelope) -> None:
@@ -110,7 +113,7 @@ class Conferences(Projection):
         else:
             self._refold(cursor, change[0])
 
-    def _insert(self, cursor: Cursor, e: Envelope) -> None:
+    def _schedule(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
         cursor.execute(
             f"INSERT INTO conferences{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
@@ -150,6 +153,40 @@ class Conferences(Projection):
             f"UPDATE conferences{self.suffix} SET starts_on=?, ends_on=?, status=?, "
             "status_on=?, status_reason=? WHERE code=?",
             (starts_on, ends_on, status, status_on, reason, code))
+
+
+def _row(e: Envelope) -> tuple[Any, ...]:
+    """The row of a delegation's attendance or a session."""
+    d = e["data"]
+    if e["type"] == "DelegationAttended":
+        head = json.dumps(d["head"]) if d.get("head") else None
+        return (e["position"], d["conference"], d["state"], d["role"], head,
+                e["effective_date"], slot(e))
+    return (e["position"], d["conference"], d["title"], json.dumps(d.get("speakers", [])),
+            e["effective_date"])
+
+
+class _Loader(BulkLoader):
+    """Conferences' rebuild: delegations and sessions written in bulk."""
+
+    projection: Conferences
+    TABLES = {"DelegationAttended": "delegations", "SessionHeld": "sessions"}
+
+    def __init__(self, projection: Conferences) -> None:
+        super().__init__(projection)
+        self.rows: dict[str, list[tuple[Any, ...]]] = {"delegations": [], "sessions": []}
+
+    def buffer(self, cursor: Cursor, e: Envelope) -> bool:
+        table = self.TABLES.get(e["type"])
+        if table is None:
+            return False
+        self.rows[table].append(_row(e))
+        return True
+
+    def flush(self, cursor: Cursor) -> None:
+        for table, rows in self.rows.items():
+            self.projection._insert(cursor, table, rows)
+            rows.clear()
 
 
 _COLUMNS = ("code, title, network, edition, host_state, city, starts_on, ends_on, status, "

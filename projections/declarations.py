@@ -7,7 +7,14 @@ from typing import Any
 
 from concord.domain.envelope import Envelope
 from concord.projections.db import Cursor, Reader
-from concord.projections.projection import Projection, handles, slot
+from concord.projections.projection import (
+    BulkLoader,
+    Loader,
+    Projection,
+    corrected,
+    handles,
+    slot,
+)
 
 
 class Declarations(Projection):
@@ -30,13 +37,16 @@ class Declarations(Projection):
             "declaration TEXT NOT NULL, state TEXT NOT NULL, signed_on TEXT NOT NULL, "
             "signatory TEXT, withdrawn_on TEXT, withdrawn_at INTEGER, withdrawal_reason TEXT, "
             "retracted_at INTEGER, slot INTEGER NOT NULL)")
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_of{s} "
-                       f"ON signatures{s} (declaration, state)")
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_by{s} ON signatures{s} (state)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS withdrawals{s} (position INTEGER PRIMARY KEY, "
             "declaration TEXT NOT NULL, state TEXT NOT NULL, withdrawn_on TEXT NOT NULL, "
             "reason TEXT, retracted_at INTEGER, slot INTEGER NOT NULL)")
+
+    def create_indexes(self, cursor: Cursor) -> None:
+        s = self.suffix
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_of{s} "
+                       f"ON signatures{s} (declaration, state)")
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS signatures_by{s} ON signatures{s} (state)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS withdrawals_of{s} "
                        f"ON withdrawals{s} (declaration, state)")
 
@@ -60,15 +70,17 @@ class Declarations(Projection):
              d.get("conference"), d.get("network"), d.get("text_sha256"),
              e["effective_date"], e["position"]))
 
+    def loader(self) -> Loader:
+        return _Loader(self)
+
+    def _insert_signatures(self, cursor: Cursor, rows: list[tuple[Any, ...]]) -> None:
+        cursor.executemany(f"INSERT INTO signatures{self.suffix} VALUES "
+                           "(?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?)", rows)
+
     @handles("DeclarationSigned")
     def _signed(self, cursor: Cursor, e: Envelope) -> None:
         d = e["data"]
-        signatory = json.dumps(d["signatory"]) if d.get("signatory") else None
-        cursor.execute(
-            f"INSERT INTO signatures{self.suffix} VALUES "
-            "(?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?)",
-            (e["position"], d["declaration"], d["state"], e["effective_date"], signatory,
-             slot(e)))
+        self._insert_signatures(cursor, [_signature(e)])
         # Without withdrawals, a new signature is simply standing.
         if cursor.execute(f"SELECT 1 FROM withdrawals{self.suffix} WHERE declaration=? AND "
                           "state=? AND retracted_at IS NULL LIMIT 1",
@@ -121,6 +133,43 @@ class Declarations(Projection):
                                "withdrawal_reason=? WHERE position=?",
                                (day, position, withdrawal[0], standing))
                 standing = None
+
+
+def _signature(e: Envelope) -> tuple[Any, ...]:
+    d = e["data"]
+    signatory = json.dumps(d["signatory"]) if d.get("signatory") else None
+    return (e["position"], d["declaration"], d["state"], e["effective_date"], signatory,
+            slot(e))
+
+
+class _Loader(BulkLoader):
+    """Declarations' rebuild: signatures written in bulk, unless their state has withdrawn
+    from that declaration (then the handler pairs them)."""
+
+    projection: Declarations
+    unindexed = frozenset({"DeclarationAdopted"})  # one upsert by code
+
+    def __init__(self, projection: Declarations) -> None:
+        super().__init__(projection)
+        self.signatures: list[tuple[Any, ...]] = []
+        self.withdrawn: set[tuple[str, str]] = set()  # (declaration, state) ever withdrawn
+
+    def buffer(self, cursor: Cursor, e: Envelope) -> bool:
+        if e["type"] != "DeclarationSigned" or (
+                (e["data"]["declaration"], e["data"]["state"]) in self.withdrawn):
+            return False
+        self.signatures.append(_signature(e))
+        return True
+
+    def flush(self, cursor: Cursor) -> None:
+        self.projection._insert_signatures(cursor, self.signatures)
+        self.signatures = []
+
+    def handle(self, cursor: Cursor, e: Envelope) -> None:
+        for part in corrected(e) if e["type"] == "EntryCorrected" else (e,):
+            if part["type"] == "SignatureWithdrawn":
+                self.withdrawn.add((part["data"]["declaration"], part["data"]["state"]))
+        super().handle(cursor, e)
 
 
 _COLUMNS = ("code, title, also_known_as, conference, network, text_sha256, adopted_on, "

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
+from concord.domain.envelope import Envelope
 from concord.projections.db import Cursor, Reader
-from concord.projections.projection import Projection
+from concord.projections.projection import Loader, Projection
 from concord.projections.summaries import summarize
 
 FILTERS = ("network", "state", "conference", "declaration")
@@ -54,6 +55,12 @@ class History(Projection):
             "type TEXT NOT NULL, effective_date TEXT NOT NULL, network TEXT, state TEXT, "
             "conference TEXT, declaration TEXT, summary TEXT NOT NULL, "
             "retracted_by INTEGER, envelope TEXT NOT NULL, recorded_until TEXT NOT NULL)")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS history_names{s} (kind TEXT NOT NULL, "
+            "code TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (kind, code))")
+
+    def create_indexes(self, cursor: Cursor) -> None:
+        s = self.suffix
         # The latest recorded_at of the entries up to each one: the log up to a position
         # was all recorded by then. Writers' clocks (several processes, a clock set back)
         # need not make recorded_at grow with position, but this always grows, so the
@@ -63,18 +70,22 @@ class History(Projection):
         for column in (*FILTERS, "type", "effective_date"):
             cursor.execute(f"CREATE INDEX IF NOT EXISTS history_{column}{s} "
                            f"ON history{s} ({column}, position)")
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS history_names{s} (kind TEXT NOT NULL, "
-            "code TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (kind, code))")
 
     def drop_tables(self, cursor: Cursor) -> None:
         for table in ("history", "history_names"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
+    def loader(self) -> Loader:
+        return _Loader(self)
+
     def apply(self, cursor: Cursor, envelopes: Any) -> None:
+        self.apply_with(cursor, envelopes, {})
+
+    def apply_with(self, cursor: Cursor, envelopes: Any,
+                   known: dict[tuple[str, str], str | None]) -> None:
+        """`apply`, with the names already looked up (or recorded) by (kind, code)."""
         s = self.suffix
         rows: list[tuple[Any, ...]] = []  # written together, before anything reads them
-        known: dict[tuple[str, str], str | None] = {}  # names looked up in this batch
         latest = cursor.execute(f"SELECT recorded_until FROM history{s} "
                                 "ORDER BY position DESC LIMIT 1").fetchone()
         then = str(latest[0]) if latest else ""
@@ -101,7 +112,7 @@ class History(Projection):
                 cursor.execute(f"INSERT INTO history_names{s} VALUES (?, ?, ?) "
                                "ON CONFLICT(kind, code) DO UPDATE SET name=excluded.name",
                                (kind, data[field], data[name]))
-                known.pop((kind, data[field]), None)
+                known[kind, data[field]] = data[name]
             if e["type"] in ("EntryRetracted", "EntryCorrected"):
                 self._write(cursor, rows)
                 retracted = e["data"]["position"]
@@ -123,6 +134,19 @@ class History(Projection):
             f"INSERT INTO history{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
             rows)
         rows.clear()
+
+
+class _Loader(Loader):
+    """History's rebuild: the names on record kept in memory from page to page, and the
+    indexes built once every row is in (its handler reads rows by position alone)."""
+
+    def __init__(self, projection: History) -> None:
+        super().__init__(projection)
+        self.history = projection
+        self.names: dict[tuple[str, str], str | None] = {}
+
+    def load(self, cursor: Cursor, envelopes: Sequence[Envelope]) -> None:
+        self.history.apply_with(cursor, envelopes, self.names)
 
 
 class UnknownCursor(LookupError):

@@ -17,7 +17,7 @@ from typing import Any, get_args
 from concord.domain.catalogue import CATALOGUE
 from concord.domain.envelope import Envelope
 from concord.projections.db import Cursor, Reader, is_postgres
-from concord.projections.projection import Projection, handles
+from concord.projections.projection import BulkLoader, Loader, Projection, handles
 
 Interval = tuple[str, str, str | None]  # role, valid_from, valid_to
 # The open end of a box. R*Tree coordinates are 32-bit floats, rounded outwards, so a box
@@ -60,9 +60,6 @@ class Membership(Projection):
             "network TEXT NOT NULL, state TEXT NOT NULL, effective_date TEXT NOT NULL, "
             "role TEXT, slot INTEGER NOT NULL)")
         cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS membership_changes_pair{s} "
-            f"ON membership_changes{s} (network, state, effective_date)")
-        cursor.execute(
             f"CREATE TABLE IF NOT EXISTS membership_networks{s} (id INTEGER PRIMARY KEY, "
             "network TEXT NOT NULL UNIQUE, founded_at INTEGER NOT NULL)")
         cursor.execute(
@@ -78,18 +75,28 @@ class Membership(Projection):
         if is_postgres(cursor):
             cursor.execute(f"CREATE TABLE IF NOT EXISTS membership_boxes{s} "
                            "(id BIGINT PRIMARY KEY, area BOX NOT NULL)")
-            cursor.execute(f"CREATE INDEX IF NOT EXISTS membership_boxes_area{s} "
-                           f"ON membership_boxes{s} USING gist (area)")
         else:
             cursor.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS membership_boxes{s} USING rtree(id, "
                 "network_lo, network_hi, valid_lo, valid_hi, recorded_lo, recorded_hi)")
+
+    def create_indexes(self, cursor: Cursor) -> None:
+        s = self.suffix
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS membership_changes_pair{s} "
+            f"ON membership_changes{s} (network, state, effective_date)")
+        if is_postgres(cursor):
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS membership_boxes_area{s} "
+                           f"ON membership_boxes{s} USING gist (area)")
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_current{s} "
             f"ON membership{s} (network, state) WHERE recorded_to IS NULL")
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_of_state{s} "
             f"ON membership{s} (state) WHERE recorded_to IS NULL")
+
+    def loader(self) -> Loader:
+        return _Loader(self)
 
     def drop_tables(self, cursor: Cursor) -> None:
         # In the order reads join them (a query locks its tables in the order it names
@@ -219,16 +226,166 @@ class Membership(Projection):
 
     def _close(self, cursor: Cursor, rowid: int, at: int) -> None:
         """Record that an interval no longer holds from position `at` on."""
-        cursor.execute(f"UPDATE membership{self.suffix} SET recorded_to=? WHERE id=?",
-                       (at, rowid))
+        self._close_all(cursor, [(at, rowid)])
+
+    def _close_all(self, cursor: Cursor, closes: list[tuple[int, int]]) -> None:
+        """`_close` of each (position, interval id)."""
+        cursor.executemany(f"UPDATE membership{self.suffix} SET recorded_to=? WHERE id=?",
+                           closes)
         if is_postgres(cursor):
-            cursor.execute(
+            cursor.executemany(
                 f"UPDATE membership_boxes{self.suffix} SET area=box(point((area[1])[0], "
-                "(area[1])[1]), point((area[0])[0], ?)) WHERE id=?", (at - 1, rowid))
+                "(area[1])[1]), point((area[0])[0], ?)) WHERE id=?",
+                [(at - 1, rowid) for at, rowid in closes])
         else:
-            cursor.execute(
+            cursor.executemany(
                 f"UPDATE membership_boxes{self.suffix} SET recorded_hi=? WHERE id=?",
-                (at - 1, rowid))
+                [(at - 1, rowid) for at, rowid in closes])
+
+
+def box(postgres: bool, network_id: int, rowid: int, start: str, end: str | None,
+        opened: int, closed: int | None) -> tuple[float, ...]:
+    """The spatial index's row of an interval of a network (by its id), valid from `start`
+    to `end`, recorded from position `opened` until `closed` (as `_open` and `_close`
+    write it): SQLite's R*Tree columns, or PostgreSQL's two corners."""
+    first, last = _day(start), _day(end) - 1 if end else None
+    if postgres:
+        return (rowid, network_id * SPAN + first, opened,
+                network_id * SPAN + (SPAN - 1 if last is None else last),
+                OPEN_POSITION if closed is None else closed - 1)
+    return (rowid, network_id, network_id, first, OPEN if last is None else last, opened,
+            OPEN if closed is None else closed - 1)
+
+
+class _Loader(BulkLoader):
+    """Membership's rebuild: each pair's latest date and open interval kept in memory, the
+    changes and intervals of a page written in bulk; a back-dated change, a retraction or a
+    correction goes to the handlers, and the pairs it touched are read back after it."""
+
+    projection: Membership
+
+    def __init__(self, projection: Membership) -> None:
+        super().__init__(projection)
+        self.networks: dict[str, int] = {}  # network -> its id in membership_networks
+        self.new_networks: list[tuple[int, str, int]] = []
+        # (network, state) -> [latest effective date, open interval's id, role, start]
+        self.pairs: dict[tuple[str, str], list[Any]] = {}
+        self.stale: set[tuple[str, str]] = set()  # pairs a handler changed: read them back
+        self.changes: list[tuple[Any, ...]] = []
+        self.opened: dict[int, list[Any]] = {}  # id -> the interval's row, while buffered
+        self.closed: list[tuple[int, int]] = []  # (position, id) of intervals written before
+        self.next_id = 1
+
+    def buffer(self, cursor: Cursor, e: Envelope) -> bool:
+        type_ = e["type"]
+        if type_ == "NetworkEstablished":
+            network = e["data"]["network"]
+            if network not in self.networks:
+                self.networks[network] = len(self.networks) + 1
+                self.new_networks.append((self.networks[network], network, e["position"]))
+            return True
+        if type_ not in ("StateJoinedNetwork", "StateLeftNetwork"):
+            return False
+        data, at, day = e["data"], e["position"], e["effective_date"]
+        key = (data["network"], data["state"])
+        pair = self.pairs.get(key)
+        if pair is None:
+            pair = self.pairs[key] = self._read_back(cursor, key)
+        if pair[0] is not None and day < pair[0]:
+            return False  # back-dated: the intervals after it change too
+        role = data.get("role") if type_ == "StateJoinedNetwork" else None
+        self.changes.append((at, key[0], key[1], day, role, at))
+        pair[0] = day
+        if pair[2] == role:
+            return True
+        if pair[1] is not None:
+            self._close(pair[1], at)
+            if pair[3] < day:
+                self._open(key, pair[2], pair[3], day, at)
+        pair[1:] = [self._open(key, role, day, None, at), role, day] if role is not None \
+            else [None, None, None]
+        return True
+
+    def _read_back(self, cursor: Cursor, key: tuple[str, str]) -> list[Any]:
+        if key not in self.stale:
+            return [None, None, None, None]  # the tables were empty, and nothing came since
+        self.stale.discard(key)
+        s = self.projection.suffix
+        latest = cursor.execute(f"SELECT MAX(effective_date) FROM membership_changes{s} "
+                                "WHERE network=? AND state=?", key).fetchone()[0]
+        current = cursor.execute(
+            f"SELECT id, role, valid_from FROM membership{s} WHERE network=? AND state=? "
+            "AND recorded_to IS NULL AND valid_to IS NULL", key).fetchone()
+        return [latest, *(tuple(current) if current is not None else (None, None, None))]
+
+    def _open(self, key: tuple[str, str], role: str, start: str, end: str | None,
+              at: int) -> int:
+        rowid, self.next_id = self.next_id, self.next_id + 1
+        self.opened[rowid] = [rowid, key[0], key[1], role, start, end, at, None]
+        return rowid
+
+    def _close(self, rowid: int, at: int) -> None:
+        row = self.opened.get(rowid)
+        if row is not None:
+            row[7] = at
+        else:
+            self.closed.append((at, rowid))
+
+    def flush(self, cursor: Cursor) -> None:
+        s, projection = self.projection.suffix, self.projection
+        cursor.executemany(f"INSERT INTO membership_networks{s} (id, network, founded_at) "
+                           "VALUES (?, ?, ?)", self.new_networks)
+        cursor.executemany(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
+                           self.changes)
+        rows = list(self.opened.values())
+        cursor.executemany(
+            f"INSERT INTO membership{s} (id, network, state, role, valid_from, valid_to, "
+            "recorded_from, recorded_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        networks, postgres = self.networks, is_postgres(cursor)
+        cursor.executemany(
+            f"INSERT INTO membership_boxes{s} VALUES (?, box(point(?, ?), point(?, ?)))"
+            if postgres else f"INSERT INTO membership_boxes{s} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [box(postgres, networks[network], rowid, start, end, opened, closed)
+             for rowid, network, _, _, start, end, opened, closed in rows
+             if network in networks])
+        if self.closed:
+            projection._close_all(cursor, self.closed)
+        if is_postgres(cursor) and (rows or self.new_networks):
+            # Ids given here, not drawn: the identities go on from them.
+            for table, last in ((f"membership{s}", self.next_id - 1),
+                                (f"membership_networks{s}", len(networks))):
+                if last > 0:
+                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                   f"{last})")
+        self.new_networks, self.changes, self.opened, self.closed = [], [], {}, []
+
+    def handle(self, cursor: Cursor, e: Envelope) -> None:
+        s = self.projection.suffix
+        touched: set[tuple[str, str]] = set()
+        if e["type"] in ("EntryRetracted", "EntryCorrected"):
+            target = e["data"]["position"]
+            change = cursor.execute(f"SELECT network, state FROM membership_changes{s} "
+                                    "WHERE position=?", (target,)).fetchone()
+            if change is not None:
+                touched.add((change[0], change[1]))
+            elif e["type"] == "EntryRetracted":
+                founded = cursor.execute(f"SELECT network FROM membership_networks{s} "
+                                         "WHERE founded_at=?", (target,)).fetchone()
+                if founded is not None:
+                    touched.update(key for key in self.pairs if key[0] == founded[0])
+            if e["type"] == "EntryCorrected":
+                replacement = e["data"]["replacement"]
+                if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork"):
+                    touched.add((replacement["data"]["network"],
+                                 replacement["data"]["state"]))
+        else:
+            touched.add((e["data"]["network"], e["data"]["state"]))
+        super().handle(cursor, e)
+        for key in touched:
+            self.pairs.pop(key, None)
+            self.stale.add(key)
+        found = cursor.execute(f"SELECT MAX(id) FROM membership{s}").fetchone()[0]
+        self.next_id = max(self.next_id, int(found or 0) + 1)
 
 
 def intervals(points: list[tuple[str, str | None]]) -> list[Interval]:

@@ -26,11 +26,14 @@ class Networks(Projection):
             f"CREATE TABLE IF NOT EXISTS statutes{s} (position INTEGER PRIMARY KEY, "
             "network TEXT NOT NULL, title TEXT NOT NULL, conference TEXT, "
             "approved_on TEXT NOT NULL, retracted_at INTEGER)")
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS statutes_of{s} ON statutes{s} (network)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS registered_states{s} (code TEXT PRIMARY KEY, "
             "name TEXT NOT NULL, registered_on TEXT NOT NULL, registered_at INTEGER NOT NULL, "
             "retracted_at INTEGER)")
+
+    def create_indexes(self, cursor: Cursor) -> None:
+        s = self.suffix
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS statutes_of{s} ON statutes{s} (network)")
 
     def drop_tables(self, cursor: Cursor) -> None:
         for table in ("networks", "statutes", "registered_states"):

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from concord.log.application import CoordinationLog
 from concord.projections.locks import exclusive
+from concord.projections.projection import Projection
 from concord.projections.registry import PROJECTIONS
 from concord.projections.store import TABLES_TABLE, ProjectionStore
 
-PAGE = 5_000
+PAGE = 10_000
 
 logger = logging.getLogger(__name__)
 
@@ -68,26 +69,31 @@ def _rebuild_many(log: CoordinationLog, store: ProjectionStore, names: Sequence[
                 PROJECTIONS[name](suffix=row[0]).drop_tables(cursor)
         for projection in fresh:
             projection.drop_tables(cursor)
-            projection.prepare(cursor)
+            projection.prepare(cursor, indexes=False)
+    loaders = [projection.loader() for projection in fresh]
     position = 0
     while True:
         end = log.last_position()
         envelopes = log.read(after=position, limit=PAGE)
-        if len(envelopes) < PAGE:
+        if not envelopes:
             break
         with store.transaction() as cursor:
-            for projection in fresh:
-                projection.apply(cursor, envelopes)
+            for loader in loaders:
+                loader.load(cursor, envelopes)
         position = envelopes[-1]["position"]
         if progress is not None:
             progress(position, end)
+        if len(envelopes) < PAGE:
+            break
+    with store.transaction() as cursor:
+        for loader in loaders:
+            loader.finish(cursor)
     with store.transaction() as cursor:
         # The last entries and the swap together: nothing lands in between.
-        while envelopes:
-            for projection in fresh:
-                projection.apply(cursor, envelopes)
+        while envelopes := log.read(after=position, limit=PAGE):
+            for loader in loaders:
+                loader.load(cursor, envelopes)
             position = envelopes[-1]["position"]
-            envelopes = log.read(after=position, limit=PAGE)
         cursor.executemany(
             f"INSERT INTO {TABLES_TABLE} VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
             "suffix=excluded.suffix, previous=excluded.previous",
@@ -124,3 +130,22 @@ def in_background(log: CoordinationLog, store: ProjectionStore, name: str,
 
     threading.Thread(target=build, name=f"concord-rebuild-{name}", daemon=True).start()
     return progress
+
+
+def load(log: CoordinationLog, store: ProjectionStore, projections: Sequence[Projection],
+         page: int = PAGE) -> None:
+    """Fill the fresh (empty) tables of `projections` from position 0 to the end of the
+    log, as a rebuild does, their indexes built at the end."""
+    with store.transaction() as cursor:
+        for projection in projections:
+            projection.prepare(cursor, indexes=False)
+    loaders = [projection.loader() for projection in projections]
+    position = 0
+    while envelopes := log.read(after=position, limit=page):
+        with store.transaction() as cursor:
+            for loader in loaders:
+                loader.load(cursor, envelopes)
+        position = envelopes[-1]["position"]
+    with store.transaction() as cursor:
+        for loader in loaders:
+            loader.finish(cursor)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import pytest
+
 from concord.api.scenario import founding_scenario
 from concord.log.application import CoordinationLog
 from concord.projections.db import Reader
 from concord.projections.membership import Member, members
-from concord.projections.rebuild import rebuild
+from concord.projections.projection import Projection
+from concord.projections.rebuild import load, rebuild
 from concord.projections.registry import PROJECTIONS, live
 from concord.projections.runner import ProjectionRunner
 from concord.projections.store import ProjectionStore
 from tests.conftest import RECORDER
-from tests.projections.conftest import rows
+from tests.projections.conftest import catch_up, rows
 
 
 def test_a_rebuild_equals_the_incremental_copy_and_goes_live(
@@ -120,3 +123,98 @@ def test_reads_and_writes_go_on_during_a_rebuild(
     finally:
         runner.stop()
         store.close()
+
+
+def script() -> list[dict[str, object]]:
+    """Entries that take every path of the rebuild's loaders: each pair changing again after
+    a back-dated change, a retraction and a correction (its state read back), a founding
+    retracted, signatures after a withdrawal, delegations and sessions around a rescheduling,
+    and names corrected."""
+    def entry(type_: str, day: str | None = None, **data: object) -> dict[str, object]:
+        return {"type": type_, "data": data,
+                **({"effective_date": day} if day is not None else {})}
+
+    joined, left = "StateJoinedNetwork", "StateLeftNetwork"
+    return [
+        entry("NetworkEstablished", "2000-01-01", network="N1", name="One"),
+        entry("NetworkEstablished", "2000-01-01", network="N2", name="Two"),
+        entry(joined, "2001-01-01", network="N1", state="ARG", role="member"),
+        entry(joined, "2001-01-01", network="N1", state="BRA", role="observer"),
+        entry(joined, "2001-01-01", network="N2", state="ARG", role="member"),
+        entry(left, "2005-01-01", network="N1", state="ARG"),
+        entry(joined, "2003-01-01", network="N1", state="ARG", role="observer"),  # back-dated
+        entry(joined, "2006-01-01", network="N1", state="ARG", role="observer"),
+        entry(joined, "2004-01-01", network="N1", state="BRA", role="member"),
+        entry("EntryRetracted", position=9, reason="recorded in error"),
+        entry(left, "2007-01-01", network="N1", state="BRA"),
+        entry(joined, "2008-01-01", network="N1", state="BRA", role="member"),
+        entry("EntryCorrected", position=12, reason="the wrong role",
+              replacement={"type": joined,
+                           "data": {"network": "N1", "state": "BRA", "role": "observer"}}),
+        entry(left, "2009-01-01", network="N1", state="BRA"),
+        entry("EntryRetracted", position=2, reason="never founded"),
+        entry("DeclarationAdopted", "2010-01-01", declaration="D1", title="Decl"),
+        entry("DeclarationSigned", "2010-02-01", declaration="D1", state="ARG"),
+        entry("DeclarationSigned", "2010-02-01", declaration="D1", state="BRA"),
+        entry("SignatureWithdrawn", "2011-01-01", declaration="D1", state="ARG",
+              reason="changed its mind"),
+        entry("DeclarationSigned", "2012-01-01", declaration="D1", state="ARG"),
+        entry("EntryRetracted", position=18, reason="signed elsewhere"),
+        entry("DeclarationSigned", "2012-02-01", declaration="D1", state="BRA"),
+        entry("ConferenceScheduled", "2013-01-01", conference="C1", title="Conf",
+              host_state="ARG", starts_on="2013-07-01", ends_on="2013-07-02"),
+        entry("ConferenceRescheduled", "2013-02-01", conference="C1", starts_on="2013-07-01",
+              ends_on="2013-07-03"),
+        entry("ConferenceHeld", "2013-07-03", conference="C1"),
+        entry("DelegationAttended", "2013-07-01", conference="C1", state="ARG",
+              role="participant", head={"name": "A. Head", "title": "Minister"}),
+        entry("SessionHeld", "2013-07-01", conference="C1", title="Opening",
+              speakers=[{"name": "A. Speaker", "title": "Chair"}]),
+        entry("EntryRetracted", position=24, reason="not rescheduled"),
+        entry("DelegationAttended", "2013-07-02", conference="C1", state="BRA",
+              role="observer"),
+        entry("EntryCorrected", position=1, reason="the name",
+              replacement={"type": "NetworkEstablished",
+                           "data": {"network": "N1", "name": "Network One"}}),
+        entry(joined, "2014-01-01", network="N1", state="CHL", role="member"),
+        entry("StatuteApproved", "2014-02-01", network="N1", title="Statute"),
+        entry("StateRegistered", "2014-03-01", state="XKX", name="Kosovo"),
+    ]
+
+
+@pytest.mark.parametrize("page", [1, 2, 5, 1_000])
+def test_a_bulk_load_equals_the_handlers_page_by_page(
+        log: CoordinationLog, store: ProjectionStore, page: int) -> None:
+    for raw in script():
+        log.submit(raw, recorded_by=RECORDER)
+    assert log.last_position() == 33
+    for kind in PROJECTIONS.values():
+        catch_up(log, store, kind(), page=1)
+    load(log, store, [kind(suffix="_bulk") for kind in PROJECTIONS.values()], page=page)
+    for kind in PROJECTIONS.values():
+        tables = table_names(store, kind())
+        assert tables, kind.name
+        for table in tables:
+            assert rows(store, table) == rows(store, table + "_bulk"), table
+            assert rows(store, table), table
+    # The bulk copy goes on like any other: the next entries through the handlers.
+    log.submit({"type": "StateJoinedNetwork", "effective_date": "2015-01-01",
+                "data": {"network": "N1", "state": "URY", "role": "member"}},
+               recorded_by=RECORDER)
+    for kind in PROJECTIONS.values():
+        catch_up(log, store, kind(), page=1)
+        catch_up(log, store, kind(suffix="_bulk"), page=1)
+    for table in table_names(store, PROJECTIONS["membership"]()):
+        assert rows(store, table) == rows(store, table + "_bulk"), table
+
+
+def table_names(store: ProjectionStore, projection: Projection) -> list[str]:
+    """The tables of a projection (without a suffix), from its drop statements."""
+    names: list[str] = []
+
+    class Recorder:
+        def execute(self, sql: str, parameters: object = ()) -> None:
+            names.append(sql.split()[-1])
+
+    projection.drop_tables(Recorder())  # type: ignore[arg-type]
+    return names
