@@ -248,9 +248,9 @@ def in_process(args: argparse.Namespace, wanted: set[str], results: dict[str, An
         events = THREADS * args.per_thread
         try:
             log.submit_batch(adoptions(3 * events // 249 + 2), recorded_by="bench")
-            work = signatures()
-            concurrent_append(log, list(islice(work, THREADS * 20)))  # warm
-            concurrent = best(2, lambda: concurrent_append(log, list(islice(work, events))))
+            made = signatures()
+            concurrent_append(log, list(islice(made, THREADS * 20)))  # warm
+            concurrent = best(2, lambda: concurrent_append(log, list(islice(made, events))))
         finally:
             log.close()
         saved = best(2, lambda: application_save(directory / f"save-{time.time()}.db",

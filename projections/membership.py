@@ -272,7 +272,10 @@ class _Loader(BulkLoader):
         self.pairs: dict[tuple[str, str], list[Any]] = {}
         self.stale: set[tuple[str, str]] = set()  # pairs a handler changed: read them back
         self.changes: list[tuple[Any, ...]] = []
-        self.opened: dict[int, list[Any]] = {}  # id -> the interval's row, while buffered
+        # id -> the row of an interval not yet written: closed ones go out with the page,
+        # open ones (one a pair at most) wait until they close, so that no row written is
+        # ever updated, unless a handler runs (then everything is written before it).
+        self.opened: dict[int, list[Any]] = {}
         self.closed: list[tuple[int, int]] = []  # (position, id) of intervals written before
         self.next_id = 1
 
@@ -331,13 +334,18 @@ class _Loader(BulkLoader):
         else:
             self.closed.append((at, rowid))
 
-    def flush(self, cursor: Cursor) -> None:
+    def flush(self, cursor: Cursor, *, everything: bool = False) -> None:
+        """Write the page's rows; the open intervals too if `everything`."""
         s, projection = self.projection.suffix, self.projection
         cursor.executemany(f"INSERT INTO membership_networks{s} (id, network, founded_at) "
                            "VALUES (?, ?, ?)", self.new_networks)
         cursor.executemany(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
                            self.changes)
-        rows = list(self.opened.values())
+        if everything:
+            rows, self.opened = list(self.opened.values()), {}
+        else:
+            rows = [row for row in self.opened.values() if row[7] is not None]
+            self.opened = {rowid: row for rowid, row in self.opened.items() if row[7] is None}
         cursor.executemany(
             f"INSERT INTO membership{s} (id, network, state, role, valid_from, valid_to, "
             "recorded_from, recorded_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -357,10 +365,15 @@ class _Loader(BulkLoader):
                 if last > 0:
                     cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                    f"{last})")
-        self.new_networks, self.changes, self.opened, self.closed = [], [], {}, []
+        self.new_networks, self.changes, self.closed = [], [], []
+
+    def finish(self, cursor: Cursor) -> None:
+        self.flush(cursor, everything=True)
+        super().finish(cursor)
 
     def handle(self, cursor: Cursor, e: Envelope) -> None:
         s = self.projection.suffix
+        self.flush(cursor, everything=True)  # the handler reads the pair's intervals
         touched: set[tuple[str, str]] = set()
         if e["type"] in ("EntryRetracted", "EntryCorrected"):
             target = e["data"]["position"]

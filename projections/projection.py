@@ -162,7 +162,8 @@ class Loader:
             self.indexed = True
 
     def finish(self, cursor: Cursor) -> None:
-        """Complete the tables once every page is in: build the indexes."""
+        """Complete the tables with what the pages so far hold: write anything still kept
+        in memory, and build the indexes. More pages may follow (and `finish` again)."""
         self.index(cursor)
 
 

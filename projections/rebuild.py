@@ -94,6 +94,8 @@ def _rebuild_many(log: CoordinationLog, store: ProjectionStore, names: Sequence[
             for loader in loaders:
                 loader.load(cursor, envelopes)
             position = envelopes[-1]["position"]
+        for loader in loaders:
+            loader.finish(cursor)
         cursor.executemany(
             f"INSERT INTO {TABLES_TABLE} VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
             "suffix=excluded.suffix, previous=excluded.previous",
