@@ -76,7 +76,10 @@ def leaf_size_at_most(event_type: str, stream: str, version: int,
                       state: Mapping[str, Any]) -> int:
     """The bytes the leaf of an entry with this content takes at the largest position: its
     leaf at any position has at most that many (the leaf's key order changes no length)."""
-    envelope: dict[str, Any] = dict(make_envelope(MAX_POSITION, event_type, stream, version,
-                                                  state))
-    del envelope["leaf_index"]
-    return len(orjson.dumps(envelope))
+    return leaf_size(make_envelope(MAX_POSITION, event_type, stream, version, state))
+
+
+def leaf_size(envelope: Envelope) -> int:
+    """The bytes of an envelope's leaf: its JSON without leaf_index (the order of its keys,
+    which the leaf sorts, changes no length)."""
+    return len(orjson.dumps({k: v for k, v in envelope.items() if k != "leaf_index"}))

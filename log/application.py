@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import Recording, Transcoder
+from eventsourcing.persistence import StoredEvent, Transcoder
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from concord.domain.catalogue import Submission, parse_batch, parse_one
@@ -19,7 +19,6 @@ from concord.domain.envelope import (
     Envelope,
     format_stored_timestamp,
     format_timestamp,
-    make_envelope,
 )
 from concord.domain.errors import FieldProblem, InvalidSubmission
 from concord.domain.stream import Stream
@@ -224,23 +223,33 @@ class CoordinationLog(Application[str]):
         return {row[1] for row in self.log_recorder.select_rows(after, upto - after, upto)}
 
     def store_round(self, events: Sequence[Stream.Event],
-                    idempotency: Sequence[IdempotencyRecord]) -> list[Recording[str]]:
+                    idempotency: Sequence[IdempotencyRecord]) -> list[int]:
         """For the writer alone, inside `exclusive_round`: store a round's events and the
-        keys they answer in one transaction, with no rule checked (`submit` checks them)."""
-        return self.events.put(events, idempotency=idempotency)
+        keys they answer in one transaction, with no rule checked (`submit` checks them);
+        their positions. Each is stored as eventsourcing's mapper stores it (its state
+        without its identity, by the log's transcoder), with no object on the way."""
+        encode, topics = self.mapper.transcoder.encode, _TOPICS
+        stored = []
+        for event in events:
+            state = dict(vars(event))
+            del state["originator_id"], state["originator_version"]
+            kind = type(event)
+            topic = topics.get(kind)
+            if topic is None:
+                topic = topics[kind] = get_topic(kind)
+            stored.append(StoredEvent(event.originator_id, event.originator_version, topic,
+                                      encode(state)))
+        positions = self.recorder.insert_events(stored, idempotency=idempotency)
+        assert positions is not None and len(positions) == len(stored)
+        return list(positions)
 
-    def envelopes_of(self, stored: Sequence[Recording[str]]) -> list[Envelope]:
-        """The envelopes of the entries a round stored."""
-        return [
-            make_envelope(
-                r.notification.id,
-                public_type(r.notification.topic),
-                r.domain_event.originator_id,
-                r.domain_event.originator_version,
-                vars(r.domain_event),
-            )
-            for r in stored
-        ]
+    def envelopes_of(self, drafts: Sequence[Envelope], positions: Sequence[int]
+                     ) -> list[Envelope]:
+        """The envelopes of the entries a round stored, from those the writer made for them
+        (`drafts`, at no position yet) and the positions they were stored at."""
+        for draft, position in zip(drafts, positions, strict=True):
+            draft["position"], draft["leaf_index"] = position, position - 1
+        return list(drafts)
 
     def prior_results(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PriorResult]:
         """Idempotency keys already used, with the digest and positions they were used for."""
@@ -283,3 +292,4 @@ def envelopes(rows: Sequence[Row]) -> list[Envelope]:
 
 
 _PUBLIC_TYPES: dict[str, str] = {}
+_TOPICS: dict[type, str] = {}

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from eventsourcing.persistence import Recording, StoredEvent
+from eventsourcing.persistence import StoredEvent
 
 from concord.domain.envelope import Envelope
 from concord.domain.stream import Stream
@@ -82,11 +82,14 @@ class LogStore(Protocol):
         """Idempotency keys already used, with the digest and positions they were used for."""
 
     def store_round(self, events: Sequence[Stream.Event],
-                    idempotency: Sequence[IdempotencyRecord]) -> list[Recording[str]]:
-        """Store the round's events and the keys they answer in one transaction."""
+                    idempotency: Sequence[IdempotencyRecord]) -> list[int]:
+        """Store the round's events and the keys they answer in one transaction; their
+        positions."""
 
-    def envelopes_of(self, stored: Sequence[Recording[str]]) -> list[Envelope]:
-        """The envelopes of the entries a round stored."""
+    def envelopes_of(self, drafts: Sequence[Envelope], positions: Sequence[int]
+                     ) -> list[Envelope]:
+        """The envelopes of the entries a round stored, from those made before (`drafts`)
+        and the positions they were stored at."""
 
 
 Row = tuple[int, str, int, str, bytes]

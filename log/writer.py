@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError
 
 from concord.domain.catalogue import Submission
 from concord.domain.commands import execute, referenced_streams
-from concord.domain.envelope import MAX_LEAF_BYTES, Envelope, leaf_size_at_most
+from concord.domain.envelope import MAX_LEAF_BYTES, MAX_POSITION, Envelope, leaf_size, make_envelope
 from concord.domain.errors import (
     BatchRefused,
     ConcordError,
@@ -223,6 +223,9 @@ class _Round:
     """What one try at a round has accepted so far."""
 
     events: list[Stream.Event] = field(default_factory=list)
+    # Each event's envelope, built once: its leaf's size checked before the round is
+    # stored, its position given once it is.
+    drafts: list[Envelope] = field(default_factory=list)
     records: list[IdempotencyRecord] = field(default_factory=list)
     accepted: list[_Job] = field(default_factory=list)
     # Refusals naming an entry accepted earlier in this round: its position is known once
@@ -512,7 +515,7 @@ class Writer:
         """Apply a job's submissions to their aggregates and check the rules over time;
         whether it was accepted (its events then appended to the round's), else its error
         is set and the aggregates are as they were."""
-        events = round_.events
+        events, drafts = round_.events, round_.drafts
         start = len(events)
         streams = _RoundStreams(self, events, job.batch)
         try:
@@ -524,22 +527,26 @@ class Writer:
                     _require_past(submission, now)
                     aggregate = execute(submission, entry, streams)
                     new: list[Stream.Event] = aggregate.collect_events()  # type: ignore[assignment]
-                    _require_leaf_fits(new, self.max_leaf_bytes)
+                    made = [make_envelope(MAX_POSITION, type(event).__name__,
+                                          event.originator_id, event.originator_version,
+                                          vars(event)) for event in new]
+                    _require_leaf_fits(new, made, self.max_leaf_bytes)
                 except ConcordError as e:
                     raise BatchRefused(index, e) if job.batch else e from None
                 events.extend(new)
+                drafts.extend(made)
             streams.check(start)
         except ConcordError as e:
             self._locate(e, events, start, round_.located)
             streams.undo()
-            del events[start:]
+            del events[start:], drafts[start:]
             job.error = e
             return False
         except Exception:
             # A fault of ours, not of the submission: refuse this one alone.
             logger.exception("the writer failed to apply a submission")
             streams.undo()
-            del events[start:]
+            del events[start:], drafts[start:]
             job.error = LogUnavailable("the log failed to apply this submission (an "
                                        "internal error, logged); nothing was appended")
             return False
@@ -550,14 +557,14 @@ class Writer:
         """Store the round's events and keys in one transaction, and give each accepted job
         its envelopes."""
         try:
-            stored = self.log.store_round(round_.events, round_.records)
+            positions = self.log.store_round(round_.events, round_.records)
         except Exception:
             self.cache.clear()
             raise
         # Committed: from here on a failure must not say that nothing was appended.
         self._saved = True
-        self._last_position = stored[-1].notification.id
-        envelopes = self.log.envelopes_of(stored)
+        self._last_position = positions[-1]
+        envelopes = self.log.envelopes_of(round_.drafts, positions)
         for job in round_.accepted:
             job.result = envelopes[job.span[0]:job.span[1]]
         for contradiction, pending in round_.located:
@@ -661,12 +668,12 @@ def _require_past(submission: Submission, now: datetime) -> None:
             "type allows a future effect yet")])
 
 
-def _require_leaf_fits(events: Sequence[Stream.Event], limit: int) -> None:
-    """Refuse an entry whose leaf could take more than `limit` bytes, naming its largest
-    part (a field of its data, or its source)."""
-    for event in events:
-        size = leaf_size_at_most(type(event).__name__, event.originator_id,
-                                 event.originator_version, vars(event))
+def _require_leaf_fits(events: Sequence[Stream.Event], envelopes: Sequence[Envelope],
+                       limit: int) -> None:
+    """Refuse an entry whose leaf could take more than `limit` bytes (its envelope made at
+    the largest position), naming its largest part (a field of its data, or its source)."""
+    for event, envelope in zip(events, envelopes, strict=True):
+        size = leaf_size(envelope)
         if size <= limit:
             continue
         parts = {f"data.{name}": len(orjson.dumps(value)) for name, value in event.data.items()}

@@ -336,7 +336,7 @@ def test_a_refused_batch_with_a_retraction_leaves_the_writer_as_the_store_is(
 def test_a_failure_after_the_round_is_stored_does_not_say_nothing_was_appended(
     log: CoordinationLog, monkeypatch: pytest.MonkeyPatch, backend: Backend
 ) -> None:
-    def broken(stored: object) -> list[Envelope]:
+    def broken(drafts: object, positions: object) -> list[Envelope]:
         raise RuntimeError("the envelopes could not be built")
 
     monkeypatch.setattr(log, "envelopes_of", broken)
