@@ -387,7 +387,7 @@ def rss(args: argparse.Namespace, results: dict[str, Any], directory: Path) -> N
         for i in range(200):
             for path in (f"/v1/networks/NET-{i % 20}/members?on=1900-05-01",
                          f"/v1/history?limit=100&after={i * 1_000}", "/v1/log/checkpoint",
-                         f"/v1/log/proof/inclusion?index={i * 997}&size={end}"):
+                         f"/v1/log/proofs/inclusion?leaf_index={i * 997 % end}&tree_size={end}"):
                 with urllib.request.urlopen(base + path) as answer:
                     answer.read()
         status = Path(f"/proc/{pid}/status").read_text()
