@@ -59,6 +59,21 @@ class Connection:
         return status
 
 
+def wait_ready(port: int, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    """Wait until the server on `port` answers /readyz; exit if it stops or takes longer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz") as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"the server did not become ready in {seconds:.0f} s")
+
+
 def post(path: str, body: bytes, auth: str) -> bytes:
     return (f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
             f"{auth}Content-Length: {len(body)}\r\n\r\n").encode() + body
@@ -122,13 +137,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(600):
-                try:
-                    with urllib.request.urlopen(f"{base}/readyz") as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.05)
+            wait_ready(port, server)
             # Enough declarations for every signature the run can make.
             adoptions = [{"type": "DeclarationAdopted", "data": {
                 "declaration": f"DECL-{d}", "title": f"Declaration {d}"},

@@ -33,7 +33,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -45,8 +44,6 @@ from typing import Any
 
 import orjson
 import pycountry
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
 
 from concord.api.keys import KeyStore, Role
 from concord.api.runtime import tune_runtime
@@ -60,11 +57,14 @@ def _sibling(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # Registered under its name: eventsourcing finds a class's module by its topic.
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
 http_append = _sibling("http_append")
+append_bench = _sibling("append")
 projections_bench = _sibling("projections")
 
 CONCORD = str(Path(sys.executable).parent / "concord")
@@ -157,51 +157,6 @@ def raw_executemany(directory: Path, rows: list[tuple[str, int, str, bytes]]) ->
         connection.close()
 
 
-def batch_append(log: CoordinationLog, work: list[dict[str, Any]]) -> float:
-    started = time.perf_counter()
-    for i in range(0, len(work), 1_000):
-        log.submit_batch(work[i:i + 1_000], recorded_by="bench")
-    return len(work) / (time.perf_counter() - started)
-
-
-def concurrent_append(log: CoordinationLog, work: list[dict[str, Any]]) -> float:
-    slices = [work[t::THREADS] for t in range(THREADS)]
-    barrier = threading.Barrier(THREADS + 1)
-
-    def submitter(mine: list[dict[str, Any]]) -> None:
-        barrier.wait()
-        for raw in mine:
-            log.submit(raw, recorded_by="bench")
-
-    threads = [threading.Thread(target=submitter, args=(mine,)) for mine in slices]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return len(work) / (time.perf_counter() - started)
-
-
-class Item(Aggregate):
-    """The baseline's aggregate: one created event each."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-def application_save(path: Path, events: int) -> float:
-    app: Application[Any] = Application(env={
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
-    try:
-        started = time.perf_counter()
-        for i in range(events):
-            app.save(Item(name=f"item-{i}"))
-        return events / (time.perf_counter() - started)
-    finally:
-        app.close()
-
-
 def in_process(args: argparse.Namespace, wanted: set[str], results: dict[str, Any],
                directory: Path) -> None:
     """The rows measured in this process: read, rebuild, batch, concurrent."""
@@ -233,8 +188,8 @@ def in_process(args: argparse.Namespace, wanted: set[str], results: dict[str, An
         try:
             log.submit_batch(adoptions(args.batch_events // 249 + 2), recorded_by="bench")
             work = list(islice(signatures(), args.batch_events))
-            batch_append(log, work[:2_000])  # warm: the aggregates are cached
-            batch = batch_append(log, work[2_000:])
+            append_bench.bench_batches(log, work[:2_000], 1_000)  # warm: the aggregates are cached
+            batch = append_bench.bench_batches(log, work[2_000:], 1_000)
             stored = [(str(s), int(v), str(t), bytes(b)) for s, v, t, b in sqlite3.connect(
                 directory / "batch.db").execute(
                 f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE}"
@@ -249,12 +204,13 @@ def in_process(args: argparse.Namespace, wanted: set[str], results: dict[str, An
         try:
             log.submit_batch(adoptions(3 * events // 249 + 2), recorded_by="bench")
             made = signatures()
-            concurrent_append(log, list(islice(made, THREADS * 20)))  # warm
-            concurrent = best(2, lambda: concurrent_append(log, list(islice(made, events))))
+            append_bench.bench_concurrent(log, list(islice(made, THREADS * 20)))  # warm
+            concurrent = best(2, lambda: append_bench.bench_concurrent(
+                log, list(islice(made, events)))[0])
         finally:
             log.close()
-        saved = best(2, lambda: application_save(directory / f"save-{time.time()}.db",
-                                                 args.save_events))
+        saved = best(2, lambda: append_bench.bench_baseline(
+            directory / f"save-{time.time()}.db", args.save_events))
         report(results, "concurrent", concurrent / saved, events_per_s=concurrent,
                application_save_per_s=saved)
 
@@ -274,17 +230,7 @@ def server(env: dict[str, str], *args: str, project: bool = False
                                       env=environment, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
     try:
-        for _ in range(2_400):
-            if processes[-1].poll() is not None:
-                raise SystemExit(f"the server exited with status {processes[-1].returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz") as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit("the server did not become ready in 120 s")
+        http_append.wait_ready(port, processes[-1])
         yield port, processes[-1].pid
     finally:
         for process in processes:
