@@ -130,43 +130,75 @@ class ProjectionRunner:
 
     def _run(self) -> None:
         while not self._stopping:
-            busy = False
             try:
                 self._follow_swaps()
             except Exception:
                 logger.exception("could not read which projection tables are live")
-            for projection in self.projections:
-                busy |= self._advance(projection)
+            busy = self._advance()
             if not busy:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
 
-    def _advance(self, projection: Projection) -> bool:
-        """Apply one page of new entries to a projection; whether there were any."""
-        status = self.status[projection.name]
-        if status.failure is not None and time.monotonic() - status.failed_at < RETRY_SECONDS:
-            return False
+    def _advance(self) -> bool:
+        """Apply one page of new entries to every projection not waiting to retry; whether
+        any had new entries. Projections at the same position (the usual case) share one
+        read of the log and one transaction, each in a savepoint of its own, so that one
+        that fails leaves the others' work standing."""
+        now = time.monotonic()
+        due: dict[int, list[Projection]] = {}
+        for projection in self.projections:
+            status = self.status[projection.name]
+            if status.failure is None or now - status.failed_at >= RETRY_SECONDS:
+                due.setdefault(status.position, []).append(projection)
+        busy = False
+        for position, group in sorted(due.items()):
+            busy |= self._advance_group(position, group)
+        return busy
+
+    def _advance_group(self, position: int, group: list[Projection]) -> bool:
+        advanced: list[Projection] = []
+        failed: list[tuple[Projection, str]] = []
         try:
-            envelopes = self.log.read(after=status.position, limit=PAGE)
+            envelopes = self.log.read(after=position, limit=PAGE)
             if not envelopes:
                 return False
             with self.store.transaction() as cursor:
-                projection.apply(cursor, envelopes)
+                for projection in group:
+                    cursor.execute("SAVEPOINT projection")
+                    try:
+                        projection.apply(cursor, envelopes)
+                    except Exception as e:
+                        cursor.execute("ROLLBACK TO SAVEPOINT projection")
+                        logger.exception("projection %s failed after position %d",
+                                         projection.name, position)
+                        failed.append((projection, f"{type(e).__name__}: {e}"))
+                    else:
+                        advanced.append(projection)
+                    cursor.execute("RELEASE SAVEPOINT projection")
         except Exception as e:
-            logger.exception("projection %s failed after position %d", projection.name,
-                             status.position)
-            status.failure, status.failed_at = f"{type(e).__name__}: {e}", time.monotonic()
-            self._record_failure(projection.name, status.failure)
+            logger.exception("projections %s failed after position %d",
+                             ", ".join(p.name for p in group), position)
+            advanced, failed = [], [(p, f"{type(e).__name__}: {e}") for p in group]
+        for projection, failure in failed:
+            status = self.status[projection.name]
+            status.failure, status.failed_at = failure, time.monotonic()
+            self._record_failure(projection.name, failure)
+        if not advanced:
             return False
-        failed = status.failure is not None
+        reached = envelopes[-1]["position"]
+        recovered = []
         with self._caught_up:
-            status.position = envelopes[-1]["position"]
-            status.failure = None
+            for projection in advanced:
+                status = self.status[projection.name]
+                if status.failure is not None:
+                    recovered.append(projection.name)
+                status.position, status.failure = reached, None
             self._caught_up.notify_all()
-        if failed:
-            self._record_failure(projection.name, None)
+        for name in recovered:
+            self._record_failure(name, None)
         for listener in self._listeners:
-            listener(projection.name, status.position)
+            for projection in advanced:
+                listener(projection.name, reached)
         return True
 
     def _record_failure(self, name: str, failure: str | None) -> None:

@@ -30,12 +30,16 @@ class Counting(Projection):
 
 
 class Failing(Projection):
-    """Fails on every declaration."""
+    """Fails on every declaration, once it has written a row for it."""
 
     name = "failing"
 
+    def create_tables(self, cursor: Cursor) -> None:
+        cursor.execute("CREATE TABLE IF NOT EXISTS half_done (position INTEGER PRIMARY KEY)")
+
     @handles("DeclarationAdopted")
     def _fail(self, cursor: Cursor, e: Envelope) -> None:
+        cursor.execute("INSERT INTO half_done VALUES (?)", (e["position"],))
         raise RuntimeError("this projection cannot take declarations")
 
 
@@ -92,6 +96,10 @@ def test_a_failing_projection_is_reported_and_the_others_go_on(
         assert second["position"] == 2
         assert runner.wait_for("counting", 2, timeout=10)
         assert runner.status["failing"].position == 0
+        # The failing projection's half-done work was taken back, the other's stands.
+        reader = store.reader()
+        assert reader.execute("SELECT COUNT(*) FROM half_done").fetchone()[0] == 0
+        assert reader.execute("SELECT COUNT(*) FROM counted").fetchone()[0] == 2
     finally:
         runner.stop()
         store.close()
