@@ -238,6 +238,7 @@ class KeyStore:
 
     async def aclose(self) -> None:
         """Close the store's connections, the awaited ones too."""
+        self._stop.set()
         await self.database.aclose()
 
 

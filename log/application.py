@@ -14,12 +14,7 @@ from eventsourcing.utils import Environment, EnvType, get_topic
 
 from concord.domain.catalogue import Submission, parse_batch, parse_one
 from concord.domain.commands import TOPICS_BY_TYPE, public_type
-from concord.domain.envelope import (
-    MAX_POSITION,
-    Envelope,
-    format_stored_timestamp,
-    format_timestamp,
-)
+from concord.domain.envelope import MAX_POSITION, Envelope, make_envelope
 from concord.domain.errors import FieldProblem, InvalidSubmission
 from concord.domain.stream import Stream
 from concord.log.port import IdempotencyRecord, LogRecorder, PriorResult, Row
@@ -228,17 +223,13 @@ class CoordinationLog(Application[str]):
         keys they answer in one transaction, with no rule checked (`submit` checks them);
         their positions. Each is stored as eventsourcing's mapper stores it (its state
         without its identity, by the log's transcoder), with no object on the way."""
-        encode, topics = self.mapper.transcoder.encode, _TOPICS
+        encode = self.mapper.transcoder.encode
         stored = []
         for event in events:
             state = dict(vars(event))
             del state["originator_id"], state["originator_version"]
-            kind = type(event)
-            topic = topics.get(kind)
-            if topic is None:
-                topic = topics[kind] = get_topic(kind)
-            stored.append(StoredEvent(event.originator_id, event.originator_version, topic,
-                                      encode(state)))
+            stored.append(StoredEvent(event.originator_id, event.originator_version,
+                                      get_topic(type(event)), encode(state)))
         positions = self.recorder.insert_events(stored, idempotency=idempotency)
         assert positions is not None and len(positions) == len(stored)
         return list(positions)
@@ -264,32 +255,8 @@ class CoordinationLog(Application[str]):
 
 
 def envelopes(rows: Sequence[Row]) -> list[Envelope]:
-    """The public envelopes of stored rows, built straight from each row's JSON: the same
-    envelopes as `make_envelope` gives (a property test holds them equal), with no object
-    an entry on the way."""
-    loads, types, stamp_of = orjson.loads, _PUBLIC_TYPES, format_stored_timestamp
-    found: list[Envelope] = []
-    append = found.append
-    for position, stream, version, topic, stored in rows:
-        state = loads(stored)
-        public = types.get(topic)
-        if public is None:
-            public = types[topic] = public_type(topic)
-        stamp = state["timestamp"]
-        append({
-            "position": position,
-            "type": public,
-            "stream": stream,
-            "version": version,
-            "effective_date": state["effective_date"],
-            "recorded_at": stamp_of(stamp) if isinstance(stamp, str) else format_timestamp(stamp),
-            "recorded_by": state["recorded_by"],
-            "source": state["source"],
-            "data": state["data"],
-            "leaf_index": position - 1,
-        })
-    return found
-
-
-_PUBLIC_TYPES: dict[str, str] = {}
-_TOPICS: dict[type, str] = {}
+    """The public envelopes of stored rows, built straight from each row's JSON, with no
+    object an entry on the way."""
+    loads = orjson.loads
+    return [make_envelope(position, public_type(topic), stream, version, loads(stored))
+            for position, stream, version, topic, stored in rows]
