@@ -262,12 +262,18 @@ def test_a_rewritten_history_is_refused_by_every_witness(
             w["status"] == "failing" and "422" in (w["last_error"] or "")
             for w in ready.values())
 
-    # Another root for the size they cosigned: refused, and kept as evidence.
+    # Another root for the size they cosigned: refused, and kept as evidence. It is kept
+    # once, with the status of its first refusal: 422 (not consistent) when the log first
+    # sent it from the size the witness holds, 409 when it first sent it from another old
+    # size (as a log that reaches size 3 before it first asks does).
     wait_for(lambda: refused_by_all(3), timeout=20, what="every witness to refuse size 3")
+    honest_root = base64.b64decode(honest.splitlines()[2])
     for witness in witnesses:
         with sqlite3.connect(witness.state) as db:
-            kept = db.execute("SELECT size, status FROM witness_refusals").fetchall()
-        assert (3, 422) in kept, kept
+            kept = db.execute("SELECT size, status, root FROM witness_refusals").fetchall()
+        at_3 = [(status, bytes(root)) for size, status, root in kept if size == 3]
+        assert len(at_3) == 1 and at_3[0][0] in (409, 422), kept
+        assert at_3[0][1] != honest_root and len(at_3[0][1]) == 32, kept
     # A longer rewritten history: refused too (no proof links it to what they cosigned).
     join(forged, "PER")
     wait_for(lambda: refused_by_all(4), timeout=20, what="every witness to refuse size 4")
