@@ -108,8 +108,9 @@ class ProjectionRunner:
 
     def _follow_swaps(self) -> None:
         """Serve the copy a rebuild (here or in another process) has made live."""
+        live = self.store.suffixes()
         for index, projection in enumerate(self.projections):
-            suffix = self.store.suffix(projection.name)
+            suffix = live.get(projection.name, "")
             if suffix != projection.suffix:
                 fresh = type(projection)(suffix=suffix)
                 position = self.store.position(fresh.tracking_name)

@@ -59,6 +59,11 @@ class ProjectionStore:
             f"SELECT suffix FROM {TABLES_TABLE} WHERE name=?", (name,)).fetchone()
         return str(row[0]) if row else ""
 
+    def suffixes(self) -> dict[str, str]:
+        """The suffix of every projection's live copy that is not the first (one read)."""
+        return {str(name): str(suffix) for name, suffix in self.reader().execute(
+            f"SELECT name, suffix FROM {TABLES_TABLE}").fetchall()}
+
     def read(self, name: str, suffix: str, query: Callable[[Reader, str], T]) -> T:
         """Run `query` on the tables of projection `name` with `suffix`; if a rebuild has
         meanwhile dropped them (it keeps the copy it replaced only until the next one), run
