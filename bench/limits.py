@@ -5,7 +5,8 @@ machine vary twice over from run to run; ratios within a run hold).
 Rows, each printed with its raw figures, its ratio and its target:
 
 - read: `log.read` envelopes/s / a raw `SELECT` + `orjson.loads` of the same rows/s;
-- rebuild: a rebuild of every projection, entries/s / that raw read, rows/s;
+- rebuild: a rebuild of every projection, entries/s / that raw read, rows/s; beside it
+  the engine's write floor: entries/s at which SQLite alone writes the rows it made;
 - batch: `submit_batch` of 1,000 events/s / a raw sqlite3 `executemany` of rows of the
   same size, 1,000 a transaction, as durable as the log (WAL, synchronous FULL);
 - concurrent: 32 submitting threads, events/s / eventsourcing's `Application.save` of one
