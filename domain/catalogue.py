@@ -186,6 +186,24 @@ class StateLeftNetwork(Payload):
     reason: Text | None = None
 
 
+class MembershipSuspended(Payload):
+    """A member's rights in a network are suspended (by `authority`, if named); it stays a
+    member while suspended, until the suspension is lifted or it leaves."""
+
+    network: Code
+    state: StateCode
+    reason: Text | None = None
+    authority: Name | None = None
+
+
+class SuspensionLifted(Payload):
+    """A member's suspension from a network ends."""
+
+    network: Code
+    state: StateCode
+    reason: Text | None = None
+
+
 class ConferenceScheduled(Payload):
     """A conference is scheduled; its start may be known to the year, month or day."""
 
@@ -273,7 +291,8 @@ class EntryRetracted(Payload):
 
 _CORRECTABLE = (
     NetworkEstablished, StatuteApproved, StateRegistered, StateJoinedNetwork, StateLeftNetwork,
-    ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceHeld,
+    MembershipSuspended, SuspensionLifted, ConferenceScheduled, ConferenceRescheduled,
+    ConferenceCancelled, ConferenceHeld,
     DelegationAttended, SessionHeld, DeclarationAdopted, DeclarationSigned, SignatureWithdrawn,
 )
 
@@ -323,6 +342,8 @@ CATALOGUE: dict[str, type[Payload]] = {
         StateRegistered,
         StateJoinedNetwork,
         StateLeftNetwork,
+        MembershipSuspended,
+        SuspensionLifted,
         ConferenceScheduled,
         ConferenceRescheduled,
         ConferenceCancelled,

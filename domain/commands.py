@@ -278,6 +278,16 @@ def _state_left(n: Network, p: c.StateLeftNetwork, e: Entry, s: Streams) -> None
     n.leave(p, e)
 
 
+def _membership_suspended(n: Network, p: c.MembershipSuspended, e: Entry, s: Streams) -> None:
+    n.require_exists()
+    require_state(s, p.state)
+    n.suspend(p, e)
+
+
+def _suspension_lifted(n: Network, p: c.SuspensionLifted, e: Entry, s: Streams) -> None:
+    n.lift_suspension(p, e)
+
+
 def _conference_scheduled(_: None, p: c.ConferenceScheduled, e: Entry, s: Streams) -> Stream:
     if p.network is not None:
         require(s, Network, p.network)
@@ -339,6 +349,8 @@ _COMMANDS: dict[str, tuple[type[Stream], str, bool, Command]] = {
     "StateRegistered": (RegisteredState, "state", True, _state_registered),
     "StateJoinedNetwork": (Network, "network", False, _state_joined),
     "StateLeftNetwork": (Network, "network", False, _state_left),
+    "MembershipSuspended": (Network, "network", False, _membership_suspended),
+    "SuspensionLifted": (Network, "network", False, _suspension_lifted),
     "ConferenceScheduled": (Conference, "conference", True, _conference_scheduled),
     "ConferenceRescheduled": (Conference, "conference", False, _conference_rescheduled),
     "ConferenceCancelled": (Conference, "conference", False, _conference_cancelled),

@@ -1,8 +1,13 @@
-"""A network of states: its founding, statutes, members and observers.
+"""A network of states: its founding, statutes, members and observers, and suspensions.
 
 Each state's joins (as member or observer) and leaves are change points of its timeline in
 the network (`domain.timeline`), ordered by effective date: every one must change the
 state's role, wherever it falls, and none may come before the network was established.
+
+Suspensions and their lifts are change points of a second timeline of the same state, and
+obey the same rule over both together: a suspension falls where the state is a member and
+not suspended already, a lift where it is suspended. A suspended state stays a member;
+leaving, or becoming an observer, ends the suspension.
 """
 
 from __future__ import annotations
@@ -46,16 +51,33 @@ class Network(Stream):
             aggregate.change(self.data["state"], Change(
                 self.effective_date, self.order, None, self.originator_version))
 
+    class MembershipSuspended(Event):
+        def apply_fact(self, aggregate: Any) -> None:
+            aggregate.suspend_point(self.data["state"], Change(
+                self.effective_date, self.order, SUSPENDED, self.originator_version))
+
+    class SuspensionLifted(Event):
+        def apply_fact(self, aggregate: Any) -> None:
+            aggregate.suspend_point(self.data["state"], Change(
+                self.effective_date, self.order, None, self.originator_version))
+
     def _reset(self) -> None:
         self.name = ""
         self.established_on = ""
         self.established_version = 0
         self.statutes: list[str] = []
         self.pairs: dict[str, Timeline] = {}
+        self.suspensions: dict[str, Timeline] = {}
 
     def change(self, state: str, change: Change) -> None:
         """Put a change point in the state's timeline."""
         self.pairs[state] = added(self.pairs.get(state, EMPTY), change)
+        self.touched.add(state)
+
+    def suspend_point(self, state: str, change: Change) -> None:
+        """Put a suspension (value SUSPENDED) or a lift (None) in the state's timeline of
+        suspensions."""
+        self.suspensions[state] = added(self.suspensions.get(state, EMPTY), change)
         self.touched.add(state)
 
     @classmethod
@@ -79,10 +101,60 @@ class Network(Stream):
         self.require_exists()
         self.record(self.StateLeftNetwork, p, entry)
 
+    def suspend(self, p: c.MembershipSuspended, entry: Entry) -> None:
+        """Suspend a member (checked over its whole timeline, as `join` is)."""
+        self.require_exists()
+        self.record(self.MembershipSuspended, p, entry)
+
+    def lift_suspension(self, p: c.SuspensionLifted, entry: Entry) -> None:
+        """Lift a member's suspension (checked as `suspend` is)."""
+        self.require_exists()
+        self.record(self.SuspensionLifted, p, entry)
+
     def problems(self, keys: set[str]) -> dict[tuple[Any, ...], Contradiction]:
-        """Joins and leaves that change nothing, and joins before the network's founding."""
-        return timeline_problems(self.pairs, self.pairs if Stream.WHOLE in keys else keys,
-                        self.established_on, self._early, self._no_change)
+        """Joins and leaves that change nothing, joins before the network's founding, and
+        suspensions or lifts that change nothing (`suspension_breaks`)."""
+        states = self.pairs.keys() | self.suspensions.keys() if Stream.WHOLE in keys else keys
+        found = timeline_problems(self.pairs, states, self.established_on, self._early,
+                                  self._no_change)
+        for state in states:
+            for subject, before in suspension_breaks(self.pairs.get(state, EMPTY),
+                                                     self.suspensions.get(state, EMPTY)):
+                found["suspension", state, subject.entry] = self._no_suspension_change(
+                    state, subject, before)
+        return found
+
+    def _no_suspension_change(self, state: str, subject: Change,
+                              before: Change | None) -> Contradiction:
+        refs = self.change_refs(subject, before)
+        if subject.value is None:
+            if before is None:
+                return Contradiction(
+                    f"{state} is not suspended from {self.code} on {subject.day}, so no "
+                    "suspension of it can be lifted then ({subject})", **refs)
+            if before in self.pairs.get(state, EMPTY):
+                return Contradiction(
+                    f"{state}'s suspension from {self.code} ended when it "
+                    f"{'left' if before.value is None else 'became an observer of'} "
+                    f"{self.code} on {before.day} ({{before}}), so it cannot be lifted on "
+                    f"{subject.day} ({{subject}})", **refs)
+            return Contradiction(
+                f"{state}'s suspension from {self.code} was lifted on {before.day} "
+                f"({{before}}), so it cannot be lifted again on {subject.day} ({{subject}})",
+                **refs)
+        if before is not None and before.value == SUSPENDED:
+            return Contradiction(
+                f"{state} is already suspended from {self.code} since {before.day} "
+                f"({{before}}), so the suspension of {subject.day} ({{subject}}) would change "
+                "nothing; retract or correct one of them", **refs)
+        if before is not None and before.value is not None:
+            return Contradiction(
+                f"{state} is {an(before.value)} of {self.code} since {before.day} "
+                f"({{before}}), not a member, so it cannot be suspended on {subject.day} "
+                "({subject})", **refs)
+        return Contradiction(
+            f"{state} is not a member of {self.code} on {subject.day}, so it cannot be "
+            "suspended then ({subject})", **refs)
 
     def _early(self, state: str, first: Change) -> Contradiction:
         return Contradiction(
@@ -106,6 +178,68 @@ class Network(Stream):
         return Contradiction(
             f"{state} left {self.code} on {before.day} ({{before}}), so it cannot leave it "
             f"again on {subject.day} ({{subject}})", **refs)
+
+
+SUSPENDED = "suspended"
+
+
+def suspension_breaks(roles: Timeline, suspensions: Timeline
+                      ) -> list[tuple[Change, Change | None]]:
+    """The suspensions and lifts of one state that change nothing, over its roles and its
+    suspensions in effective-date order, each with the change it contradicts: for a
+    suspension, the suspension in force (value SUSPENDED) or the last change of role (a
+    role that is not member, or None: not in); for a lift, the change that ended the last
+    suspension (None if there was none)."""
+    found: list[tuple[Change, Change | None]] = []
+    role: Change | None = None
+    suspended: Change | None = None  # the suspension in force
+    ended: Change | None = None  # what ended the last one
+    points = sorted([*((change, False) for change in roles),
+                     *((change, True) for change in suspensions)],
+                    key=lambda point: (point[0].day, point[0].order))
+    for change, is_suspension in points:
+        if not is_suspension:
+            role = change
+            if suspended is not None and change.value != "member":
+                suspended, ended = None, change
+        elif change.value is None:
+            if suspended is None:
+                found.append((change, ended))
+            else:
+                suspended, ended = None, change
+        elif suspended is not None:
+            found.append((change, suspended))
+        elif role is None or role.value != "member":
+            found.append((change, role))
+        else:
+            suspended = change
+    return found
+
+
+def suspended_spans(points: list[tuple[str, str | None, bool]]
+                    ) -> list[tuple[str, str | None]]:
+    """The (from, to) spans of suspension in force that change points make: (day, value,
+    whether it is a suspension point) in effective-date order, a role's value a role or
+    None, a suspension's SUSPENDED or None (a lift). Points that change nothing are passed
+    over, as `suspension_breaks` finds them."""
+    spans: list[tuple[str, str | None]] = []
+    role: str | None = None
+    start: str | None = None
+    for day, value, is_suspension in points:
+        if not is_suspension:
+            role = value
+            if start is not None and value != "member":
+                spans.append((start, day))
+                start = None
+        elif value is None:
+            if start is not None:
+                spans.append((start, day))
+                start = None
+        elif start is None and role == "member":
+            start = day
+    if start is not None:
+        spans.append((start, None))
+    return [(begin, end) for begin, end in spans if end is None or begin < end]
 
 
 def an(role: str) -> str:

@@ -6,6 +6,12 @@ rows of `membership`: valid from/to (effective dates) and recorded from/to (posi
 a new change point, or a retraction, changes a pair's intervals, the rows that no longer
 hold are closed at that position and the new ones opened there. So "members on D as of P"
 is one indexed query, and any earlier P still sees the record as it stood then.
+
+Suspensions and lifts are change points of their own (`membership_suspension_changes`).
+With the pair's joins and leaves they make the spans in which a member is suspended
+(`domain.network.suspended_spans`: leaving ends a suspension), kept bitemporally in
+`membership_suspensions` as intervals are. Suspensions are rare: a pair's spans are
+recomputed whenever a change point of a pair that has any suspension comes in.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any, get_args
 
 from concord.domain.catalogue import CATALOGUE
 from concord.domain.envelope import Envelope
+from concord.domain.network import SUSPENDED, suspended_spans
 from concord.projections.db import Cursor, Reader, is_postgres
 from concord.projections.projection import BulkLoader, Loader, Projection, handles
 
@@ -40,6 +47,7 @@ class Member:
     state: str
     role: str
     since: str
+    suspended: bool = False
 
 
 class Membership(Projection):
@@ -50,8 +58,8 @@ class Membership(Projection):
     # measured 2-3x slower than looking the rows up (auxiliary columns are read through the
     # virtual table); 4 is 2 again.
     # 5: ids from RETURNING, a layout PostgreSQL shares; 6: changes ordered by their slot
-    # (a correction takes the place of the entry it corrects)
-    version = 6
+    # (a correction takes the place of the entry it corrects); 7: suspensions
+    version = 7
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -67,6 +75,16 @@ class Membership(Projection):
             "network TEXT NOT NULL, state TEXT NOT NULL, role TEXT NOT NULL, "
             "valid_from TEXT NOT NULL, valid_to TEXT, recorded_from INTEGER NOT NULL, "
             "recorded_to INTEGER)")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS membership_suspension_changes{s} (position INTEGER "
+            "PRIMARY KEY, network TEXT NOT NULL, state TEXT NOT NULL, effective_date TEXT NOT "
+            "NULL, suspended INTEGER NOT NULL, slot INTEGER NOT NULL)")
+        # A span is named by its pair, its start and the position that recorded it.
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS membership_suspensions{s} (network TEXT NOT NULL, "
+            "state TEXT NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT, recorded_from "
+            "INTEGER NOT NULL, recorded_to INTEGER, "
+            "PRIMARY KEY (network, state, valid_from, recorded_from))")
         # Each interval as a box (network, valid days, recorded positions) in a spatial
         # index: "on D as of P" is the boxes that contain the point, found without a scan.
         # SQLite: an R*Tree. PostgreSQL: a GiST index of 2-D boxes, the network folded into
@@ -94,6 +112,12 @@ class Membership(Projection):
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_of_state{s} "
             f"ON membership{s} (state) WHERE recorded_to IS NULL")
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS membership_suspension_changes_pair{s} "
+            f"ON membership_suspension_changes{s} (network, state)")
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS membership_suspensions_of_state{s} "
+            f"ON membership_suspensions{s} (state) WHERE recorded_to IS NULL")
 
     def loader(self) -> Loader:
         return _Loader(self)
@@ -102,7 +126,8 @@ class Membership(Projection):
         # In the order reads join them (a query locks its tables in the order it names
         # them): a late reader of a copy being dropped waits, and cannot deadlock with it.
         for table in ("membership_boxes", "membership", "membership_changes",
-                      "membership_networks"):
+                      "membership_networks", "membership_suspensions",
+                      "membership_suspension_changes"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("NetworkEstablished")
@@ -121,6 +146,12 @@ class Membership(Projection):
             (network, state)).fetchone()[0]
         cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
                        (at, network, state, day, role, at))
+        self._changed_roles(cursor, network, state, role, day, at, latest)
+        self._recompute_suspensions(cursor, network, state, at)
+
+    def _changed_roles(self, cursor: Cursor, network: str, state: str, role: str | None,
+                       day: str, at: int, latest: str | None) -> None:
+        s = self.suffix
         if latest is not None and day < latest:
             # Back-dated: the intervals after it change too.
             self._recompute(cursor, network, state, at)
@@ -139,6 +170,15 @@ class Membership(Projection):
         if role is not None:
             self._open(cursor, network, state, (role, day, None), at)
 
+    @handles("MembershipSuspended", "SuspensionLifted")
+    def _suspension(self, cursor: Cursor, e: Envelope) -> None:
+        data = e["data"]
+        cursor.execute(
+            f"INSERT INTO membership_suspension_changes{self.suffix} VALUES (?, ?, ?, ?, ?, ?)",
+            (e["position"], data["network"], data["state"], e["effective_date"],
+             int(e["type"] == "MembershipSuspended"), e["position"]))
+        self._recompute_suspensions(cursor, data["network"], data["state"], e["position"])
+
     @handles("EntryCorrected")
     def _corrected(self, cursor: Cursor, e: Envelope) -> None:
         # The corrected change point out, the replacement's in, and each pair they concern
@@ -146,23 +186,38 @@ class Membership(Projection):
         # network on record, and its members with it.)
         s, target, at = self.suffix, e["data"]["position"], e["position"]
         replacement = e["data"]["replacement"]
-        pairs = set()
+        pairs, suspended = set(), set()
         old = cursor.execute(
             f"SELECT network, state FROM membership_changes{s} WHERE position=?",
             (target,)).fetchone()
         if old is not None:
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE position=?", (target,))
             pairs.add((old[0], old[1]))
+        old = cursor.execute(
+            f"SELECT network, state FROM membership_suspension_changes{s} WHERE position=?",
+            (target,)).fetchone()
+        if old is not None:
+            cursor.execute(f"DELETE FROM membership_suspension_changes{s} WHERE position=?",
+                           (target,))
+            suspended.add((old[0], old[1]))
+        data = replacement["data"]
         if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork"):
-            data = replacement["data"]
             role = data.get("role") if replacement["type"] == "StateJoinedNetwork" else None
             # The replacement takes the corrected entry's place among same-day changes.
             cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
                            (at, data["network"], data["state"], e["effective_date"], role,
                             target))
             pairs.add((data["network"], data["state"]))
+        elif replacement["type"] in ("MembershipSuspended", "SuspensionLifted"):
+            cursor.execute(
+                f"INSERT INTO membership_suspension_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
+                (at, data["network"], data["state"], e["effective_date"],
+                 int(replacement["type"] == "MembershipSuspended"), target))
+            suspended.add((data["network"], data["state"]))
         for network, state in sorted(pairs):
             self._recompute(cursor, network, state, at)
+        for network, state in sorted(pairs | suspended):
+            self._recompute_suspensions(cursor, network, state, at)
 
     @handles("EntryRetracted")
     def _retracted(self, cursor: Cursor, e: Envelope) -> None:
@@ -173,6 +228,15 @@ class Membership(Projection):
         if change is not None:
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE position=?", (retracted,))
             self._recompute(cursor, change[0], change[1], at)
+            self._recompute_suspensions(cursor, change[0], change[1], at)
+            return
+        change = cursor.execute(
+            f"SELECT network, state FROM membership_suspension_changes{s} WHERE position=?",
+            (retracted,)).fetchone()
+        if change is not None:
+            cursor.execute(f"DELETE FROM membership_suspension_changes{s} WHERE position=?",
+                           (retracted,))
+            self._recompute_suspensions(cursor, change[0], change[1], at)
             return
         founded = cursor.execute(
             f"SELECT network FROM membership_networks{s} WHERE founded_at=?",
@@ -180,10 +244,46 @@ class Membership(Projection):
         if founded is not None:
             # The network itself is retracted: nobody was ever in it, from here on.
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE network=?", founded)
+            cursor.execute(f"DELETE FROM membership_suspension_changes{s} WHERE network=?",
+                           founded)
             for (rowid,) in cursor.execute(
                     f"SELECT id FROM membership{s} WHERE network=? AND recorded_to IS NULL",
                     founded).fetchall():
                 self._close(cursor, rowid, at)
+            cursor.execute(f"UPDATE membership_suspensions{s} SET recorded_to=? "
+                           "WHERE network=? AND recorded_to IS NULL", (at, founded[0]))
+
+    def _recompute_suspensions(self, cursor: Cursor, network: str, state: str,
+                               at: int) -> None:
+        """Bring the pair's spans of suspension up to its change points, at position `at`:
+        nothing to do for a pair never suspended (the usual case: one indexed look-up)."""
+        s = self.suffix
+        changes = cursor.execute(
+            f"SELECT effective_date, slot, suspended FROM membership_suspension_changes{s} "
+            "WHERE network=? AND state=?", (network, state)).fetchall()
+        current = cursor.execute(
+            f"SELECT valid_from, valid_to, recorded_from FROM membership_suspensions{s} "
+            "WHERE network=? AND state=? AND recorded_to IS NULL", (network, state)).fetchall()
+        if not changes and not current:
+            return
+        roles = cursor.execute(
+            f"SELECT effective_date, slot, role FROM membership_changes{s} "
+            "WHERE network=? AND state=?", (network, state)).fetchall()
+        points = sorted([(day, slot, role, False) for day, slot, role in roles]
+                        + [(day, slot, SUSPENDED if on else None, True)
+                           for day, slot, on in changes])
+        wanted = set(suspended_spans([(day, value, is_suspension)
+                                      for day, _, value, is_suspension in points]))
+        held = {(start, end): opened for start, end, opened in current}
+        cursor.executemany(
+            f"UPDATE membership_suspensions{s} SET recorded_to=? WHERE network=? AND state=? "
+            "AND valid_from=? AND recorded_from=?",
+            [(at, network, state, start, opened) for (start, end), opened in held.items()
+             if (start, end) not in wanted])
+        cursor.executemany(
+            f"INSERT INTO membership_suspensions{s} VALUES (?, ?, ?, ?, ?, NULL)",
+            [(network, state, start, end, at) for start, end in sorted(wanted - set(held),
+                                                                       key=str)])
 
     def _recompute(self, cursor: Cursor, network: str, state: str, at: int) -> None:
         s = self.suffix
@@ -271,6 +371,9 @@ class _Loader(BulkLoader):
         # (network, state) -> [latest effective date, open interval's id, role, start]
         self.pairs: dict[tuple[str, str], list[Any]] = {}
         self.stale: set[tuple[str, str]] = set()  # pairs a handler changed: read them back
+        # Pairs with suspensions on record: their changes go to the handlers, which keep the
+        # spans of suspension with the intervals.
+        self.suspended: set[tuple[str, str]] = set()
         self.changes: list[tuple[Any, ...]] = []
         # id -> the row of an interval not yet written: closed ones go out with the page,
         # open ones (one a pair at most) wait until they close, so that no row written is
@@ -291,6 +394,8 @@ class _Loader(BulkLoader):
             return False
         data, at, day = e["data"], e["position"], e["effective_date"]
         key = (data["network"], data["state"])
+        if key in self.suspended:
+            return False
         pair = self.pairs.get(key)
         if pair is None:
             pair = self.pairs[key] = self._read_back(cursor, key)
@@ -388,11 +493,15 @@ class _Loader(BulkLoader):
                     touched.update(key for key in self.pairs if key[0] == founded[0])
             if e["type"] == "EntryCorrected":
                 replacement = e["data"]["replacement"]
+                key = (replacement["data"].get("network"), replacement["data"].get("state"))
                 if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork"):
-                    touched.add((replacement["data"]["network"],
-                                 replacement["data"]["state"]))
+                    touched.add(key)
+                elif replacement["type"] in ("MembershipSuspended", "SuspensionLifted"):
+                    self.suspended.add(key)
         else:
             touched.add((e["data"]["network"], e["data"]["state"]))
+            if e["type"] in ("MembershipSuspended", "SuspensionLifted"):
+                self.suspended.add((e["data"]["network"], e["data"]["state"]))
         super().handle(cursor, e)
         for key in touched:
             self.pairs.pop(key, None)
@@ -443,7 +552,30 @@ def members(reader: Reader, network: str, on: str, as_of: int,
         query += " AND m.role=?"
         params.append(role)
     rows = reader.execute(query + " ORDER BY m.state", params).fetchall()
-    return [Member(state, member_role, since) for state, member_role, since in rows]
+    held = suspended(reader, network, on, as_of, suffix)
+    return [Member(state, member_role, since, state in held)
+            for state, member_role, since in rows]
+
+
+def suspended(reader: Reader, network: str, on: str, as_of: int, suffix: str = ""
+              ) -> set[str]:
+    """The states suspended from `network` on the date `on`, as the record stood at
+    position `as_of` (few: a scan of the network's spans)."""
+    return {state for (state,) in reader.execute(
+        f"SELECT state FROM membership_suspensions{suffix} WHERE network=? AND valid_from<=? "
+        "AND (valid_to IS NULL OR valid_to>?) AND recorded_from<=? "
+        "AND (recorded_to IS NULL OR recorded_to>?)", (network, on, on, as_of, as_of))}
+
+
+def suspensions(reader: Reader, state: str, suffix: str = "") -> list[dict[str, str | None]]:
+    """Every span in which `state` was suspended from a network, as the record stands now,
+    in date order."""
+    rows = reader.execute(
+        f"SELECT network, valid_from, valid_to FROM membership_suspensions{suffix} "
+        "WHERE state=? AND recorded_to IS NULL ORDER BY valid_from, network",
+        (state,)).fetchall()
+    return [{"network": network, "valid_from": start, "valid_to": end}
+            for network, start, end in rows]
 
 
 def memberships(reader: Reader, state: str, suffix: str = ""

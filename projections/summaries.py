@@ -47,6 +47,12 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
             return f"{state(d['state'])} joined {called('network', d['network'])} as {d['role']}"
         case "StateLeftNetwork":
             return f"{state(d['state'])} left {called('network', d['network'])}"
+        case "MembershipSuspended":
+            by = f" by {d['authority']}" if d.get("authority") else ""
+            return f"{state(d['state'])} suspended from {called('network', d['network'])}{by}"
+        case "SuspensionLifted":
+            return (f"{state(d['state'])}'s suspension from "
+                    f"{called('network', d['network'])} lifted")
         case "ConferenceScheduled":
             city = f"{d['city']}, " if d.get("city") else ""
             return (f"{d['conference']} scheduled: {d['title']}, {city}"

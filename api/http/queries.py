@@ -107,7 +107,7 @@ class Members:
     network: str
     on: str
     as_of: int
-    rows: list[dict[str, str]]  # state, name, role, since
+    rows: list[dict[str, Any]]  # state, name, role, since, suspended
 
     def answer(self) -> dict[str, Any]:
         """As the JSON API gives it."""
@@ -122,9 +122,10 @@ def today() -> str:
 
 async def members(request: Request, code: str, on: str | None = None,
                   as_of: str | None = None, role: str | None = None,
-                  min_position: int = 0) -> Members:
+                  min_position: int = 0, suspended: bool | None = None) -> Members:
     """The members of network `code` on `on` (default today), as the record stood at
-    `as_of` (a position or moment; default the latest); 404 if it was not on record then."""
+    `as_of` (a position or moment; default the latest), only those suspended or not if
+    `suspended` says; 404 if the network was not on record then."""
     suffix, position = await membership_as_of(request, as_of, min_position)
     day = on or today()
 
@@ -137,8 +138,9 @@ async def members(request: Request, code: str, on: str | None = None,
     if found is None:
         raise _not_on_record(code, position)
     return Members(code, day, position, [
-        {"state": m.state, "name": state_name(m.state), "role": m.role, "since": m.since}
-        for m in found])
+        {"state": m.state, "name": state_name(m.state), "role": m.role, "since": m.since,
+         "suspended": m.suspended}
+        for m in found if suspended is None or m.suspended == suspended])
 
 
 async def intervals(request: Request, code: str, as_of: str | None = None,
@@ -347,6 +349,8 @@ async def dossier(request: Request, code: str, min_position: int = 0) -> dict[st
                                lambda r, s: network_model.registered_state(r, code, s)),
             "memberships": read("membership",
                                 lambda r, s: membership_model.memberships(r, code, s)),
+            "suspensions": read("membership",
+                                lambda r, s: membership_model.suspensions(r, code, s)),
             "signatures": read("declarations",
                                lambda r, s: declaration_model.signatures_of(r, code, s)),
             "attendances": read("conferences",

@@ -23,6 +23,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "StateRegistered": {"state": "XKX", "name": "Kosovo"},
     "StateJoinedNetwork": {"network": "RELACOPAZ", "state": "ARG", "role": "member"},
     "StateLeftNetwork": {"network": "RELACOPAZ", "state": "ARG", "reason": "Withdrew"},
+    "MembershipSuspended": {"network": "OAS", "state": "HND", "reason": "The coup d'état "
+                            "of 28 June 2009", "authority": "OAS General Assembly"},
+    "SuspensionLifted": {"network": "OAS", "state": "HND",
+                         "reason": "Readmitted by the General Assembly"},
     "ConferenceScheduled": {"conference": "ALCONU-III", "title": "III Latin American and "
                             "Caribbean Conference on Peace Operations", "edition": "III",
                             "host_state": "PRY", "starts_on": "2025"},
@@ -51,14 +55,19 @@ assert set(EXAMPLES) == set(CATALOGUE)
 
 
 # A conference is held on or after its start (the example's ALCONU-III starts in 2025).
-EXAMPLE_DATES = {"ConferenceHeld": "2025-10-08"}
+EXAMPLE_DATES = {"ConferenceHeld": "2025-10-08", "MembershipSuspended": "2009-07-04",
+                 "SuspensionLifted": "2011-06-01"}
+EXAMPLE_SOURCES = {"MembershipSuspended": "OAS General Assembly, special session, "
+                   "4 July 2009", "SuspensionLifted": "OAS General Assembly, special session, "
+                   "1 June 2011"}
 
 
 def _submission_model(type_: str) -> type[BaseModel]:
     payload = CATALOGUE[type_]
     example: JsonDict = {"type": type_, "data": EXAMPLES[type_],
                          "effective_date": EXAMPLE_DATES.get(type_, "2023-09-12"),
-                         "source": "The Diplomatic Insight, 18 Sep 2023"}
+                         "source": EXAMPLE_SOURCES.get(
+                             type_, "The Diplomatic Insight, 18 Sep 2023")}
     return create_model(
         f"{type_}Submission",
         __config__=ConfigDict(extra="forbid",

@@ -26,7 +26,7 @@ def test_relacopaz_members_today_and_as_of_earlier_positions(
     assert answer["as_of"] >= 88
     argentina = next(m for m in answer["members"] if m["state"] == "ARG")
     assert argentina == {"state": "ARG", "name": "Argentina", "role": "member",
-                         "since": "2023-09-12"}
+                         "since": "2023-09-12", "suspended": False}
     before = server.http.get("/v1/networks/RELACOPAZ/members",
                              params={"on": "2023-09-11"}).json()
     assert before["count"] == 0

@@ -30,6 +30,8 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "StateJoinedNetwork": st.fixed_dictionaries(
         {"network": NETWORKS, "state": STATES, "role": st.sampled_from(["member", "observer"])}),
     "StateLeftNetwork": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
+    "MembershipSuspended": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
+    "SuspensionLifted": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
     "ConferenceScheduled": st.fixed_dictionaries(
         {"conference": CONFERENCES, "title": TEXT, "host_state": STATES, "starts_on": PARTIAL},
         optional={"ends_on": PARTIAL, "network": NETWORKS}),
@@ -50,7 +52,7 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 }
 # A correction of a random position with a random fact: mostly refused (another type, or
 # another entity), sometimes accepted, which is what the properties need to see.
-CORRECTED = ["StateJoinedNetwork", "StateLeftNetwork", "DeclarationSigned",
+CORRECTED = ["StateJoinedNetwork", "StateLeftNetwork", "MembershipSuspended", "DeclarationSigned",
              "DelegationAttended", "ConferenceScheduled", "NetworkEstablished",
              "ConferenceRescheduled"]
 PAYLOADS["EntryCorrected"] = st.sampled_from(CORRECTED).flatmap(
@@ -64,7 +66,7 @@ PAYLOADS["EntryCorrected"] = st.sampled_from(CORRECTED).flatmap(
 # the sequences long enough to say something, while every type still appears.
 WEIGHTED_TYPES = sorted(PAYLOADS) + 3 * ["EntryCorrected"] + 4 * [
     "StateJoinedNetwork", "StateLeftNetwork", "DeclarationSigned", "SignatureWithdrawn",
-    "DelegationAttended", "SessionHeld",
+    "DelegationAttended", "SessionHeld", "MembershipSuspended", "SuspensionLifted",
 ]
 
 

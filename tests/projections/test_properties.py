@@ -63,6 +63,37 @@ def naive_members(envelopes: list[Envelope], network: str, on: str, as_of: int
     return found
 
 
+def naive_suspended(envelopes: list[Envelope], network: str, on: str, as_of: int) -> set[str]:
+    """The members suspended on `on`, by replaying the first `as_of` entries of every
+    state's joins, leaves, suspensions and lifts in date order (a correction in the place of
+    the entry it corrects): the oracle."""
+    seen = [e for e in envelopes if e["position"] <= as_of]
+    retracted = {e["data"]["position"] for e in seen
+                 if e["type"] in ("EntryRetracted", "EntryCorrected")}
+    facts = [(e["effective_date"], e["data"]["position"], e["data"]["replacement"]["type"],
+              e["data"]["replacement"]["data"]) if e["type"] == "EntryCorrected"
+             else (e["effective_date"], e["position"], e["type"], e["data"])
+             for e in seen if e["position"] not in retracted]
+    if not any(type_ == "NetworkEstablished" and data["network"] == network
+               for _, _, type_, data in facts):
+        return set()
+    held: dict[str, tuple[str | None, bool]] = {}  # state -> role, suspended
+    for day, _, type_, data in sorted(facts, key=lambda fact: (fact[0], fact[1])):
+        if day > on or data.get("network") != network or "state" not in data:
+            continue
+        role, suspended = held.get(data["state"], (None, False))
+        if type_ == "StateJoinedNetwork":
+            role = data["role"]
+        elif type_ == "StateLeftNetwork":
+            role = None
+        elif type_ == "MembershipSuspended":
+            suspended = role == "member"
+        elif type_ == "SuspensionLifted":
+            suspended = False
+        held[data["state"]] = (role, suspended and role == "member")
+    return {state for state, (_, suspended) in held.items() if suspended}
+
+
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -118,6 +149,8 @@ def check_projections(backend: Backend, steps: list[dict[str, Any]], data: st.Da
                 found = {m.state: (m.role, m.since)
                          for m in members(reader, network, on, as_of)}
                 assert found == naive_members(envelopes, network, on, as_of), (on, as_of)
+                held = {m.state for m in members(reader, network, on, as_of) if m.suspended}
+                assert held == naive_suspended(envelopes, network, on, as_of), (on, as_of)
     finally:
         store.close()
         log.close()

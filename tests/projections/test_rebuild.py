@@ -129,7 +129,8 @@ def script() -> list[dict[str, object]]:
     """Entries that take every path of the rebuild's loaders: each pair changing again after
     a back-dated change, a retraction and a correction (its state read back), a founding
     retracted, signatures after a withdrawal, delegations and sessions around a rescheduling,
-    and names corrected."""
+    names corrected, and suspensions ended by a change of role, lifted, retracted and
+    corrected."""
     def entry(type_: str, day: str | None = None, **data: object) -> dict[str, object]:
         return {"type": type_, "data": data,
                 **({"effective_date": day} if day is not None else {})}
@@ -179,6 +180,15 @@ def script() -> list[dict[str, object]]:
         entry(joined, "2014-01-01", network="N1", state="CHL", role="member"),
         entry("StatuteApproved", "2014-02-01", network="N1", title="Statute"),
         entry("StateRegistered", "2014-03-01", state="XKX", name="Kosovo"),
+        entry(joined, "2014-01-01", network="N1", state="PER", role="member"),
+        entry("MembershipSuspended", "2014-06-01", network="N1", state="PER"),
+        entry(joined, "2014-09-01", network="N1", state="PER", role="observer"),  # ends it
+        entry("MembershipSuspended", "2014-05-01", network="N1", state="CHL"),
+        entry("SuspensionLifted", "2014-08-01", network="N1", state="CHL"),
+        entry("EntryRetracted", position=38, reason="not lifted then"),
+        entry("EntryCorrected", "2014-07-01", position=37, reason="the date",
+              replacement={"type": "MembershipSuspended",
+                           "data": {"network": "N1", "state": "CHL"}}),
     ]
 
 
@@ -187,7 +197,7 @@ def test_a_bulk_load_equals_the_handlers_page_by_page(
         log: CoordinationLog, store: ProjectionStore, page: int) -> None:
     for raw in script():
         log.submit(raw, recorded_by=RECORDER)
-    assert log.last_position() == 33
+    assert log.last_position() == 40
     for kind in PROJECTIONS.values():
         catch_up(log, store, kind(), page=1)
     load(log, store, [kind(suffix="_bulk") for kind in PROJECTIONS.values()], page=page)

@@ -1,7 +1,7 @@
-"""Rules over time, against a naive oracle: random joins, leaves, retractions and corrections,
-recorded out of date order, one by one or in batches. Every accept/refuse decision of the
-writer and every members answer (on every date, as of every position) must equal what a
-naive replay of the record says."""
+"""Rules over time, against a naive oracle: random joins, leaves, suspensions, lifts,
+retractions and corrections, recorded out of date order, one by one or in batches. Every
+accept/refuse decision of the writer and every members answer (on every date, as of every
+position, with who was suspended) must equal what a naive replay of the record says."""
 
 from __future__ import annotations
 
@@ -25,7 +25,14 @@ from tests.projections.conftest import catch_up
 FOUNDED = "2001-01-02"
 DAYS = [f"2001-01-0{d}" for d in range(1, 10)]
 STATES = ["ARG", "BRA", "URY"]
-ROLES = ["member", "observer", "member", None, None]  # None: a leave
+# None: a leave; SUSPEND and LIFT: a suspension and its lift, change points of their own.
+SUSPEND, LIFT = "suspend", "lift"
+ROLES = ["member", "observer", "member", None, None, SUSPEND, SUSPEND, LIFT]
+
+
+def kind(role: str | None) -> str:
+    """The type of entry a change is: a join, a leave, a suspension or a lift."""
+    return {None: "leave", SUSPEND: SUSPEND, LIFT: LIFT}.get(role, "join")  # type: ignore[arg-type]
 
 
 @dataclass
@@ -57,21 +64,33 @@ class Record:
 
 
 def valid(points: dict[str, list[Any]]) -> bool:
-    """Each change is a real change, and nobody joins before the founding."""
+    """Each change is a real change, nobody joins before the founding, only a member not
+    suspended is suspended, and only a suspended member is lifted (leaving, or becoming an
+    observer, ends a suspension)."""
     for changes in points.values():
-        before = None
+        before, suspended = None, False
         for day, _, role in changes:
-            if role == before or (before is None and role is not None and day < FOUNDED):
-                return False
-            before = role
+            if role == SUSPEND:
+                if before != "member" or suspended:
+                    return False
+                suspended = True
+            elif role == LIFT:
+                if not suspended:
+                    return False
+                suspended = False
+            else:
+                if role == before or (before is None and role is not None and day < FOUNDED):
+                    return False
+                before = role
+                suspended = suspended and role == "member"
     return True
 
 
-def members_on(points: dict[str, list[Any]], on: str) -> dict[str, tuple[str, str]]:
-    """Who is in, in which role and since when, on `on`."""
+def members_on(points: dict[str, list[Any]], on: str) -> dict[str, tuple[str, str, bool]]:
+    """Who is in, in which role and since when, and whether suspended, on `on`."""
     found = {}
     for state, changes in points.items():
-        before = [c for c in changes if c[0] <= on]
+        before = [c for c in changes if c[0] <= on and c[2] not in (SUSPEND, LIFT)]
         if not before or before[-1][2] is None:
             continue
         role, since = before[-1][2], before[-1][0]
@@ -81,11 +100,30 @@ def members_on(points: dict[str, list[Any]], on: str) -> dict[str, tuple[str, st
             if earlier != role:
                 break
             since = day
-        found[state] = (role, since)
+        found[state] = (role, since, suspended_on(changes, on))
     return found
 
 
+def suspended_on(changes: list[Any], on: str) -> bool:
+    """Whether a suspension is in force on `on`: replayed up to that date."""
+    role, suspended = None, False
+    for day, _, value in changes:
+        if day > on:
+            break
+        if value == SUSPEND:
+            suspended = suspended or role == "member"
+        elif value == LIFT:
+            suspended = False
+        else:
+            role = value
+            suspended = suspended and role == "member"
+    return suspended
+
+
 def change(state: str, role: str | None, day: str) -> dict[str, Any]:
+    if role in (SUSPEND, LIFT):
+        return {"type": "MembershipSuspended" if role == SUSPEND else "SuspensionLifted",
+                "data": {"network": "N", "state": state}, "effective_date": day}
     if role is None:
         return {"type": "StateLeftNetwork", "data": {"network": "N", "state": state},
                 "effective_date": day}
@@ -159,7 +197,8 @@ def check(log: CoordinationLog, store: ProjectionStore, steps: list[Any]) -> Non
     for as_of in range(1, log.last_position() + 1):
         points = record.points(as_of)
         for on in DAYS:
-            found = {m.state: (m.role, m.since) for m in members(reader, "N", on, as_of)}
+            found = {m.state: (m.role, m.since, m.suspended)
+                     for m in members(reader, "N", on, as_of)}
             assert found == members_on(points, on), (on, as_of, record.entries)
 
 
@@ -180,7 +219,7 @@ def _try(trial: Record, item: tuple[Any, ...], position: int, committed: int
     _, _, state, role, day = item
     original = trial.entries.get(target, {})
     # A correction keeps the corrected entry's type: a join stays a join, a leave a leave.
-    if standing and (original.get("role") is None) != (role is None):
+    if standing and kind(original.get("role")) != kind(role):
         role = original.get("role")
     replacement = change(state, role, day)
     submission = {"type": "EntryCorrected", "effective_date": day, "data": {

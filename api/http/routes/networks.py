@@ -74,12 +74,15 @@ async def read_network(request: Request, response: Response, code: NetworkCode,
 
 
 class MemberView(BaseModel):
-    """A member on the date asked, and since when it has held its role."""
+    """A member on the date asked, since when it has held its role, and whether it was
+    suspended on that date (a suspended member stays a member)."""
 
     state: str
     name: str
     role: str
     since: str
+    suspended: bool = Field(description=(
+        "Whether the state's rights in the network were suspended on the date asked."))
 
 
 class Members(BaseModel):
@@ -101,13 +104,16 @@ async def network_members(
     on: Annotated[IsoDate | None, Query(description="The date (default: today, UTC).")] = None,
     as_of: AsOf = None,
     role: Annotated[Literal["member", "observer"] | None, Query()] = None,
+    suspended: Annotated[bool | None, Query(description=(
+        "Only the members suspended on the date (true), or only those not (false)."))] = None,
     min_position: MinPosition = 0,
     format_: Format = None,
 ) -> dict[str, Any] | Response:
-    """The members of a network on a date, as the record stood at a position."""
-    found = await queries.members(request, code, on, as_of, role, min_position)
+    """The members of a network on a date, as the record stood at a position, each with
+    whether it was suspended then."""
+    found = await queries.members(request, code, on, as_of, role, min_position, suspended)
     if wants_csv(request, format_):
-        return csv_response(found.rows, ("state", "name", "role", "since"),
+        return csv_response(found.rows, ("state", "name", "role", "since", "suspended"),
                             f"{code}-members-{found.on}-as-of-{found.as_of}.csv")
     return found.answer()
 
