@@ -204,6 +204,26 @@ class SuspensionLifted(Payload):
     reason: Text | None = None
 
 
+class OfficeAssumed(Payload):
+    """A member state takes up an office of a network (`office`, a code such as
+    `pro-tempore-presidency` or `secretariat`), until `term_ends_on` if the term is fixed:
+    from that day on the office is free for the next holder."""
+
+    network: Code
+    office: Code
+    state: StateCode
+    term_ends_on: IsoDate | None = None
+
+
+class OfficeRelinquished(Payload):
+    """The holder of a network's office gives it up (its term ends on this entry's date)."""
+
+    network: Code
+    office: Code
+    state: StateCode
+    reason: Text | None = None
+
+
 class ConferenceScheduled(Payload):
     """A conference is scheduled; its start may be known to the year, month or day."""
 
@@ -291,8 +311,8 @@ class EntryRetracted(Payload):
 
 _CORRECTABLE = (
     NetworkEstablished, StatuteApproved, StateRegistered, StateJoinedNetwork, StateLeftNetwork,
-    MembershipSuspended, SuspensionLifted, ConferenceScheduled, ConferenceRescheduled,
-    ConferenceCancelled, ConferenceHeld,
+    MembershipSuspended, SuspensionLifted, OfficeAssumed, OfficeRelinquished,
+    ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceHeld,
     DelegationAttended, SessionHeld, DeclarationAdopted, DeclarationSigned, SignatureWithdrawn,
 )
 
@@ -344,6 +364,8 @@ CATALOGUE: dict[str, type[Payload]] = {
         StateLeftNetwork,
         MembershipSuspended,
         SuspensionLifted,
+        OfficeAssumed,
+        OfficeRelinquished,
         ConferenceScheduled,
         ConferenceRescheduled,
         ConferenceCancelled,

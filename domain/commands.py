@@ -14,7 +14,13 @@ from concord.domain.catalogue import Submission
 from concord.domain.codes import is_iso, looks_alike, nearest_codes
 from concord.domain.conference import Conference, require_ordered_dates
 from concord.domain.declaration import Declaration
-from concord.domain.errors import Conflict, NotFound, RuleViolation
+from concord.domain.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidSubmission,
+    NotFound,
+    RuleViolation,
+)
 from concord.domain.network import Network
 from concord.domain.registry import RegisteredState
 from concord.domain.stream import Entry, Stream
@@ -288,6 +294,20 @@ def _suspension_lifted(n: Network, p: c.SuspensionLifted, e: Entry, s: Streams) 
     n.lift_suspension(p, e)
 
 
+def _office_assumed(n: Network, p: c.OfficeAssumed, e: Entry, s: Streams) -> None:
+    n.require_exists()
+    require_state(s, p.state)
+    if p.term_ends_on is not None and p.term_ends_on <= e.effective_date:
+        raise InvalidSubmission([FieldProblem(
+            "data.term_ends_on", f"{p.term_ends_on} is not after the effective date, "
+            f"{e.effective_date}: a term ends after it starts")])
+    n.assume_office(p, e)
+
+
+def _office_relinquished(n: Network, p: c.OfficeRelinquished, e: Entry, s: Streams) -> None:
+    n.relinquish_office(p, e)
+
+
 def _conference_scheduled(_: None, p: c.ConferenceScheduled, e: Entry, s: Streams) -> Stream:
     if p.network is not None:
         require(s, Network, p.network)
@@ -351,6 +371,8 @@ _COMMANDS: dict[str, tuple[type[Stream], str, bool, Command]] = {
     "StateLeftNetwork": (Network, "network", False, _state_left),
     "MembershipSuspended": (Network, "network", False, _membership_suspended),
     "SuspensionLifted": (Network, "network", False, _suspension_lifted),
+    "OfficeAssumed": (Network, "network", False, _office_assumed),
+    "OfficeRelinquished": (Network, "network", False, _office_relinquished),
     "ConferenceScheduled": (Conference, "conference", True, _conference_scheduled),
     "ConferenceRescheduled": (Conference, "conference", False, _conference_rescheduled),
     "ConferenceCancelled": (Conference, "conference", False, _conference_cancelled),

@@ -8,11 +8,17 @@ Suspensions and their lifts are change points of a second timeline of the same s
 obey the same rule over both together: a suspension falls where the state is a member and
 not suspended already, a lift where it is suspended. A suspended state stays a member;
 leaving, or becoming an observer, ends the suspension.
+
+Each office of the network (a code: `pro-tempore-presidency`) has a timeline of terms: a
+member assumes it, until its `term_ends_on` or until it relinquishes it. One holder at a
+time, wherever an entry falls: a state assumes an office only once the term before has
+ended, and only while it is a member; only the holder relinquishes it, during its term.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from bisect import bisect_right
+from typing import Any, NamedTuple
 
 from concord.domain import catalogue as c
 from concord.domain.errors import Contradiction
@@ -51,6 +57,18 @@ class Network(Stream):
             aggregate.change(self.data["state"], Change(
                 self.effective_date, self.order, None, self.originator_version))
 
+    class OfficeAssumed(Event):
+        def apply_fact(self, aggregate: Any) -> None:
+            aggregate.office_point(self.data["office"], OfficePoint(
+                self.effective_date, self.order, self.data["state"],
+                self.data.get("term_ends_on"), True, self.originator_version))
+
+    class OfficeRelinquished(Event):
+        def apply_fact(self, aggregate: Any) -> None:
+            aggregate.office_point(self.data["office"], OfficePoint(
+                self.effective_date, self.order, self.data["state"], None, False,
+                self.originator_version))
+
     class MembershipSuspended(Event):
         def apply_fact(self, aggregate: Any) -> None:
             aggregate.suspend_point(self.data["state"], Change(
@@ -68,6 +86,7 @@ class Network(Stream):
         self.statutes: list[str] = []
         self.pairs: dict[str, Timeline] = {}
         self.suspensions: dict[str, Timeline] = {}
+        self.offices: dict[str, tuple[OfficePoint, ...]] = {}
 
     def change(self, state: str, change: Change) -> None:
         """Put a change point in the state's timeline."""
@@ -101,6 +120,23 @@ class Network(Stream):
         self.require_exists()
         self.record(self.StateLeftNetwork, p, entry)
 
+    def office_point(self, office: str, point: OfficePoint) -> None:
+        """Put an assumption or a relinquishment in the office's timeline."""
+        points = self.offices.get(office, ())
+        i = bisect_right(points, (point.day, point.order), key=lambda p: (p.day, p.order))
+        self.offices[office] = (*points[:i], point, *points[i:])
+        self.touched.add(OFFICE_KEY + office)
+
+    def assume_office(self, p: c.OfficeAssumed, entry: Entry) -> None:
+        """A member takes up an office (checked over the office's whole timeline)."""
+        self.require_exists()
+        self.record(self.OfficeAssumed, p, entry)
+
+    def relinquish_office(self, p: c.OfficeRelinquished, entry: Entry) -> None:
+        """The holder gives up an office (checked as `assume_office` is)."""
+        self.require_exists()
+        self.record(self.OfficeRelinquished, p, entry)
+
     def suspend(self, p: c.MembershipSuspended, entry: Entry) -> None:
         """Suspend a member (checked over its whole timeline, as `join` is)."""
         self.require_exists()
@@ -122,7 +158,47 @@ class Network(Stream):
                                                      self.suspensions.get(state, EMPTY)):
                 found["suspension", state, subject.entry] = self._no_suspension_change(
                     state, subject, before)
+        for office, points in self.offices.items():
+            # An office is checked when it changed, or when a holder's membership did.
+            if (Stream.WHOLE in keys or OFFICE_KEY + office in keys
+                    or any(point.state in keys for point in points)):
+                for point, other, why in office_breaks(points, self.pairs):
+                    found["office", office, point.entry] = self._office_problem(
+                        office, point, other, why)
         return found
+
+    def _office_problem(self, office: str, subject: OfficePoint, before: Any,
+                        why: str) -> Contradiction:
+        refs = {"subject": self.ref(subject.entry, subject.day)}
+        if before is not None:
+            refs["before"] = self.ref(before.entry, before.day)
+        holder = subject.state
+        if why == "held":
+            term = (f"until {before.ends}" if before.ends else "with no end of term recorded")
+            return Contradiction(
+                f"{office} of {self.code} is held by {before.state} from {before.day} "
+                f"({{before}}) {term}, so {holder} cannot assume it on {subject.day} "
+                "({subject}); record the end of that term first", **refs)
+        if why == "term":
+            return Contradiction(
+                f"the term of {office} of {self.code} that {holder} assumes on {subject.day} "
+                f"({{subject}}) would end on {subject.ends}, before it starts", **refs)
+        if why == "not-member":
+            if before is None:
+                was = f"is not a member of {self.code} on {subject.day}"
+            elif before.value is None:
+                was = (f"left {self.code} on {before.day} ({{before}}), so it is not a member "
+                       f"on {subject.day}")
+            else:
+                was = (f"is {an(before.value)} of {self.code} since {before.day} "
+                       f"({{before}}), not a member, on {subject.day}")
+            return Contradiction(
+                f"{holder} {was}: it cannot assume the {office} then ({{subject}})", **refs)
+        held = (f": {before.state} holds it since {before.day} ({{before}})"
+                if before is not None else "")
+        return Contradiction(
+            f"{holder} does not hold {office} of {self.code} on {subject.day}{held}, so it "
+            "cannot relinquish it then ({subject})", **refs)
 
     def _no_suspension_change(self, state: str, subject: Change,
                               before: Change | None) -> Contradiction:
@@ -181,6 +257,67 @@ class Network(Stream):
 
 
 SUSPENDED = "suspended"
+OFFICE_KEY = "office "  # + the office's code: a key of `touched` no state code can be
+
+
+class OfficePoint(NamedTuple):
+    """An assumption of an office (`assumed`, until `ends` if the term is fixed) or its
+    relinquishment, by `state`, from `day` on; `order` and `entry` as in `Change`."""
+
+    day: str
+    order: int
+    state: str
+    ends: str | None
+    assumed: bool
+    entry: int
+
+
+def role_on(timeline: Timeline, day: str, order: int) -> Change | None:
+    """The change of role in force at (`day`, `order`), if any."""
+    i = bisect_right(timeline, (day, order), key=lambda change: (change.day, change.order))
+    return timeline[i - 1] if i else None
+
+
+def office_breaks(points: tuple[OfficePoint, ...], roles: dict[str, Timeline]
+                  ) -> list[tuple[OfficePoint, Any, str]]:
+    """The assumptions and relinquishments of one office that break its rules, each with
+    the entry it contradicts and why: "held" (the term before has not ended), "term" (its
+    term ends before it starts), "not-member" (with the state's change of role in force),
+    "not-holder" (with the term in force, if any)."""
+    found: list[tuple[OfficePoint, Any, str]] = []
+    holder: OfficePoint | None = None
+    for point in points:
+        if holder is not None and holder.ends is not None and holder.ends <= point.day:
+            holder = None
+        if point.assumed:
+            role = role_on(roles.get(point.state, EMPTY), point.day, point.order)
+            if point.ends is not None and point.ends <= point.day:
+                found.append((point, None, "term"))
+            elif holder is not None:
+                found.append((point, holder, "held"))
+            elif role is None or role.value != "member":
+                found.append((point, role, "not-member"))
+            else:
+                holder = point
+        elif holder is None or holder.state != point.state:
+            found.append((point, holder, "not-holder"))
+        else:
+            holder = None
+    return found
+
+
+def office_terms(points: list[tuple[str, str, str | None, bool]]
+                 ) -> list[tuple[str, str, str | None]]:
+    """The (holder, from, to) terms that an office's points make: (day, state, term end,
+    whether an assumption) in effective-date order, all keeping the rules."""
+    terms: list[tuple[str, str, str | None]] = []
+    for day, state, ends, assumed in points:
+        if assumed:
+            terms.append((state, day, ends))
+        elif terms and terms[-1][0] == state:
+            holder, start, end = terms[-1]
+            terms[-1] = (holder, start, day if end is None or day < end else end)
+    return terms
 
 
 def suspension_breaks(roles: Timeline, suspensions: Timeline

@@ -53,6 +53,13 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
         case "SuspensionLifted":
             return (f"{state(d['state'])}'s suspension from "
                     f"{called('network', d['network'])} lifted")
+        case "OfficeAssumed":
+            until = f" until {d['term_ends_on']}" if d.get("term_ends_on") else ""
+            return (f"{state(d['state'])} assumed the office {d['office']} of "
+                    f"{called('network', d['network'])}{until}")
+        case "OfficeRelinquished":
+            return (f"{state(d['state'])} relinquished the office {d['office']} of "
+                    f"{called('network', d['network'])}")
         case "ConferenceScheduled":
             city = f"{d['city']}, " if d.get("city") else ""
             return (f"{d['conference']} scheduled: {d['title']}, {city}"

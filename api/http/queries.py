@@ -88,6 +88,31 @@ async def membership_as_of(request: Request, asked: str | None, min_position: in
     return suffix, reached if as_of is None else as_of
 
 
+async def offices(request: Request, code: str, on: str | None = None,
+                  as_of: str | None = None, min_position: int = 0
+                  ) -> tuple[str, int, list[dict[str, Any]]]:
+    """The date, the position and who held which office of network `code` on `on` (default
+    today), as the record stood at `as_of` (default the latest); 404 if the network was not
+    on record then."""
+    asked = await as_of_position(request, as_of)
+    suffix, reached = await caught_up(request, "networks", max(min_position, asked or 0),
+                                      {"as_of": asked or 0, "min_position": min_position})
+    position = reached if asked is None else asked
+    day = on or today()
+
+    def query(reader: Reader, suffix: str) -> list[dict[str, Any]] | None:
+        row = reader.execute(f"SELECT established_at, retracted_at FROM networks{suffix} "
+                             "WHERE code=?", (code,)).fetchone()
+        if row is None or row[0] > position or (row[1] is not None and row[1] <= position):
+            return None
+        return network_model.offices(reader, code, day, position, suffix)
+
+    found = await _read(request, "networks", suffix, query)
+    if found is None:
+        raise _not_on_record(code, position)
+    return day, position, [{**item, "name": state_name(item["state"])} for item in found]
+
+
 def _on_record(reader: Reader, code: str, position: int, suffix: str) -> bool:
     known = reader.execute(
         f"SELECT founded_at FROM membership_networks{suffix} WHERE network=?",
@@ -351,6 +376,7 @@ async def dossier(request: Request, code: str, min_position: int = 0) -> dict[st
                                 lambda r, s: membership_model.memberships(r, code, s)),
             "suspensions": read("membership",
                                 lambda r, s: membership_model.suspensions(r, code, s)),
+            "offices": read("networks", lambda r, s: network_model.offices_held(r, code, s)),
             "signatures": read("declarations",
                                lambda r, s: declaration_model.signatures_of(r, code, s)),
             "attendances": read("conferences",

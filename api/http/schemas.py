@@ -27,6 +27,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                             "of 28 June 2009", "authority": "OAS General Assembly"},
     "SuspensionLifted": {"network": "OAS", "state": "HND",
                          "reason": "Readmitted by the General Assembly"},
+    "OfficeAssumed": {"network": "RELACOPAZ", "office": "pro-tempore-presidency",
+                      "state": "ARG"},
+    "OfficeRelinquished": {"network": "RELACOPAZ", "office": "pro-tempore-presidency",
+                           "state": "ARG", "reason": "Handed over to the next host"},
     "ConferenceScheduled": {"conference": "ALCONU-III", "title": "III Latin American and "
                             "Caribbean Conference on Peace Operations", "edition": "III",
                             "host_state": "PRY", "starts_on": "2025"},
@@ -56,7 +60,7 @@ assert set(EXAMPLES) == set(CATALOGUE)
 
 # A conference is held on or after its start (the example's ALCONU-III starts in 2025).
 EXAMPLE_DATES = {"ConferenceHeld": "2025-10-08", "MembershipSuspended": "2009-07-04",
-                 "SuspensionLifted": "2011-06-01"}
+                 "SuspensionLifted": "2011-06-01", "OfficeRelinquished": "2025-10-08"}
 EXAMPLE_SOURCES = {"MembershipSuspended": "OAS General Assembly, special session, "
                    "4 July 2009", "SuspensionLifted": "OAS General Assembly, special session, "
                    "1 June 2011"}

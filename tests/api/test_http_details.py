@@ -172,7 +172,8 @@ def test_an_unknown_query_parameter_is_refused_naming_it_and_what_is_allowed(
     submit(client, NETWORK)
     refused = client.get("/v1/networks/RELACOPAZ/members", params={"asof": 5})
     assert refused.status_code == 422
-    reason = "unknown query parameter; allowed: on, as_of, role, min_position, format"
+    reason = ("unknown query parameter; allowed: on, as_of, role, suspended, min_position, "
+              "format")
     assert refused.json()["errors"] == [{"field": "asof", "reason": reason}]
     assert refused.json()["detail"] == f"asof: {reason}"
     two = client.get("/v1/events", params={"afer": 1, "limit": 5, "types": "x"}).json()

@@ -127,6 +127,8 @@ def _as_cells(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, 
             return ""
         if isinstance(value, dict | list):
             return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        if isinstance(value, bool):
+            return "true" if value else "false"
         return str(value)
     return [{column: cell(row[column]) for column in columns} for row in rows]
 
@@ -135,7 +137,7 @@ def test_csv_has_the_rows_of_the_json(client: TestClient, changed: dict[str, int
     end = changed["mex_left"]
     cases: list[tuple[str, dict[str, Any], str, list[str]]] = [
         (MEMBERS, {"on": "2024-07-01"}, "members",
-         ["state", "name", "role", "since"]),
+         ["state", "name", "role", "since", "suspended"]),
         (INTERVALS, {}, "intervals", ["state", "name", "role", "valid_from", "valid_to"]),
         (SERIES, {"from": "2024-01-01"}, "series", ["date", "member", "observer", "total"]),
         ("/v1/history", {"network": NETWORK, "limit": 30}, "entries",

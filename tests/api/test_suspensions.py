@@ -13,20 +13,20 @@ OAS = {"type": "NetworkEstablished", "effective_date": "1948-04-30",
        "data": {"network": "OAS", "name": "Organization of American States"}}
 
 
-def post(client: TestClient, type_: str, day: str, **data: Any) -> Any:
+def post(client: TestClient, type_: str, day: str, network: str = "OAS", **data: Any) -> Any:
     answer = client.post("/v1/events", json={
-        "type": type_, "effective_date": day, "data": {"network": "OAS", **data}})
+        "type": type_, "effective_date": day, "data": {"network": network, **data}})
     assert answer.status_code == 201, answer.text
     return answer.json()
 
 
-def members(client: TestClient, on: str, as_of: int | None = None,
+def members(client: TestClient, on: str, as_of: int | None = None, network: str = "OAS",
             **params: Any) -> dict[str, bool]:
-    """State -> suspended, for the OAS on `on` as of `as_of`, once the read model has
+    """State -> suspended, for `network` on `on` as of `as_of`, once the read model has
     caught up with the whole log."""
     asked = {"on": on, "min_position": last(client), **params,
              **({"as_of": as_of} if as_of is not None else {})}
-    answer = client.get("/v1/networks/OAS/members", params=asked)
+    answer = client.get(f"/v1/networks/{network}/members", params=asked)
     assert answer.status_code == 200, answer.text
     return {m["state"]: m["suspended"] for m in answer.json()["members"]}
 
@@ -98,6 +98,15 @@ def test_honduras_suspended_and_readmitted(client: TestClient) -> None:
         "Honduras's suspension from Organization of American States (OAS) lifted"]
     assert history[0]["position"] == joined["position"]
 
+    # The console says so too: in the member list of a date, and in the state's page.
+    page = client.get("/networks/OAS", params={"on": "2010-01-01"}).text
+    assert '<td class="code">HND</td><td>member, suspended</td>' in page
+    assert '<td class="code">ARG</td><td>member</td>' in page
+    state_page = client.get("/states/HND").text
+    assert 'id="suspensions-heading"' in state_page
+    assert "<td>4 Jul 2009</td><td>1 Jun 2011</td>" in state_page
+    assert 'id="suspensions-heading"' not in client.get("/states/ARG").text
+
 
 def test_cuba_excluded_in_1962_recorded_after_later_entries(client: TestClient) -> None:
     client.post("/v1/events", json=OAS)
@@ -159,32 +168,52 @@ def test_suspensions_that_change_nothing_are_refused_and_append_nothing(
 def test_leaving_ends_a_suspension_and_a_retraction_or_correction_redraws_it(
     client: TestClient,
 ) -> None:
-    client.post("/v1/events", json=OAS)
-    post(client, "StateJoinedNetwork", "1948-04-30", state="VEN", role="member")
-    suspended = post(client, "MembershipSuspended", "2016-06-01", state="VEN")
-    post(client, "StateLeftNetwork", "2019-04-27", state="VEN")
-    assert members(client, "2019-04-26") == {"VEN": True}
-    assert members(client, "2019-04-27") == {}
+    # An invented network, and invented decisions of it.
+    client.post("/v1/events", json={"type": "NetworkEstablished", "effective_date": "2000-01-01",
+                                    "data": {"network": "N", "name": "A network"}})
+
+    def n(type_: str, day: str, state: str, **data: Any) -> Any:
+        return post(client, type_, day, network="N", state=state, **data)
+
+    def on(day: str, as_of: int | None = None) -> dict[str, bool]:
+        return members(client, day, as_of, network="N")
+
+    n("StateJoinedNetwork", "2000-01-01", "VEN", role="member")
+    n("StateJoinedNetwork", "2000-01-01", "PAN", role="member")
+    n("MembershipSuspended", "2010-01-01", "PAN")
+    # Becoming an observer ends a suspension: an observer is not suspended.
+    n("StateJoinedNetwork", "2012-01-01", "PAN", role="observer")
+    assert on("2011-01-01")["PAN"] is True and on("2012-01-01")["PAN"] is False
+    assert client.post("/v1/events", json={
+        "type": "SuspensionLifted", "effective_date": "2013-01-01",
+        "data": {"network": "N", "state": "PAN"}}).status_code == 409
+
+    suspended = n("MembershipSuspended", "2016-06-01", "VEN")
+    n("StateLeftNetwork", "2019-04-27", "VEN")
+    assert on("2019-04-26")["VEN"] is True
+    assert "VEN" not in on("2019-04-27")
     assert dossier(client, "VEN")["suspensions"] == [
-        {"network": "OAS", "valid_from": "2016-06-01", "valid_to": "2019-04-27"}]
+        {"network": "N", "valid_from": "2016-06-01", "valid_to": "2019-04-27"}]
     # Joining again starts clean.
-    post(client, "StateJoinedNetwork", "2024-01-01", state="VEN", role="member")
-    assert members(client, "2024-01-01") == {"VEN": False}
+    n("StateJoinedNetwork", "2024-01-01", "VEN", role="member")
+    assert on("2024-01-01")["VEN"] is False
 
     corrected = client.post("/v1/events", json={
         "type": "EntryCorrected", "data": {
             "position": suspended["position"], "reason": "Wrong date",
             "replacement": {"type": "MembershipSuspended",
-                            "data": {"network": "OAS", "state": "VEN"}}},
+                            "data": {"network": "N", "state": "VEN"}}},
         "effective_date": "2017-06-01"})
     assert corrected.status_code == 201, corrected.text
-    assert members(client, "2016-12-01") == {"VEN": False}
-    assert members(client, "2016-12-01", corrected.json()["position"] - 1) == {"VEN": True}
-    assert members(client, "2018-01-01") == {"VEN": True}
+    assert on("2016-12-01")["VEN"] is False
+    assert on("2016-12-01", corrected.json()["position"] - 1)["VEN"] is True
+    assert on("2018-01-01")["VEN"] is True
 
     retracted = client.post("/v1/events", json={
         "type": "EntryRetracted", "data": {"position": corrected.json()["position"],
                                            "reason": "No such decision"}})
     assert retracted.status_code == 201, retracted.text
-    assert members(client, "2018-01-01") == {"VEN": False}
+    assert on("2018-01-01")["VEN"] is False
     assert dossier(client, "VEN")["suspensions"] == []
+    assert dossier(client, "PAN")["suspensions"] == [
+        {"network": "N", "valid_from": "2010-01-01", "valid_to": "2012-01-01"}]

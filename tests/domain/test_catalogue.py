@@ -160,11 +160,11 @@ def test_a_conference_may_start_on_a_year_a_month_or_a_day(starts_on: str) -> No
 def test_the_catalogue_has_exactly_the_public_types_of_the_design() -> None:
     assert set(CATALOGUE) == {
         "NetworkEstablished", "StatuteApproved", "StateRegistered", "StateJoinedNetwork",
-        "StateLeftNetwork", "MembershipSuspended", "SuspensionLifted", "ConferenceScheduled",
-        "ConferenceRescheduled",
+        "StateLeftNetwork", "MembershipSuspended", "SuspensionLifted", "OfficeAssumed",
+        "OfficeRelinquished", "ConferenceScheduled", "ConferenceRescheduled",
         "ConferenceCancelled", "ConferenceHeld", "DelegationAttended", "SessionHeld",
         "DeclarationAdopted", "DeclarationSigned", "SignatureWithdrawn", "EntryRetracted",
-            "EntryCorrected",
+        "EntryCorrected",
     }
 
 

@@ -32,6 +32,12 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "StateLeftNetwork": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
     "MembershipSuspended": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
     "SuspensionLifted": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
+    "OfficeAssumed": st.fixed_dictionaries(
+        {"network": NETWORKS, "office": st.sampled_from(["presidency", "secretariat"]),
+         "state": STATES}, optional={"term_ends_on": st.sampled_from(
+             ["2022-09-06", "2023-09-12", "2025-10-08"])}),
+    "OfficeRelinquished": st.fixed_dictionaries(
+        {"network": NETWORKS, "office": st.just("presidency"), "state": STATES}),
     "ConferenceScheduled": st.fixed_dictionaries(
         {"conference": CONFERENCES, "title": TEXT, "host_state": STATES, "starts_on": PARTIAL},
         optional={"ends_on": PARTIAL, "network": NETWORKS}),
@@ -52,9 +58,9 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 }
 # A correction of a random position with a random fact: mostly refused (another type, or
 # another entity), sometimes accepted, which is what the properties need to see.
-CORRECTED = ["StateJoinedNetwork", "StateLeftNetwork", "MembershipSuspended", "DeclarationSigned",
-             "DelegationAttended", "ConferenceScheduled", "NetworkEstablished",
-             "ConferenceRescheduled"]
+CORRECTED = ["StateJoinedNetwork", "StateLeftNetwork", "MembershipSuspended", "OfficeAssumed",
+             "DeclarationSigned", "DelegationAttended", "ConferenceScheduled",
+             "NetworkEstablished", "ConferenceRescheduled"]
 PAYLOADS["EntryCorrected"] = st.sampled_from(CORRECTED).flatmap(
     lambda type_: st.fixed_dictionaries({
         "position": st.integers(1, 40), "reason": TEXT,
@@ -67,6 +73,7 @@ PAYLOADS["EntryCorrected"] = st.sampled_from(CORRECTED).flatmap(
 WEIGHTED_TYPES = sorted(PAYLOADS) + 3 * ["EntryCorrected"] + 4 * [
     "StateJoinedNetwork", "StateLeftNetwork", "DeclarationSigned", "SignatureWithdrawn",
     "DelegationAttended", "SessionHeld", "MembershipSuspended", "SuspensionLifted",
+    "OfficeAssumed", "OfficeRelinquished",
 ]
 
 

@@ -129,8 +129,8 @@ def script() -> list[dict[str, object]]:
     """Entries that take every path of the rebuild's loaders: each pair changing again after
     a back-dated change, a retraction and a correction (its state read back), a founding
     retracted, signatures after a withdrawal, delegations and sessions around a rescheduling,
-    names corrected, and suspensions ended by a change of role, lifted, retracted and
-    corrected."""
+    names corrected, suspensions ended by a change of role, lifted, retracted and
+    corrected, and an office's terms relinquished, retracted and corrected."""
     def entry(type_: str, day: str | None = None, **data: object) -> dict[str, object]:
         return {"type": type_, "data": data,
                 **({"effective_date": day} if day is not None else {})}
@@ -189,6 +189,16 @@ def script() -> list[dict[str, object]]:
         entry("EntryCorrected", "2014-07-01", position=37, reason="the date",
               replacement={"type": "MembershipSuspended",
                            "data": {"network": "N1", "state": "CHL"}}),
+        entry("OfficeAssumed", "2014-02-01", network="N1", office="presidency", state="CHL",
+              term_ends_on="2014-08-01"),
+        entry("OfficeAssumed", "2014-08-01", network="N1", office="presidency", state="CHL"),
+        entry("OfficeRelinquished", "2014-10-01", network="N1", office="presidency",
+              state="CHL"),
+        entry("EntryRetracted", position=43, reason="not relinquished"),
+        entry("EntryCorrected", "2014-03-01", position=41, reason="the date",
+              replacement={"type": "OfficeAssumed", "data": {
+                  "network": "N1", "office": "presidency", "state": "CHL",
+                  "term_ends_on": "2014-08-01"}}),
     ]
 
 
@@ -197,7 +207,7 @@ def test_a_bulk_load_equals_the_handlers_page_by_page(
         log: CoordinationLog, store: ProjectionStore, page: int) -> None:
     for raw in script():
         log.submit(raw, recorded_by=RECORDER)
-    assert log.last_position() == 40
+    assert log.last_position() == 45
     for kind in PROJECTIONS.values():
         catch_up(log, store, kind(), page=1)
     load(log, store, [kind(suffix="_bulk") for kind in PROJECTIONS.values()], page=page)

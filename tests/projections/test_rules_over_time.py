@@ -1,7 +1,8 @@
 """Rules over time, against a naive oracle: random joins, leaves, suspensions, lifts,
-retractions and corrections, recorded out of date order, one by one or in batches. Every
-accept/refuse decision of the writer and every members answer (on every date, as of every
-position, with who was suspended) must equal what a naive replay of the record says."""
+assumptions and relinquishments of an office, retractions and corrections, recorded out of
+date order, one by one or in batches. Every accept/refuse decision of the writer, every
+members answer (on every date, as of every position, with who was suspended) and every
+offices answer must equal what a naive replay of the record says."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from concord.domain.errors import ConcordError, RuleViolation
 from concord.log.application import CoordinationLog
 from concord.projections.membership import Membership, members
+from concord.projections.networks import Networks, offices
 from concord.projections.store import ProjectionStore
 from tests.backends import BACKENDS, example_backend
 from tests.conftest import RECORDER
@@ -30,9 +32,13 @@ SUSPEND, LIFT = "suspend", "lift"
 ROLES = ["member", "observer", "member", None, None, SUSPEND, SUSPEND, LIFT]
 
 
+OFFICE = "presidency"
+ENDS = [None, None, "2001-01-04", "2001-01-06", "2001-01-08"]
+
+
 def kind(role: str | None) -> str:
     """The type of entry a change is: a join, a leave, a suspension or a lift."""
-    return {None: "leave", SUSPEND: SUSPEND, LIFT: LIFT}.get(role, "join")  # type: ignore[arg-type]
+    return {None: "leave", SUSPEND: SUSPEND, LIFT: LIFT}.get(role, "join")
 
 
 @dataclass
@@ -53,7 +59,7 @@ class Record:
             gone.add(without)
         found: dict[str, list[Any]] = {}
         for position, e in seen.items():
-            if position in gone or "state" not in e:
+            if position in gone or "state" not in e or "assumed" in e:
                 continue
             # A correction takes the place of the entry it corrects among same-day changes.
             found.setdefault(e["state"], []).append(
@@ -61,6 +67,39 @@ class Record:
         for changes in found.values():
             changes.sort()
         return found
+
+    def office_points(self, as_of: int) -> list[tuple[str, int, str, str | None, bool]]:
+        """The office's assumptions and relinquishments as the record stood at `as_of`:
+        (day, position, state, term end, whether an assumption), in date order."""
+        seen = {p: e for p, e in self.entries.items() if p <= as_of}
+        gone = {e["target"] for e in seen.values() if "target" in e}
+        return sorted((e["day"], position, e["state"], e["ends"], e["assumed"])
+                      for position, e in seen.items() if "assumed" in e and position not in gone)
+
+
+def terms(points: dict[str, list[Any]], office: list[Any]) -> list[tuple[str, str, Any]] | None:
+    """The office's terms (holder, from, to) by replaying its points; None if one breaks a
+    rule: a holder while the term before runs, a holder that is not a member then, a
+    relinquishment by anyone but the holder in its term."""
+    found: list[tuple[str, str, Any]] = []
+    holder: tuple[str, str | None] | None = None  # state, end of term
+    for day, position, state, ends, assumed in office:
+        if holder is not None and holder[1] is not None and holder[1] <= day:
+            holder = None
+        if assumed:
+            roles = [role for d, at, role in points.get(state, [])
+                     if (d, at) <= (day, position) and role not in (SUSPEND, LIFT)]
+            if holder is not None or not roles or roles[-1] != "member":
+                return None
+            holder = (state, ends)
+            found.append((state, day, ends))
+        else:
+            if holder is None or holder[0] != state:
+                return None
+            holder = None
+            end = found[-1][2]
+            found[-1] = (state, found[-1][1], day if end is None or day < end else end)
+    return found
 
 
 def valid(points: dict[str, list[Any]]) -> bool:
@@ -134,6 +173,9 @@ def change(state: str, role: str | None, day: str) -> dict[str, Any]:
 STEP = st.one_of(
     st.tuples(st.just("change"), st.sampled_from(STATES), st.sampled_from(ROLES),
               st.sampled_from(DAYS)),
+    st.tuples(st.just("assume"), st.sampled_from(STATES), st.sampled_from(DAYS),
+              st.sampled_from(ENDS)),
+    st.tuples(st.just("relinquish"), st.sampled_from(STATES), st.sampled_from(DAYS)),
     st.tuples(st.just("retract"), st.integers(2, 30)),
     st.tuples(st.just("correct"), st.integers(2, 30), st.sampled_from(STATES),
               st.sampled_from(ROLES), st.sampled_from(DAYS)),
@@ -176,7 +218,8 @@ def check(log: CoordinationLog, store: ProjectionStore, steps: list[Any]) -> Non
             submissions.append(submission)
             if entry is not None:
                 trial.entries[position] = entry
-        ok = ok and valid(trial.points(10**9))
+        ok = ok and valid(trial.points(10**9)) and terms(
+            trial.points(10**9), trial.office_points(10**9)) is not None
         try:
             if isinstance(step, list):
                 log.submit_batch(submissions, recorded_by=RECORDER)
@@ -193,13 +236,20 @@ def check(log: CoordinationLog, store: ProjectionStore, steps: list[Any]) -> Non
     event(f"accepted {min((len(record.entries) - 1) // 4 * 4, 16)}+")
     # Check every members answer, on every date, as of every position.
     catch_up(log, store, Membership())
+    catch_up(log, store, Networks())
     reader = store.reader()
     for as_of in range(1, log.last_position() + 1):
         points = record.points(as_of)
+        held = terms(points, record.office_points(as_of))
+        assert held is not None
         for on in DAYS:
             found = {m.state: (m.role, m.since, m.suspended)
                      for m in members(reader, "N", on, as_of)}
             assert found == members_on(points, on), (on, as_of, record.entries)
+            expected = [{"office": OFFICE, "state": state, "since": start, "until": end}
+                        for state, start, end in held
+                        if start <= on and (end is None or on < end) and start != end]
+            assert offices(reader, "N", on, as_of) == expected, (on, as_of, record.entries)
 
 
 def _try(trial: Record, item: tuple[Any, ...], position: int, committed: int
@@ -209,6 +259,18 @@ def _try(trial: Record, item: tuple[Any, ...], position: int, committed: int
     if item[0] == "change":
         _, state, role, day = item
         return change(state, role, day), {"state": state, "role": role, "day": day}, True
+    if item[0] == "assume":
+        _, state, day, ends = item
+        data = {"network": "N", "office": OFFICE, "state": state,
+                **({"term_ends_on": ends} if ends else {})}
+        return ({"type": "OfficeAssumed", "data": data, "effective_date": day},
+                {"state": state, "day": day, "ends": ends, "assumed": True},
+                ends is None or ends > day)
+    if item[0] == "relinquish":
+        _, state, day = item
+        return ({"type": "OfficeRelinquished", "effective_date": day,
+                 "data": {"network": "N", "office": OFFICE, "state": state}},
+                {"state": state, "day": day, "ends": None, "assumed": False}, True)
     target = item[1]
     # Only committed entries can be retracted or corrected (a batch's own have no position
     # yet), and only once.
@@ -218,6 +280,8 @@ def _try(trial: Record, item: tuple[Any, ...], position: int, committed: int
         return submission, {"target": target}, standing
     _, _, state, role, day = item
     original = trial.entries.get(target, {})
+    # A correction keeps the corrected entry's type (these replacements are never offices).
+    standing = standing and "assumed" not in original
     # A correction keeps the corrected entry's type: a join stays a join, a leave a leave.
     if standing and kind(original.get("role")) != kind(role):
         role = original.get("role")

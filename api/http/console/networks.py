@@ -55,9 +55,11 @@ async def network_page(request: Request, code: str, on: Text = None,
     span = span_of(intervals, datetime.now(UTC).date())
     points = series(intervals)
     asked = {"as_of": str(position)}
+    _, _, offices = await queries.offices(request, code, members.on, str(position))
     return render(
         request, "network.html", status=form.status, section="networks",
-        network=network, form=form, members=members, position=position, last=last, at=at,
+        network=network, form=form, members=members, offices=offices, position=position,
+        last=last, at=at,
         intervals=intervals, shown_intervals=SHOWN_INTERVALS, points=points, roles=roles(),
         counts_svg=counts_chart(points, roles(), span, "counts-title"),
         timeline_svg=timeline(intervals, span, "timeline-title"),

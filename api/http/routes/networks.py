@@ -118,6 +118,54 @@ async def network_members(
     return found.answer()
 
 
+class OfficeView(BaseModel):
+    """An office of the network and the state that held it on the date asked."""
+
+    office: str
+    state: str
+    name: str
+    since: str = Field(description="The first day of the term.")
+    until: str | None = Field(description=(
+        "The day the term ends (exclusive), if fixed or relinquished; null if open."))
+
+
+class Offices(BaseModel):
+    """Who held which office of a network on a date, as the record stood at a position."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "network": "RELACOPAZ", "on": "2023-09-12", "as_of": 90, "offices": [
+            {"office": "pro-tempore-presidency", "state": "ARG", "name": "Argentina",
+             "since": "2023-09-12", "until": None}]}]}}
+
+    network: str
+    on: str
+    as_of: int
+    offices: list[OfficeView]
+
+
+OFFICE_COLUMNS = ("office", "state", "name", "since", "until")
+
+
+@router.get("/{code}/offices", response_model=Offices,
+            responses={**csv_content("The offices, as JSON or CSV."),
+                       **problem_responses(404, 422, 503)})
+async def network_offices(
+    request: Request,
+    code: NetworkCode,
+    on: Annotated[IsoDate | None, Query(description="The date (default: today, UTC).")] = None,
+    as_of: AsOf = None,
+    min_position: MinPosition = 0,
+    format_: Format = None,
+) -> dict[str, Any] | Response:
+    """Who held which office of a network (its pro tempore presidency, its secretariat) on
+    a date, as the record stood at a position."""
+    day, position, found = await queries.offices(request, code, on, as_of, min_position)
+    if wants_csv(request, format_):
+        return csv_response(found, OFFICE_COLUMNS,
+                            f"{code}-offices-{day}-as-of-{position}.csv")
+    return {"network": code, "on": day, "as_of": position, "offices": found}
+
+
 class IntervalView(BaseModel):
     """An interval during which a state held a role in a network."""
 

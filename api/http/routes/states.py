@@ -44,6 +44,17 @@ class Suspension(BaseModel):
         "lasts."))
 
 
+class OfficeHeld(BaseModel):
+    """A term in an office of a network, as the record stands now."""
+
+    network: str
+    office: str
+    valid_from: str
+    valid_to: str | None = Field(description=(
+        "The day the term ended or ends (exclusive), if fixed or relinquished; null if "
+        "open."))
+
+
 class SignatureOf(BaseModel):
     """A signature, standing or withdrawn."""
 
@@ -78,6 +89,7 @@ class Dossier(BaseModel):
     registered: Registration | None
     memberships: list[Membership]
     suspensions: list[Suspension]
+    offices: list[OfficeHeld]
     signatures: list[SignatureOf]
     attendances: list[Attendance]
     hosted: list[ConferenceSummary]
@@ -88,6 +100,7 @@ class Dossier(BaseModel):
 TABLES: dict[str, tuple[str, ...]] = {
     "memberships": ("network", "role", "valid_from", "valid_to"),
     "suspensions": ("network", "valid_from", "valid_to"),
+    "offices": ("network", "office", "valid_from", "valid_to"),
     "signatures": ("declaration", "title", "signed_on", "position", "signatory",
                    "withdrawn_on", "withdrawn_at", "withdrawal_reason"),
     "attendances": ("conference", "title", "starts_on", "ends_on", "role", "head",
@@ -106,13 +119,13 @@ async def read_state(
         "ISO 3166-1 alpha-3, ISO 3166-3, or a code registered with StateRegistered."))],
     min_position: MinPosition = 0,
     format_: Format = None,
-    table: Annotated[Literal["memberships", "suspensions", "signatures", "attendances",
-                             "hosted"], Query(
+    table: Annotated[Literal["memberships", "suspensions", "offices", "signatures",
+                             "attendances", "hosted"], Query(
         description="Which list a CSV answer holds; a JSON answer holds them all.")
     ] = "memberships",
 ) -> dict[str, Any] | Response:
-    """One state's memberships in every network and its suspensions, its signatures and
-    withdrawals, the conferences it attended and those it hosted."""
+    """One state's memberships in every network, its suspensions and the offices it held,
+    its signatures and withdrawals, the conferences it attended and those it hosted."""
     found = await queries.dossier(request, code, min_position)
     if wants_csv(request, format_):
         return csv_response(found[table], TABLES[table], f"{code}-{table}.csv")
