@@ -179,7 +179,19 @@ class StateJoinedNetwork(Payload):
 
 
 class StateLeftNetwork(Payload):
-    """A state leaves a network."""
+    """A state leaves a network. With `notified_on`, the date it gave notice, the entry's
+    effective date may lie in the future: the state stays a member until then, unless the
+    withdrawal is revoked (`WithdrawalRevoked`) first."""
+
+    network: Code
+    state: StateCode
+    reason: Text | None = None
+    notified_on: IsoDate | None = None
+
+
+class WithdrawalRevoked(Payload):
+    """A state revokes its notice of withdrawal from a network before the withdrawal takes
+    effect: it stays a member."""
 
     network: Code
     state: StateCode
@@ -311,7 +323,7 @@ class EntryRetracted(Payload):
 
 _CORRECTABLE = (
     NetworkEstablished, StatuteApproved, StateRegistered, StateJoinedNetwork, StateLeftNetwork,
-    MembershipSuspended, SuspensionLifted, OfficeAssumed, OfficeRelinquished,
+    WithdrawalRevoked, MembershipSuspended, SuspensionLifted, OfficeAssumed, OfficeRelinquished,
     ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceHeld,
     DelegationAttended, SessionHeld, DeclarationAdopted, DeclarationSigned, SignatureWithdrawn,
 )
@@ -362,6 +374,7 @@ CATALOGUE: dict[str, type[Payload]] = {
         StateRegistered,
         StateJoinedNetwork,
         StateLeftNetwork,
+        WithdrawalRevoked,
         MembershipSuspended,
         SuspensionLifted,
         OfficeAssumed,

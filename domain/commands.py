@@ -284,6 +284,10 @@ def _state_left(n: Network, p: c.StateLeftNetwork, e: Entry, s: Streams) -> None
     n.leave(p, e)
 
 
+def _withdrawal_revoked(n: Network, p: c.WithdrawalRevoked, e: Entry, s: Streams) -> None:
+    n.revoke_withdrawal(p, e)
+
+
 def _membership_suspended(n: Network, p: c.MembershipSuspended, e: Entry, s: Streams) -> None:
     n.require_exists()
     require_state(s, p.state)
@@ -369,6 +373,7 @@ _COMMANDS: dict[str, tuple[type[Stream], str, bool, Command]] = {
     "StateRegistered": (RegisteredState, "state", True, _state_registered),
     "StateJoinedNetwork": (Network, "network", False, _state_joined),
     "StateLeftNetwork": (Network, "network", False, _state_left),
+    "WithdrawalRevoked": (Network, "network", False, _withdrawal_revoked),
     "MembershipSuspended": (Network, "network", False, _membership_suspended),
     "SuspensionLifted": (Network, "network", False, _suspension_lifted),
     "OfficeAssumed": (Network, "network", False, _office_assumed),

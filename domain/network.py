@@ -54,8 +54,16 @@ class Network(Stream):
 
     class StateLeftNetwork(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.change(self.data["state"], Change(
+            state = self.data["state"]
+            aggregate.change(state, Change(
                 self.effective_date, self.order, None, self.originator_version))
+            if self.data.get("notified_on"):
+                aggregate.notices = {**aggregate.notices,
+                                     (state, self.originator_version): self.data["notified_on"]}
+
+    class WithdrawalRevoked(Event):
+        def apply_fact(self, aggregate: Any) -> None:
+            aggregate.revoke(self.data["state"], self.effective_date, self.originator_version)
 
     class OfficeAssumed(Event):
         def apply_fact(self, aggregate: Any) -> None:
@@ -87,10 +95,28 @@ class Network(Stream):
         self.pairs: dict[str, Timeline] = {}
         self.suspensions: dict[str, Timeline] = {}
         self.offices: dict[str, tuple[OfficePoint, ...]] = {}
+        # Leaves given with notice: (state, entry) -> the date notice was given. A revoked
+        # one is taken out of the state's timeline; a revocation that found no pending
+        # withdrawal is kept in `dangling`, (state, entry) -> its date.
+        self.notices: dict[tuple[str, int], str] = {}
+        self.dangling: dict[tuple[str, int], str] = {}
 
     def change(self, state: str, change: Change) -> None:
         """Put a change point in the state's timeline."""
         self.pairs[state] = added(self.pairs.get(state, EMPTY), change)
+        self.touched.add(state)
+
+    def revoke(self, state: str, day: str, entry: int) -> None:
+        """Take out of the state's timeline the withdrawal pending on `day` (notice given on
+        or before it, taking effect after it)."""
+        timeline = self.pairs.get(state, EMPTY)
+        pending = next((change for change in timeline
+                        if change.value is None and change.day > day
+                        and self.notices.get((state, change.entry), "9999") <= day), None)
+        if pending is None:
+            self.dangling = {**self.dangling, (state, entry): day}
+        else:
+            self.pairs[state] = tuple(change for change in timeline if change != pending)
         self.touched.add(state)
 
     def suspend_point(self, state: str, change: Change) -> None:
@@ -137,6 +163,11 @@ class Network(Stream):
         self.require_exists()
         self.record(self.OfficeRelinquished, p, entry)
 
+    def revoke_withdrawal(self, p: c.WithdrawalRevoked, entry: Entry) -> None:
+        """A state revokes its pending withdrawal (checked once applied, as `join` is)."""
+        self.require_exists()
+        self.record(self.WithdrawalRevoked, p, entry)
+
     def suspend(self, p: c.MembershipSuspended, entry: Entry) -> None:
         """Suspend a member (checked over its whole timeline, as `join` is)."""
         self.require_exists()
@@ -158,6 +189,12 @@ class Network(Stream):
                                                      self.suspensions.get(state, EMPTY)):
                 found["suspension", state, subject.entry] = self._no_suspension_change(
                     state, subject, before)
+        for (state, entry), day in self.dangling.items():
+            if Stream.WHOLE in keys or state in keys:
+                found["revocation", state, entry] = Contradiction(
+                    f"no withdrawal of {state} from {self.code} is pending on {day} "
+                    "({subject}): a withdrawal is revoked after notice of it was given and "
+                    "before it takes effect", subject=self.ref(entry, day))
         for office, points in self.offices.items():
             # An office is checked when it changed, or when a holder's membership did.
             if (Stream.WHOLE in keys or OFFICE_KEY + office in keys

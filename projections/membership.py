@@ -79,6 +79,15 @@ class Membership(Projection):
             f"CREATE TABLE IF NOT EXISTS membership_suspension_changes{s} (position INTEGER "
             "PRIMARY KEY, network TEXT NOT NULL, state TEXT NOT NULL, effective_date TEXT NOT "
             "NULL, suspended INTEGER NOT NULL, slot INTEGER NOT NULL)")
+        # Leaves given with notice (their change point is in membership_changes at the same
+        # position until a revocation takes it out: revoked_by).
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS membership_notices{s} (position INTEGER PRIMARY KEY, "
+            "network TEXT NOT NULL, state TEXT NOT NULL, effective_date TEXT NOT NULL, "
+            "notified_on TEXT NOT NULL, slot INTEGER NOT NULL, revoked_by INTEGER)")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS membership_revocations{s} (position INTEGER PRIMARY "
+            "KEY, network TEXT NOT NULL, state TEXT NOT NULL, effective_date TEXT NOT NULL)")
         # A span is named by its pair, its start and the position that recorded it.
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS membership_suspensions{s} (network TEXT NOT NULL, "
@@ -113,6 +122,9 @@ class Membership(Projection):
             f"CREATE INDEX IF NOT EXISTS membership_of_state{s} "
             f"ON membership{s} (state) WHERE recorded_to IS NULL")
         cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS membership_notices_pair{s} "
+            f"ON membership_notices{s} (network, state)")
+        cursor.execute(
             f"CREATE INDEX IF NOT EXISTS membership_suspension_changes_pair{s} "
             f"ON membership_suspension_changes{s} (network, state)")
         cursor.execute(
@@ -127,7 +139,8 @@ class Membership(Projection):
         # them): a late reader of a copy being dropped waits, and cannot deadlock with it.
         for table in ("membership_boxes", "membership", "membership_changes",
                       "membership_networks", "membership_suspensions",
-                      "membership_suspension_changes"):
+                      "membership_suspension_changes", "membership_notices",
+                      "membership_revocations"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
 
     @handles("NetworkEstablished")
@@ -146,6 +159,9 @@ class Membership(Projection):
             (network, state)).fetchone()[0]
         cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
                        (at, network, state, day, role, at))
+        if data.get("notified_on") and role is None:
+            cursor.execute(f"INSERT INTO membership_notices{s} VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                           (at, network, state, day, data["notified_on"], at))
         self._changed_roles(cursor, network, state, role, day, at, latest)
         self._recompute_suspensions(cursor, network, state, at)
 
@@ -170,6 +186,69 @@ class Membership(Projection):
         if role is not None:
             self._open(cursor, network, state, (role, day, None), at)
 
+    def _change_at(self, cursor: Cursor, position: int) -> tuple[str, str] | None:
+        """The pair of the join or leave recorded at `position`, if it is one (a leave that
+        a revocation took out of the change points included)."""
+        s = self.suffix
+        found = cursor.execute(
+            f"SELECT network, state FROM membership_changes{s} WHERE position=? UNION "
+            f"SELECT network, state FROM membership_notices{s} WHERE position=?",
+            (position, position)).fetchone()
+        return None if found is None else (str(found[0]), str(found[1]))
+
+    @handles("WithdrawalRevoked")
+    def _revoked(self, cursor: Cursor, e: Envelope) -> None:
+        data, at = e["data"], e["position"]
+        cursor.execute(f"INSERT INTO membership_revocations{self.suffix} VALUES (?, ?, ?, ?)",
+                       (at, data["network"], data["state"], e["effective_date"]))
+        self._reassign(cursor, data["network"], data["state"])
+        self._recompute(cursor, data["network"], data["state"], at)
+        self._recompute_suspensions(cursor, data["network"], data["state"], at)
+
+    def _reassign(self, cursor: Cursor, network: str, state: str) -> None:
+        """Give each of the pair's revocations, in log order, the withdrawal it revokes (as
+        `domain.network` does when it folds the stream: the first, in date order, of the
+        withdrawals recorded before it whose notice came on or before its date and whose
+        effect after it), and take those out of the change points. Again from the start
+        whenever one of them changes: a retraction can make a revocation revoke another
+        withdrawal. The caller recomputes the pair's intervals."""
+        s = self.suffix
+        notices = cursor.execute(
+            f"SELECT position, effective_date, slot, revoked_by FROM membership_notices{s} "
+            "WHERE network=? AND state=?", (network, state)).fetchall()
+        if not notices:
+            return
+        cursor.executemany(
+            f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, NULL, ?)",
+            [(position, network, state, day, order)
+             for position, day, order, revoked in notices if revoked is not None])
+        cursor.execute(f"UPDATE membership_notices{s} SET revoked_by=NULL "
+                       "WHERE network=? AND state=?", (network, state))
+        for revocation, day in cursor.execute(
+                f"SELECT position, effective_date FROM membership_revocations{s} "
+                "WHERE network=? AND state=? ORDER BY position", (network, state)).fetchall():
+            pending = cursor.execute(
+                f"SELECT n.position FROM membership_notices{s} n JOIN membership_changes{s} c "
+                "ON c.position=n.position WHERE n.network=? AND n.state=? "
+                "AND n.revoked_by IS NULL AND n.notified_on<=? AND n.effective_date>? "
+                "AND n.position<? ORDER BY n.effective_date, n.slot LIMIT 1",
+                (network, state, day, day, revocation)).fetchone()
+            if pending is not None:
+                cursor.execute(f"UPDATE membership_notices{s} SET revoked_by=? "
+                               "WHERE position=?", (revocation, pending[0]))
+                cursor.execute(f"DELETE FROM membership_changes{s} WHERE position=?", pending)
+
+    def _revocation_of(self, cursor: Cursor, position: int) -> tuple[str, str] | None:
+        """Take out the revocation recorded at `position` (retracted or corrected); its
+        pair, if it was one."""
+        s = self.suffix
+        found = cursor.execute(f"SELECT network, state FROM membership_revocations{s} "
+                               "WHERE position=?", (position,)).fetchone()
+        if found is None:
+            return None
+        cursor.execute(f"DELETE FROM membership_revocations{s} WHERE position=?", (position,))
+        return str(found[0]), str(found[1])
+
     @handles("MembershipSuspended", "SuspensionLifted")
     def _suspension(self, cursor: Cursor, e: Envelope) -> None:
         data = e["data"]
@@ -187,12 +266,14 @@ class Membership(Projection):
         s, target, at = self.suffix, e["data"]["position"], e["position"]
         replacement = e["data"]["replacement"]
         pairs, suspended = set(), set()
-        old = cursor.execute(
-            f"SELECT network, state FROM membership_changes{s} WHERE position=?",
-            (target,)).fetchone()
+        old = self._change_at(cursor, target)
         if old is not None:
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE position=?", (target,))
+            cursor.execute(f"DELETE FROM membership_notices{s} WHERE position=?", (target,))
             pairs.add((old[0], old[1]))
+        revocation = self._revocation_of(cursor, target)
+        if revocation is not None:
+            pairs.add(revocation)
         old = cursor.execute(
             f"SELECT network, state FROM membership_suspension_changes{s} WHERE position=?",
             (target,)).fetchone()
@@ -207,6 +288,15 @@ class Membership(Projection):
             cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
                            (at, data["network"], data["state"], e["effective_date"], role,
                             target))
+            if data.get("notified_on") and role is None:
+                cursor.execute(
+                    f"INSERT INTO membership_notices{s} VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    (at, data["network"], data["state"], e["effective_date"],
+                     data["notified_on"], target))
+            pairs.add((data["network"], data["state"]))
+        elif replacement["type"] == "WithdrawalRevoked":
+            cursor.execute(f"INSERT INTO membership_revocations{s} VALUES (?, ?, ?, ?)",
+                           (at, data["network"], data["state"], e["effective_date"]))
             pairs.add((data["network"], data["state"]))
         elif replacement["type"] in ("MembershipSuspended", "SuspensionLifted"):
             cursor.execute(
@@ -215,6 +305,7 @@ class Membership(Projection):
                  int(replacement["type"] == "MembershipSuspended"), target))
             suspended.add((data["network"], data["state"]))
         for network, state in sorted(pairs):
+            self._reassign(cursor, network, state)
             self._recompute(cursor, network, state, at)
         for network, state in sorted(pairs | suspended):
             self._recompute_suspensions(cursor, network, state, at)
@@ -222,13 +313,19 @@ class Membership(Projection):
     @handles("EntryRetracted")
     def _retracted(self, cursor: Cursor, e: Envelope) -> None:
         s, retracted, at = self.suffix, e["data"]["position"], e["position"]
-        change = cursor.execute(
-            f"SELECT network, state FROM membership_changes{s} WHERE position=?",
-            (retracted,)).fetchone()
+        change = self._change_at(cursor, retracted)
         if change is not None:
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE position=?", (retracted,))
+            cursor.execute(f"DELETE FROM membership_notices{s} WHERE position=?", (retracted,))
+            self._reassign(cursor, change[0], change[1])
             self._recompute(cursor, change[0], change[1], at)
             self._recompute_suspensions(cursor, change[0], change[1], at)
+            return
+        pair = self._revocation_of(cursor, retracted)
+        if pair is not None:
+            self._reassign(cursor, *pair)
+            self._recompute(cursor, *pair, at)
+            self._recompute_suspensions(cursor, *pair, at)
             return
         change = cursor.execute(
             f"SELECT network, state FROM membership_suspension_changes{s} WHERE position=?",
@@ -246,6 +343,8 @@ class Membership(Projection):
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE network=?", founded)
             cursor.execute(f"DELETE FROM membership_suspension_changes{s} WHERE network=?",
                            founded)
+            cursor.execute(f"DELETE FROM membership_notices{s} WHERE network=?", founded)
+            cursor.execute(f"DELETE FROM membership_revocations{s} WHERE network=?", founded)
             for (rowid,) in cursor.execute(
                     f"SELECT id FROM membership{s} WHERE network=? AND recorded_to IS NULL",
                     founded).fetchall():
@@ -394,8 +493,8 @@ class _Loader(BulkLoader):
             return False
         data, at, day = e["data"], e["position"], e["effective_date"]
         key = (data["network"], data["state"])
-        if key in self.suspended:
-            return False
+        if key in self.suspended or "notified_on" in data:
+            return False  # the handlers keep suspensions and notices
         pair = self.pairs.get(key)
         if pair is None:
             pair = self.pairs[key] = self._read_back(cursor, key)
@@ -491,10 +590,17 @@ class _Loader(BulkLoader):
                                          "WHERE founded_at=?", (target,)).fetchone()
                 if founded is not None:
                     touched.update(key for key in self.pairs if key[0] == founded[0])
+            # A revocation undone puts its withdrawal back; a revoked withdrawal undone
+            # gives its revocation another.
+            touched.update((network, state) for network, state in cursor.execute(
+                f"SELECT network, state FROM membership_revocations{s} WHERE position=? UNION "
+                f"SELECT network, state FROM membership_notices{s} WHERE position=?",
+                (target, target)))
             if e["type"] == "EntryCorrected":
                 replacement = e["data"]["replacement"]
                 key = (replacement["data"].get("network"), replacement["data"].get("state"))
-                if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork"):
+                if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork",
+                                           "WithdrawalRevoked"):
                     touched.add(key)
                 elif replacement["type"] in ("MembershipSuspended", "SuspensionLifted"):
                     self.suspended.add(key)
@@ -565,6 +671,19 @@ def suspended(reader: Reader, network: str, on: str, as_of: int, suffix: str = "
         f"SELECT state FROM membership_suspensions{suffix} WHERE network=? AND valid_from<=? "
         "AND (valid_to IS NULL OR valid_to>?) AND recorded_from<=? "
         "AND (recorded_to IS NULL OR recorded_to>?)", (network, on, on, as_of, as_of))}
+
+
+def pending_withdrawals(reader: Reader, state: str, today: str, suffix: str = ""
+                        ) -> list[dict[str, Any]]:
+    """The withdrawals of `state` given with notice and taking effect after `today`, not
+    revoked, as the record stands now."""
+    return [{"network": network, "notified_on": notified, "effective_date": day,
+             "position": position}
+            for network, notified, day, position in reader.execute(
+                f"SELECT n.network, n.notified_on, n.effective_date, n.position "
+                f"FROM membership_notices{suffix} n JOIN membership_changes{suffix} c "
+                "ON c.position=n.position WHERE n.state=? AND n.revoked_by IS NULL "
+                "AND n.effective_date>? ORDER BY n.effective_date, n.network", (state, today))]
 
 
 def suspensions(reader: Reader, state: str, suffix: str = "") -> list[dict[str, str | None]]:

@@ -46,7 +46,11 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
         case "StateJoinedNetwork":
             return f"{state(d['state'])} joined {called('network', d['network'])} as {d['role']}"
         case "StateLeftNetwork":
-            return f"{state(d['state'])} left {called('network', d['network'])}"
+            notice = f" (notice given on {d['notified_on']})" if d.get("notified_on") else ""
+            return f"{state(d['state'])} left {called('network', d['network'])}{notice}"
+        case "WithdrawalRevoked":
+            return (f"{state(d['state'])} revoked its withdrawal from "
+                    f"{called('network', d['network'])}")
         case "MembershipSuspended":
             by = f" by {d['authority']}" if d.get("authority") else ""
             return f"{state(d['state'])} suspended from {called('network', d['network'])}{by}"

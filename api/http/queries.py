@@ -377,6 +377,8 @@ async def dossier(request: Request, code: str, min_position: int = 0) -> dict[st
             "suspensions": read("membership",
                                 lambda r, s: membership_model.suspensions(r, code, s)),
             "offices": read("networks", lambda r, s: network_model.offices_held(r, code, s)),
+            "pending_withdrawals": read("membership", lambda r, s: (
+                membership_model.pending_withdrawals(r, code, today(), s))),
             "signatures": read("declarations",
                                lambda r, s: declaration_model.signatures_of(r, code, s)),
             "attendances": read("conferences",

@@ -160,7 +160,8 @@ def test_a_conference_may_start_on_a_year_a_month_or_a_day(starts_on: str) -> No
 def test_the_catalogue_has_exactly_the_public_types_of_the_design() -> None:
     assert set(CATALOGUE) == {
         "NetworkEstablished", "StatuteApproved", "StateRegistered", "StateJoinedNetwork",
-        "StateLeftNetwork", "MembershipSuspended", "SuspensionLifted", "OfficeAssumed",
+        "StateLeftNetwork", "WithdrawalRevoked", "MembershipSuspended", "SuspensionLifted",
+        "OfficeAssumed",
         "OfficeRelinquished", "ConferenceScheduled", "ConferenceRescheduled",
         "ConferenceCancelled", "ConferenceHeld", "DelegationAttended", "SessionHeld",
         "DeclarationAdopted", "DeclarationSigned", "SignatureWithdrawn", "EntryRetracted",

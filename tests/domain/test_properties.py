@@ -29,7 +29,10 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "StateRegistered": st.fixed_dictionaries({"state": STATES, "name": TEXT}),
     "StateJoinedNetwork": st.fixed_dictionaries(
         {"network": NETWORKS, "state": STATES, "role": st.sampled_from(["member", "observer"])}),
-    "StateLeftNetwork": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
+    "StateLeftNetwork": st.fixed_dictionaries(
+        {"network": NETWORKS, "state": STATES},
+        optional={"notified_on": st.sampled_from(["2020-01-01", "2022-09-06"])}),
+    "WithdrawalRevoked": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
     "MembershipSuspended": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
     "SuspensionLifted": st.fixed_dictionaries({"network": NETWORKS, "state": STATES}),
     "OfficeAssumed": st.fixed_dictionaries(
@@ -73,7 +76,7 @@ PAYLOADS["EntryCorrected"] = st.sampled_from(CORRECTED).flatmap(
 WEIGHTED_TYPES = sorted(PAYLOADS) + 3 * ["EntryCorrected"] + 4 * [
     "StateJoinedNetwork", "StateLeftNetwork", "DeclarationSigned", "SignatureWithdrawn",
     "DelegationAttended", "SessionHeld", "MembershipSuspended", "SuspensionLifted",
-    "OfficeAssumed", "OfficeRelinquished",
+    "OfficeAssumed", "OfficeRelinquished", "WithdrawalRevoked",
 ]
 
 

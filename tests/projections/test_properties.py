@@ -25,12 +25,42 @@ from tests.projections.conftest import catch_up
 DAYS = ["2019-06-01", "2020-01-01", "2022-09-06", "2023-09-12", "2025-10-08", "2027-01-01"]
 
 
+def revoked(envelopes: list[Envelope], as_of: int) -> set[int]:
+    """The positions of the leaves that revocations took out, among the first `as_of`
+    entries: each revocation, in log order, takes the first in date order of the leaves
+    recorded before it whose notice came on or before its date and whose effect after it."""
+    seen = [e for e in envelopes if e["position"] <= as_of]
+    retracted = {e["data"]["position"] for e in seen
+                 if e["type"] in ("EntryRetracted", "EntryCorrected")}
+    leaves: list[tuple[str, int, int, str, str, str]] = []  # day, slot, position, ...
+    taken: set[int] = set()
+    for e in seen:
+        if e["position"] in retracted:
+            continue
+        type_, data, slot = e["type"], e["data"], e["position"]
+        if type_ == "EntryCorrected":
+            type_, data, slot = (data["replacement"]["type"], data["replacement"]["data"],
+                                 data["position"])
+        if type_ == "StateLeftNetwork" and data.get("notified_on"):
+            leaves.append((e["effective_date"], slot, e["position"], data["network"],
+                           data["state"], data["notified_on"]))
+        elif type_ == "WithdrawalRevoked":
+            day = e["effective_date"]
+            pending = sorted(leaf for leaf in leaves if leaf[2] not in taken
+                             and leaf[3:5] == (data["network"], data["state"])
+                             and leaf[5] <= day < leaf[0])
+            if pending:
+                taken.add(pending[0][2])
+    return taken
+
+
 def naive_members(envelopes: list[Envelope], network: str, on: str, as_of: int
                   ) -> dict[str, tuple[str, str]]:
     """Members by replaying the first `as_of` entries: the oracle."""
     seen = [e for e in envelopes if e["position"] <= as_of]
     retracted = {e["data"]["position"] for e in seen
                  if e["type"] in ("EntryRetracted", "EntryCorrected")}
+    retracted |= revoked(envelopes, as_of)
     # A correction counts as the fact it puts in place, at its own position.
     seen = [{**e, "type": e["data"]["replacement"]["type"],
              "data": e["data"]["replacement"]["data"]} if e["type"] == "EntryCorrected" else e
@@ -70,6 +100,7 @@ def naive_suspended(envelopes: list[Envelope], network: str, on: str, as_of: int
     seen = [e for e in envelopes if e["position"] <= as_of]
     retracted = {e["data"]["position"] for e in seen
                  if e["type"] in ("EntryRetracted", "EntryCorrected")}
+    retracted |= revoked(envelopes, as_of)
     facts = [(e["effective_date"], e["data"]["position"], e["data"]["replacement"]["type"],
               e["data"]["replacement"]["data"]) if e["type"] == "EntryCorrected"
              else (e["effective_date"], e["position"], e["type"], e["data"])

@@ -130,7 +130,8 @@ def script() -> list[dict[str, object]]:
     a back-dated change, a retraction and a correction (its state read back), a founding
     retracted, signatures after a withdrawal, delegations and sessions around a rescheduling,
     names corrected, suspensions ended by a change of role, lifted, retracted and
-    corrected, and an office's terms relinquished, retracted and corrected."""
+    corrected, an office's terms relinquished, retracted and corrected, and withdrawals
+    given with notice, revoked, put back and revoked again."""
     def entry(type_: str, day: str | None = None, **data: object) -> dict[str, object]:
         return {"type": type_, "data": data,
                 **({"effective_date": day} if day is not None else {})}
@@ -199,6 +200,16 @@ def script() -> list[dict[str, object]]:
               replacement={"type": "OfficeAssumed", "data": {
                   "network": "N1", "office": "presidency", "state": "CHL",
                   "term_ends_on": "2014-08-01"}}),
+        entry(joined, "2014-01-01", network="N1", state="ECU", role="member"),
+        entry(left, "2016-01-01", network="N1", state="ECU", notified_on="2014-06-01"),
+        entry("WithdrawalRevoked", "2015-01-01", network="N1", state="ECU"),
+        entry(joined, "2014-01-01", network="N1", state="BOL", role="member"),
+        entry(left, "2017-01-01", network="N1", state="BOL", notified_on="2014-02-01"),
+        entry("WithdrawalRevoked", "2014-03-01", network="N1", state="BOL"),
+        entry("EntryRetracted", position=51, reason="not revoked"),
+        entry("EntryCorrected", "2015-06-01", position=48, reason="the date",
+              replacement={"type": "WithdrawalRevoked",
+                           "data": {"network": "N1", "state": "ECU"}}),
     ]
 
 
@@ -207,7 +218,7 @@ def test_a_bulk_load_equals_the_handlers_page_by_page(
         log: CoordinationLog, store: ProjectionStore, page: int) -> None:
     for raw in script():
         log.submit(raw, recorded_by=RECORDER)
-    assert log.last_position() == 45
+    assert log.last_position() == 53
     for kind in PROJECTIONS.values():
         catch_up(log, store, kind(), page=1)
     load(log, store, [kind(suffix="_bulk") for kind in PROJECTIONS.values()], page=page)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from concord.domain.errors import ConcordError, RuleViolation
@@ -47,26 +47,41 @@ class Record:
 
     entries: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    def points(self, as_of: int, without: int | None = None,
-               extra: tuple[int, dict[str, Any]] | None = None) -> dict[str, list[Any]]:
-        """Each state's change points as the record stood at `as_of` (with one entry taken
-        out and one put in, to try a submission)."""
+    def points(self, as_of: int) -> dict[str, list[Any]]:
+        """Each state's change points as the record stood at `as_of`."""
+        return self.replay(as_of)[0]
+
+    def replay(self, as_of: int) -> tuple[dict[str, list[Any]], bool]:
+        """Each state's change points as the record stood at `as_of`, the withdrawals that
+        revocations revoked taken out, and whether every revocation found one to revoke
+        (the first, in date order, of those recorded before it, its notice given on or
+        before the revocation's date and its effect after)."""
         seen = {p: e for p, e in self.entries.items() if p <= as_of}
-        if extra is not None:
-            seen[extra[0]] = extra[1]
         gone = {e["target"] for e in seen.values() if "target" in e}
-        if without is not None:
-            gone.add(without)
         found: dict[str, list[Any]] = {}
-        for position, e in seen.items():
+        notices: dict[tuple[str, int], str] = {}
+        every = True
+        for position, e in sorted(seen.items()):
             if position in gone or "state" not in e or "assumed" in e:
                 continue
+            changes = found.setdefault(e["state"], [])
+            if "revoke" in e:
+                day = e["day"]
+                pending = sorted(c for c in changes if c[2] is None and c[0] > day
+                                 and notices.get((e["state"], c[1]), "9999") <= day)
+                if pending:
+                    changes.remove(pending[0])
+                else:
+                    every = False
+                continue
             # A correction takes the place of the entry it corrects among same-day changes.
-            found.setdefault(e["state"], []).append(
-                (e["day"], e.get("target", position), e["role"]))
+            slot = e.get("target", position)
+            changes.append((e["day"], slot, e["role"]))
+            if e.get("notice"):
+                notices[e["state"], slot] = e["notice"]
         for changes in found.values():
             changes.sort()
-        return found
+        return found, every
 
     def office_points(self, as_of: int) -> list[tuple[str, int, str, str | None, bool]]:
         """The office's assumptions and relinquishments as the record stood at `as_of`:
@@ -176,6 +191,9 @@ STEP = st.one_of(
     st.tuples(st.just("assume"), st.sampled_from(STATES), st.sampled_from(DAYS),
               st.sampled_from(ENDS)),
     st.tuples(st.just("relinquish"), st.sampled_from(STATES), st.sampled_from(DAYS)),
+    st.tuples(st.just("notice"), st.sampled_from(STATES), st.sampled_from(DAYS),
+              st.sampled_from(DAYS)),
+    st.tuples(st.just("revoke"), st.sampled_from(STATES), st.sampled_from(DAYS)),
     st.tuples(st.just("retract"), st.integers(2, 30)),
     st.tuples(st.just("correct"), st.integers(2, 30), st.sampled_from(STATES),
               st.sampled_from(ROLES), st.sampled_from(DAYS)),
@@ -187,6 +205,15 @@ STEP = st.one_of(
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=st.lists(st.one_of(STEP, st.lists(STEP, min_size=2, max_size=3)),
                       min_size=10, max_size=40))
+# A plain leave is not revocable; a revocation whose withdrawal is retracted revokes the
+# next one pending instead.
+@example(steps=[("change", "ARG", "member", "2001-01-03"), ("change", "ARG", None, "2001-01-06"),
+                ("revoke", "ARG", "2001-01-04")])
+@example(steps=[("change", "ARG", "member", "2001-01-03"),
+                ("notice", "ARG", "2001-01-05", "2001-01-03"),
+                ("change", "ARG", "observer", "2001-01-06"),
+                ("notice", "ARG", "2001-01-08", "2001-01-03"), ("revoke", "ARG", "2001-01-04"),
+                ("retract", 3)])
 @pytest.mark.parametrize("backend_name", BACKENDS)
 def test_decisions_and_members_equal_a_naive_replay(
     tmp_path_factory: pytest.TempPathFactory, backend_name: str, steps: list[Any]
@@ -218,7 +245,7 @@ def check(log: CoordinationLog, store: ProjectionStore, steps: list[Any]) -> Non
             submissions.append(submission)
             if entry is not None:
                 trial.entries[position] = entry
-        ok = ok and valid(trial.points(10**9)) and terms(
+        ok = ok and trial.replay(10**9)[1] and valid(trial.points(10**9)) and terms(
             trial.points(10**9), trial.office_points(10**9)) is not None
         try:
             if isinstance(step, list):
@@ -266,6 +293,17 @@ def _try(trial: Record, item: tuple[Any, ...], position: int, committed: int
         return ({"type": "OfficeAssumed", "data": data, "effective_date": day},
                 {"state": state, "day": day, "ends": ends, "assumed": True},
                 ends is None or ends > day)
+    if item[0] == "notice":
+        _, state, day, notified = item
+        return ({"type": "StateLeftNetwork", "effective_date": day,
+                 "data": {"network": "N", "state": state, "notified_on": notified}},
+                {"state": state, "role": None, "day": day, "notice": notified},
+                notified <= day)
+    if item[0] == "revoke":
+        _, state, day = item
+        return ({"type": "WithdrawalRevoked", "effective_date": day,
+                 "data": {"network": "N", "state": state}},
+                {"state": state, "day": day, "revoke": True, "role": "revoke"}, True)
     if item[0] == "relinquish":
         _, state, day = item
         return ({"type": "OfficeRelinquished", "effective_date": day,
@@ -280,8 +318,9 @@ def _try(trial: Record, item: tuple[Any, ...], position: int, committed: int
         return submission, {"target": target}, standing
     _, _, state, role, day = item
     original = trial.entries.get(target, {})
-    # A correction keeps the corrected entry's type (these replacements are never offices).
-    standing = standing and "assumed" not in original
+    # A correction keeps the corrected entry's type (these replacements are never offices
+    # or revocations).
+    standing = standing and "assumed" not in original and "revoke" not in original
     # A correction keeps the corrected entry's type: a join stays a join, a leave a leave.
     if standing and kind(original.get("role")) != kind(role):
         role = original.get("role")

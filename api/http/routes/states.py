@@ -55,6 +55,16 @@ class OfficeHeld(BaseModel):
         "open."))
 
 
+class PendingWithdrawal(BaseModel):
+    """A withdrawal from a network, notified and not yet in effect: the state is a member
+    until `effective_date`, unless it revokes it before."""
+
+    network: str
+    notified_on: str
+    effective_date: str
+    position: int = Field(description="The entry recording the withdrawal.")
+
+
 class SignatureOf(BaseModel):
     """A signature, standing or withdrawn."""
 
@@ -90,6 +100,7 @@ class Dossier(BaseModel):
     memberships: list[Membership]
     suspensions: list[Suspension]
     offices: list[OfficeHeld]
+    pending_withdrawals: list[PendingWithdrawal]
     signatures: list[SignatureOf]
     attendances: list[Attendance]
     hosted: list[ConferenceSummary]
@@ -101,6 +112,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "memberships": ("network", "role", "valid_from", "valid_to"),
     "suspensions": ("network", "valid_from", "valid_to"),
     "offices": ("network", "office", "valid_from", "valid_to"),
+    "pending_withdrawals": ("network", "notified_on", "effective_date", "position"),
     "signatures": ("declaration", "title", "signed_on", "position", "signatory",
                    "withdrawn_on", "withdrawn_at", "withdrawal_reason"),
     "attendances": ("conference", "title", "starts_on", "ends_on", "role", "head",
@@ -119,13 +131,14 @@ async def read_state(
         "ISO 3166-1 alpha-3, ISO 3166-3, or a code registered with StateRegistered."))],
     min_position: MinPosition = 0,
     format_: Format = None,
-    table: Annotated[Literal["memberships", "suspensions", "offices", "signatures",
-                             "attendances", "hosted"], Query(
+    table: Annotated[Literal["memberships", "suspensions", "offices", "pending_withdrawals",
+                             "signatures", "attendances", "hosted"], Query(
         description="Which list a CSV answer holds; a JSON answer holds them all.")
     ] = "memberships",
 ) -> dict[str, Any] | Response:
-    """One state's memberships in every network, its suspensions and the offices it held,
-    its signatures and withdrawals, the conferences it attended and those it hosted."""
+    """One state's memberships in every network, its suspensions, the offices it held and
+    its withdrawals pending, its signatures and withdrawals, the conferences it attended
+    and those it hosted."""
     found = await queries.dossier(request, code, min_position)
     if wants_csv(request, format_):
         return csv_response(found[table], TABLES[table], f"{code}-{table}.csv")

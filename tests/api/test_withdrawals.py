@@ -1,0 +1,92 @@
+"""Withdrawals given with notice, through the API, on both backends: Venezuela's notice to
+the OAS of 28 April 2017, effective 27 April 2019, and a withdrawal still pending, revoked
+and put back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from tests.api.test_suspensions import OAS, dossier, last, members, post
+
+
+def test_venezuela_s_notice_to_the_oas(client: TestClient) -> None:
+    client.post("/v1/events", json=OAS)
+    post(client, "StateJoinedNetwork", "1948-04-30", state="VEN", role="member")
+    post(client, "StateJoinedNetwork", "1948-04-30", state="ARG", role="member")
+    notice = post(client, "StateLeftNetwork", "2019-04-27", state="VEN",
+                  notified_on="2017-04-28", reason="Denunciation of the Charter")
+    assert notice["data"]["notified_on"] == "2017-04-28"
+    # A member until the withdrawal takes effect, gone from then on.
+    assert members(client, "2017-04-28") == {"ARG": False, "VEN": False}
+    assert members(client, "2019-04-26") == {"ARG": False, "VEN": False}
+    assert members(client, "2019-04-27") == {"ARG": False}
+    # As the record stood before the notice was recorded, Venezuela was still in.
+    assert "VEN" in members(client, "2020-01-01", notice["position"] - 1)
+    assert "VEN" not in members(client, "2020-01-01", notice["position"])
+    # Long in effect: nothing pending.
+    assert dossier(client, "VEN")["pending_withdrawals"] == []
+    history = client.get("/v1/history", params={"state": "VEN", "type": "StateLeftNetwork",
+                                                "min_position": last(client)}).json()
+    assert history["entries"][0]["summary"] == (
+        "Venezuela, Bolivarian Republic of left Organization of American States (OAS) "
+        "(notice given on 2017-04-28)")
+    # A revocation after the withdrawal took effect has nothing to revoke.
+    late = client.post("/v1/events", json={"type": "WithdrawalRevoked",
+                                           "effective_date": "2019-05-01",
+                                           "data": {"network": "OAS", "state": "VEN"}})
+    assert late.status_code == 409
+    assert "no withdrawal of VEN from OAS is pending on 2019-05-01" in late.json()["detail"]
+
+
+def test_a_pending_withdrawal_revoked_and_put_back(client: TestClient) -> None:
+    today = datetime.now(UTC).date()
+    later = (today + timedelta(days=400)).isoformat()
+    client.post("/v1/events", json={"type": "NetworkEstablished", "effective_date": "2000-01-01",
+                                    "data": {"network": "N", "name": "A network"}})
+
+    def n(type_: str, day: str, **data: Any) -> Any:
+        return post(client, type_, day, network="N", state="URY", **data)
+
+    def on(day: str, as_of: int | None = None) -> dict[str, bool]:
+        return members(client, day, as_of, network="N")
+
+    n("StateJoinedNetwork", "2000-01-01", role="member")
+    # Only a withdrawal with notice may lie in the future, and its notice may not.
+    future = client.post("/v1/events", json={"type": "StateLeftNetwork", "effective_date": later,
+                                             "data": {"network": "N", "state": "URY"}})
+    assert future.status_code == 422
+    assert future.json()["errors"][0]["field"] == "effective_date"
+    ahead = client.post("/v1/events", json={
+        "type": "StateLeftNetwork", "effective_date": later,
+        "data": {"network": "N", "state": "URY", "notified_on": later}})
+    assert ahead.status_code == 422
+    assert ahead.json()["errors"][0]["field"] == "data.notified_on"
+
+    notice = n("StateLeftNetwork", later, notified_on=today.isoformat())
+    assert "URY" in on(today.isoformat()) and on(later) == {}
+    pending = [{"network": "N", "notified_on": today.isoformat(), "effective_date": later,
+                "position": notice["position"]}]
+    assert dossier(client, "URY")["pending_withdrawals"] == pending
+    page = client.get("/states/URY").text
+    assert 'id="pending-heading"' in page and f'href="/entries/{notice["position"]}"' in page
+
+    revoked = n("WithdrawalRevoked", today.isoformat(), reason="Stays")
+    assert "URY" in on(later)
+    assert on(later, revoked["position"] - 1) == {}
+    assert dossier(client, "URY")["pending_withdrawals"] == []
+    assert dossier(client, "URY")["memberships"][0]["valid_to"] is None
+
+    # Retracting the revocation puts the withdrawal back; retracting the notice then ends it.
+    retracted = client.post("/v1/events", json={"type": "EntryRetracted", "data": {
+        "position": revoked["position"], "reason": "Recorded in error"}})
+    assert retracted.status_code == 201, retracted.text
+    assert on(later) == {}
+    assert dossier(client, "URY")["pending_withdrawals"] == pending
+    gone = client.post("/v1/events", json={"type": "EntryRetracted", "data": {
+        "position": notice["position"], "reason": "No notice was given"}})
+    assert gone.status_code == 201, gone.text
+    assert "URY" in on(later)
+    assert dossier(client, "URY")["pending_withdrawals"] == []
