@@ -22,8 +22,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                         "conference": "ALCONU-II"},
     "StateRegistered": {"state": "XKX", "name": "Kosovo"},
     "StateJoinedNetwork": {"network": "RELACOPAZ", "state": "ARG", "role": "member"},
-    "StateLeftNetwork": {"network": "OAS", "state": "VEN", "reason": "Denunciation of the "
-                         "Charter of the OAS", "notified_on": "2017-04-28"},
+    "StateLeftNetwork": {"network": "RELACOPAZ", "state": "ARG", "reason": "Withdrew",
+                         "notified_on": "2023-09-12"},
     "WithdrawalRevoked": {"network": "RELACOPAZ", "state": "ARG",
                           "reason": "Notice withdrawn before it took effect"},
     "MembershipSuspended": {"network": "OAS", "state": "HND", "reason": "The coup d'état "
@@ -64,10 +64,8 @@ assert set(EXAMPLES) == set(CATALOGUE)
 # A conference is held on or after its start (the example's ALCONU-III starts in 2025).
 EXAMPLE_DATES = {"ConferenceHeld": "2025-10-08", "MembershipSuspended": "2009-07-04",
                  "SuspensionLifted": "2011-06-01", "OfficeRelinquished": "2025-10-08",
-                 "StateLeftNetwork": "2019-04-27"}
+                 "StateLeftNetwork": "2024-09-12", "WithdrawalRevoked": "2024-01-01"}
 EXAMPLE_SOURCES = {
-    "StateLeftNetwork": "OAS General Secretariat: Venezuela's notice of 28 April 2017, "
-                        "effective two years later",
     "MembershipSuspended": "OAS General Assembly, special session, 4 July 2009",
     "SuspensionLifted": "OAS General Assembly, special session, 1 June 2011",
 }
