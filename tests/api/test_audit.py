@@ -35,18 +35,18 @@ def concord(*args: str) -> tuple[int, str]:
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
     """The founding example, its projections (the Merkle tree too) caught up, and one signed
-    checkpoint of its 88 entries issued."""
+    checkpoint of its 89 entries issued."""
     data = tmp_path / "demo"
     assert concord("demo", "--data-dir", str(data))[0] == 0
     with TestClient(create_app(Settings(data_dir=data))) as client:
-        assert client.get("/v1/log/checkpoint", params={"min_position": 88}).status_code == 200
+        assert client.get("/v1/log/checkpoint", params={"min_position": 89}).status_code == 200
     return data
 
 
 def test_a_data_directory_verifies_against_its_tree_and_checkpoint(demo_dir: Path) -> None:
     status, output = concord("verify", "--data-dir", str(demo_dir))
     assert status == 0, output
-    assert "OK: 88 entries verified." in output
+    assert "OK: 89 entries verified." in output
 
 
 def _edit_payload(db: sqlite3.Connection) -> int:
@@ -107,13 +107,13 @@ def test_rewriting_the_log_and_rebuilding_its_tree_is_caught_by_the_signed_check
 
 @pytest.fixture
 def audited(start_server: Callable[..., Server], tmp_path: Path) -> tuple[Server, Path, Path]:
-    """A demo server; its checkpoint of 88 entries and its verifier key, saved to files."""
+    """A demo server; its checkpoint of 89 entries and its verifier key, saved to files."""
     server = start_server("--demo")
-    assert server.http.get("/v1/log/checkpoint", params={"min_position": 88}).status_code == 200
+    assert server.http.get("/v1/log/checkpoint", params={"min_position": 89}).status_code == 200
     checkpoint, key = tmp_path / "checkpoint.txt", tmp_path / "log.vkey"
     status, output = concord("checkpoint", "--server", server.url, "--out", str(checkpoint))
     assert status == 0, output
-    assert "Saved the checkpoint of 88 entries (concord.localhost/log)" in output
+    assert "Saved the checkpoint of 89 entries (concord.localhost/log)" in output
     key.write_text(server.http.get("/v1/log/public-key").text)
     return server, checkpoint, key
 
@@ -124,7 +124,7 @@ def test_an_export_verifies_offline_and_any_change_to_it_is_caught(
     server, checkpoint, key = audited
     export = tmp_path / "export.jsonl"
     status, output = concord("export", "--data-dir", str(server.data_dir), "--out", str(export))
-    assert status == 0 and "Exported 88 entries" in output
+    assert status == 0 and "Exported 89 entries" in output
     lines = export.read_bytes().splitlines(keepends=True)
 
     def verify(changed: list[bytes]) -> tuple[int, str]:
@@ -133,7 +133,7 @@ def test_an_export_verifies_offline_and_any_change_to_it_is_caught(
                        "--key", str(key))
 
     status, output = verify(lines)
-    assert status == 0 and "OK: 88 entries verified against the checkpoint." in output, output
+    assert status == 0 and "OK: 89 entries verified against the checkpoint." in output, output
     edited = orjson.loads(lines[29])
     edited["recorded_by"] = "someone-else"
     status, output = verify([*lines[:29], orjson.dumps(edited) + b"\n", *lines[30:]])
@@ -181,11 +181,11 @@ def test_a_saved_checkpoint_shows_the_log_only_grew_and_then_catches_a_rewrite(
     for code in ("G-1", "G-2"):
         server.http.post("/v1/events", json={"type": "DeclarationAdopted",
                                              "data": {"declaration": code, "title": code}})
-    server.http.get("/v1/log/checkpoint", params={"min_position": 90})
+    server.http.get("/v1/log/checkpoint", params={"min_position": 91})
     status, output = concord("verify", "--checkpoint", str(checkpoint), "--server", server.url,
                              "--key", str(key))
     assert status == 0, output
-    assert "the log grew from 88 to 90 entries, consistently" in output
+    assert "the log grew from 89 to 91 entries, consistently" in output
     # The operator rewrites an early entry and rebuilds the tree to match.
     server.process.terminate()
     server.process.wait(timeout=15)
@@ -195,17 +195,17 @@ def test_a_saved_checkpoint_shows_the_log_only_grew_and_then_catches_a_rewrite(
     rewritten = start_server(data_dir=server.data_dir)
     rewritten.http.post("/v1/events", headers=server.http.headers, json={
         "type": "DeclarationAdopted", "data": {"declaration": "G-3", "title": "G-3"}})
-    rewritten.http.get("/v1/log/checkpoint", params={"min_position": 91})
+    rewritten.http.get("/v1/log/checkpoint", params={"min_position": 92})
     status, output = concord("verify", "--checkpoint", str(checkpoint), "--server",
                              rewritten.url, "--key", str(key))
     assert status == 1, output
-    assert "no proof that the log of 91 entries extends the one of 88" in output
+    assert "no proof that the log of 92 entries extends the one of 89" in output
 
 
 @pytest.fixture
 def grown_export(audited: tuple[Server, Path, Path], tmp_path: Path
                  ) -> tuple[Server, Path, Path, list[bytes]]:
-    """The audited server after two more entries, and its export of 90 lines."""
+    """The audited server after two more entries, and its export of 91 lines."""
     server, checkpoint, key = audited
     for code in ("L-1", "L-2"):
         answer = server.http.post("/v1/events", json={"type": "DeclarationAdopted",
@@ -214,7 +214,7 @@ def grown_export(audited: tuple[Server, Path, Path], tmp_path: Path
         assert answer.status_code == 201, answer.text
     export = tmp_path / "export.jsonl"
     status, output = concord("export", "--data-dir", str(server.data_dir), "--out", str(export))
-    assert status == 0 and "Exported 90 entries" in output, output
+    assert status == 0 and "Exported 91 entries" in output, output
     return server, checkpoint, key, export.read_bytes().splitlines(keepends=True)
 
 
@@ -224,16 +224,16 @@ def test_an_export_longer_than_the_checkpoint_says_how_many_entries_it_covers(
     _, checkpoint, key, lines = grown_export
     export = tmp_path / "export.jsonl"
     expected = {
-        90: "OK: 88 entries verified against the checkpoint; 2 later entries are not covered",
-        89: "OK: 88 entries verified against the checkpoint; 1 later entry is not covered",
-        88: "OK: 88 entries verified against the checkpoint.",
+        91: "OK: 89 entries verified against the checkpoint; 2 later entries are not covered",
+        90: "OK: 89 entries verified against the checkpoint; 1 later entry is not covered",
+        89: "OK: 89 entries verified against the checkpoint.",
     }
     for count, message in expected.items():
         export.write_bytes(b"".join(lines[:count]))
         status, output = concord("verify", "--export", str(export), "--checkpoint",
                                  str(checkpoint), "--key", str(key))
         assert status == 0 and message in output, (count, output)
-        assert "89 entries verified" not in output and "90 entries verified" not in output
+        assert "90 entries verified" not in output and "91 entries verified" not in output
 
 
 def test_a_change_inside_the_covered_range_of_a_longer_export_fails_by_position(
@@ -251,35 +251,35 @@ def test_a_change_inside_the_covered_range_of_a_longer_export_fails_by_position(
     edited["data"] = {**edited["data"], "extra": 1}
     with_edit = [*lines[:29], orjson.dumps(edited) + b"\n", *lines[30:]]
     status, output = verify(with_edit)
-    assert status == 1 and "the root of the first 88 entries is not the signed one" in output
+    assert status == 1 and "the root of the first 89 entries is not the signed one" in output
     status, output = verify(with_edit, "--server", server.url)
     assert status == 1 and "first bad position: 30" in output, output
     cases = {
         "deleted": ([*lines[:39], *lines[40:]], 41),
         "reordered": ([*lines[:49], lines[50], lines[49], *lines[51:]], 51),
         "inserted": ([*lines[:10], lines[9], *lines[10:]], 10),
-        "deleted at the end of the covered range": ([*lines[:87], *lines[88:]], 89),
-        "deleted after it": ([*lines[:88], lines[89]], 90),
+        "deleted at the end of the covered range": ([*lines[:88], *lines[89:]], 90),
+        "deleted after it": ([*lines[:89], lines[90]], 91),
     }
     for what, (changed, position) in cases.items():
         status, output = verify(changed)
         assert status == 1, (what, output)
         assert f"first bad position: {position}" in output, (what, output)
-    status, output = verify([*lines[:88], b"not json\n", lines[89]])
-    assert status == 1 and "line 89: not an entry's envelope" in output, output
+    status, output = verify([*lines[:89], b"not json\n", lines[90]])
+    assert status == 1 and "line 90: not an entry's envelope" in output, output
 
 
 def test_an_edit_after_the_checkpoint_is_not_claimed_as_verified(
     grown_export: tuple[Server, Path, Path, list[bytes]], tmp_path: Path,
 ) -> None:
     _, checkpoint, key, lines = grown_export
-    edited = orjson.loads(lines[89])
+    edited = orjson.loads(lines[90])
     edited["source"] = "rewritten"
     export = tmp_path / "export.jsonl"
-    export.write_bytes(b"".join([*lines[:89], orjson.dumps(edited) + b"\n"]))
+    export.write_bytes(b"".join([*lines[:90], orjson.dumps(edited) + b"\n"]))
     status, output = concord("verify", "--export", str(export), "--checkpoint", str(checkpoint),
                              "--key", str(key))
-    # Nothing signed covers position 90: the report must say so rather than vouch for it.
+    # Nothing signed covers position 91: the report must say so rather than vouch for it.
     assert status == 0 and "2 later entries are not covered by it" in output, output
 
 

@@ -26,7 +26,7 @@ def test_a_script_verifies_an_export_with_the_library_alone(tmp_path: Path) -> N
     runner = CliRunner()
     assert runner.invoke(app, ["demo", "--data-dir", str(data)]).exit_code == 0
     with TestClient(create_app(Settings(data_dir=data))) as client:
-        checkpoint_note = client.get("/v1/log/checkpoint", params={"min_position": 88}).text
+        checkpoint_note = client.get("/v1/log/checkpoint", params={"min_position": 89}).text
         key = client.get("/v1/log/public-key").text
     assert runner.invoke(app, ["export", "--data-dir", str(data), "--out", str(export)]
                          ).exit_code == 0
@@ -36,13 +36,13 @@ def test_a_script_verifies_an_export_with_the_library_alone(tmp_path: Path) -> N
     with open(export, "rb") as lines:
         report = verify_export(lines, checkpoint_note, read_verifier(key))
     assert report.ok, report.problems
-    assert report.checked == 88 and report.uncovered == 0
+    assert report.checked == 89 and report.uncovered == 0
 
     tampered = export.read_bytes().replace(b'"ARG"', b'"BRA"', 1)
     report = verify_export(tampered.splitlines(keepends=True), checkpoint_note,
                            read_verifier(key))
     assert not report.ok
-    assert "the root of the first 88 entries is not the signed one" in report.problems[0]
+    assert "the root of the first 89 entries is not the signed one" in report.problems[0]
 
 
 def test_the_library_exports_what_it_names() -> None:

@@ -46,7 +46,7 @@ def test_the_readme_audit_walk_through_holds_for_a_log_that_grows_between_the_st
     start_server: Callable[..., Server], tmp_path: Path,
 ) -> None:
     server = start_server("--demo")
-    wait_for(lambda: server.http.get("/v1/log/checkpoint").text.splitlines()[1] == "88")
+    wait_for(lambda: server.http.get("/v1/log/checkpoint").text.splitlines()[1] == "89")
     port = server.url.rsplit(":", 1)[1]
 
     # Check step 1: the key, taken once.
@@ -57,33 +57,33 @@ def test_the_readme_audit_walk_through_holds_for_a_log_that_grows_between_the_st
     # the second through an address typed without its scheme.
     first, second, third = (tmp_path / f"checkpoint-{week}.txt" for week in (1, 2, 3))
     status, output = concord("checkpoint", "--server", server.url, "--out", first)
-    assert status == 0 and "Saved the checkpoint of 88 entries" in output, output
-    assert grow(server, "W2", 3) == 91
+    assert status == 0 and "Saved the checkpoint of 89 entries" in output, output
+    assert grow(server, "W2", 3) == 92
     status, output = concord("checkpoint", "--server", f"localhost:{port}", "--out", second)
-    assert status == 0 and "Saved the checkpoint of 91 entries" in output, output
-    assert grow(server, "W3", 2) == 93
+    assert status == 0 and "Saved the checkpoint of 92 entries" in output, output
+    assert grow(server, "W3", 2) == 94
     status, output = concord("checkpoint", "--server", server.url, "--out", third)
-    assert status == 0 and "Saved the checkpoint of 93 entries" in output, output
-    assert grow(server, "W4", 1) == 94
+    assert status == 0 and "Saved the checkpoint of 94 entries" in output, output
+    assert grow(server, "W4", 1) == 95
 
     # Check step 3: the log only grew since each checkpoint.
-    for saved, size in ((first, 88), (second, 91), (third, 93)):
+    for saved, size in ((first, 89), (second, 92), (third, 94)):
         status, output = concord("verify", "--checkpoint", saved, "--server", server.url,
                                  "--key", key)
         assert status == 0, output
-        assert f"the log grew from {size} to 94 entries, consistently" in output
+        assert f"the log grew from {size} to 95 entries, consistently" in output
 
     # Check step 4: an export taken from the API today is longer than every checkpoint; each
     # checkpoint covers its own prefix of it, and says how much it does not cover.
     export = tmp_path / "log.jsonl"
     status, output = concord("export", "--server", server.url, "--out", export)
-    assert status == 0 and "Exported 94 entries" in output, output
-    assert len(export.read_bytes().splitlines()) == 94
-    for saved, size in ((first, 88), (second, 91), (third, 93)):
+    assert status == 0 and "Exported 95 entries" in output, output
+    assert len(export.read_bytes().splitlines()) == 95
+    for saved, size in ((first, 89), (second, 92), (third, 94)):
         status, output = concord("verify", "--export", export, "--checkpoint", saved,
                                  "--key", key)
         assert status == 0, output
-        later = 94 - size
+        later = 95 - size
         assert (f"OK: {size} entries verified against the checkpoint; {later} later "
                 f"{'entry is' if later == 1 else 'entries are'} not covered by it") in output
     # ... and an entry edited inside what the oldest checkpoint covers is still caught, and
@@ -104,11 +104,11 @@ def test_the_readme_audit_walk_through_holds_for_a_log_that_grows_between_the_st
     receipt.write_bytes(answer.content)
     status, output = concord("verify", "--receipt", receipt, "--key", key)
     assert status == 0, output
-    assert "position 95 (leaf 94) is in the log of 95 entries" in output
+    assert "position 96 (leaf 95) is in the log of 96 entries" in output
 
     # Check step 6: the operator's own check of the data directory, while it serves.
     status, output = concord("verify", "--data-dir", server.data_dir)
-    assert status == 0 and "OK: 95 entries verified." in output, output
+    assert status == 0 and "OK: 96 entries verified." in output, output
 
 
 def test_a_receipt_with_an_edited_envelope_or_proof_fails_at_its_position(

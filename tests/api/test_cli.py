@@ -41,7 +41,8 @@ def test_the_demo_records_the_founding_example(tmp_path: Path) -> None:
     assert "RELACOPAZ's members today (18): Argentina," in result.output
     assert "Signatories of the Buenos Aires Declaration (18):" in result.output
     last_ten = result.output.split("The last ten decisions:")[1].strip().splitlines()
-    assert len(last_ten) == 10 and "France attended ALCONU-III as observer" in last_ten[-1]
+    assert len(last_ten) == 10 and "France attended ALCONU-III as observer" in last_ten[-2]
+    assert "Argentina assumed the office pro-tempore-presidency of" in last_ten[-1]
     log = entries(tmp_path)
     assert len(log) == len(founding_scenario().submissions)
     by_type = Counter(e["type"] for e in log)
@@ -73,7 +74,7 @@ def test_running_the_demo_again_appends_nothing(tmp_path: Path) -> None:
     first = entries(tmp_path)
     again = runner.invoke(app, ["demo", "--data-dir", str(tmp_path)], env={"COLUMNS": "300"})
     assert again.exit_code == 0, again.output
-    assert "Already recorded, nothing appended: this log holds the founding example's 88 " \
+    assert "Already recorded, nothing appended: this log holds the founding example's 89 " \
         "entries already" in again.output
     assert entries(tmp_path) == first
 

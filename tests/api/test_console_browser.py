@@ -24,7 +24,7 @@ from tests.api.research import NETWORK, record_later_changes
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
 
-DEMO_ENTRIES = 88
+DEMO_ENTRIES = 89
 
 
 @pytest.fixture(scope="module")

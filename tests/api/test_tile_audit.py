@@ -304,11 +304,11 @@ def test_a_running_server_is_a_tile_log_that_verifies(
     start_server: Callable[..., Server], tmp_path: Path,
 ) -> None:
     server = start_server("--demo")
-    note = server.http.get("/v1/log/checkpoint", params={"min_position": 88})
+    note = server.http.get("/v1/log/checkpoint", params={"min_position": 89})
     key, saved = tmp_path / "log.vkey", tmp_path / "saved.txt"
     key.write_text(server.http.get("/v1/log/public-key").text)
     saved.write_text(note.text)
-    bundle = server.http.get("/v1/log/tile/entries/000.p/88",
+    bundle = server.http.get("/v1/log/tile/entries/000.p/89",
                              headers={"Accept-Encoding": "gzip"})
     assert bundle.headers["content-encoding"] == "gzip"
     assert bundle.headers["access-control-allow-origin"] == "*"
@@ -316,7 +316,7 @@ def test_a_running_server_is_a_tile_log_that_verifies(
     result = runner.invoke(app, ["verify", "--tiles", f"{server.url}/v1/log", "--key",
                                  str(key), "--checkpoint", str(saved)])
     assert result.exit_code == 0, result.output
-    assert "OK: 88 entries verified against the checkpoint." in result.output
+    assert "OK: 89 entries verified against the checkpoint." in result.output
     result = runner.invoke(app, ["verify", "--tiles", f"{server.url}/v1/nothing", "--key",
                                  str(key)])
     assert result.exit_code == 1 and "HTTP 404" in result.output

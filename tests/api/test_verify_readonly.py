@@ -39,7 +39,7 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("original") / "data"
     assert concord("demo", "--data-dir", data)[0] == 0
     with TestClient(create_app(Settings(data_dir=data))) as client:
-        assert client.get("/v1/log/checkpoint", params={"min_position": 88}).status_code == 200
+        assert client.get("/v1/log/checkpoint", params={"min_position": 89}).status_code == 200
     db = sqlite3.connect(data / "concord.db")  # the last connection: folds the WAL in
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -59,7 +59,7 @@ def test_verifying_a_clean_copy_changes_no_byte_and_creates_no_file(copy: Path) 
     assert "concord.db-wal" not in before
     status, output = concord("verify", "--data-dir", copy)
     assert status == 0, output
-    assert "OK: 88 entries verified." in output
+    assert "OK: 89 entries verified." in output
     assert "equal a rebuild from the log" in output
     assert "complete if the server was stopped cleanly" in output
     assert fingerprint(copy) == before
@@ -80,7 +80,7 @@ def test_verifying_a_copy_with_its_wal_changes_no_byte(copy: Path, tmp_path: Pat
     assert (live / "concord.db-wal").stat().st_size > 0, before
     status, output = concord("verify", "--data-dir", live)
     assert status == 0, output
-    assert "OK: 89 entries verified." in output
+    assert "OK: 90 entries verified." in output
     assert "1 entry is not in the tree yet" in output
     assert "read from a private copy" in output
     assert fingerprint(live) == before
@@ -100,7 +100,7 @@ def test_the_main_file_without_its_wal_is_read_with_a_note(copy: Path, tmp_path:
     before = fingerprint(alone)
     status, output = concord("verify", "--data-dir", alone, "--key", _verifier_key(copy))
     assert "no concord.db-wal lies beside it" in output and "concord backup" in output
-    assert status == 0 and "OK: 88 entries verified." in output, output
+    assert status == 0 and "OK: 89 entries verified." in output, output
     assert fingerprint(alone) == before
 
 
@@ -143,7 +143,7 @@ def test_a_read_model_that_differs_from_its_rebuild_is_named(copy: Path) -> None
     db.close()
     status, output = concord("verify", "--data-dir", copy)
     assert status == 1, output
-    assert "read model declarations (up to position 88) differs from its rebuild" in output
+    assert "read model declarations (up to position 89) differs from its rebuild" in output
     assert "concord rebuild declarations" in output
 
 
@@ -156,7 +156,7 @@ def test_a_backup_is_a_complete_copy_with_a_private_key(copy: Path, tmp_path: Pa
     assert stat.S_IMODE((out / "signing.key").stat().st_mode) == 0o600
     assert (out / "signing.key").read_bytes() == (copy / "signing.key").read_bytes()
     status, output = concord("verify", "--data-dir", out)
-    assert status == 0 and "OK: 88 entries verified." in output, output
+    assert status == 0 and "OK: 89 entries verified." in output, output
     again = concord("backup", "--data-dir", copy, "--out", out)
     assert again[0] == 1 and "exists: back up into a new directory" in again[1]
 

@@ -34,7 +34,8 @@ def test_filters_by_state_type_and_dates(log: CoordinationLog, store: Projection
     end = founded(log, store)
     argentina = history(store.reader(), Query(state="ARG", limit=100), end)
     assert {e["type"] for e in argentina} == {
-        "ConferenceScheduled", "DelegationAttended", "DeclarationSigned", "StateJoinedNetwork"}
+        "ConferenceScheduled", "DelegationAttended", "DeclarationSigned", "StateJoinedNetwork",
+        "OfficeAssumed"}
     held = history(store.reader(), Query(types=("ConferenceHeld",)), end)
     assert [e["data"]["conference"] for e in held] == ["ALCONU-I", "ALCONU-II", "ALCONU-III"]
     in_2025 = history(store.reader(), Query(date_from="2025-01-01", date_to="2025-12-31",
