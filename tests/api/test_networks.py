@@ -30,6 +30,13 @@ def test_relacopaz_members_today_and_as_of_earlier_positions(
     before = server.http.get("/v1/networks/RELACOPAZ/members",
                              params={"on": "2023-09-11"}).json()
     assert before["count"] == 0
+    # Argentina's pro tempore presidency, from the day it hosted ALCONU II.
+    offices = server.http.get("/v1/networks/RELACOPAZ/offices",
+                              params={"min_position": 89}).json()["offices"]
+    assert offices == [{"office": "pro-tempore-presidency", "state": "ARG", "name": "Argentina",
+                        "since": "2023-09-12", "until": None}]
+    assert server.http.get("/v1/networks/RELACOPAZ/offices",
+                           params={"on": "2023-09-11"}).json()["offices"] == []
     # Check read-your-writes: a new member is there as soon as its position is asked for.
     joined = server.http.post("/v1/events", json={
         "type": "StateJoinedNetwork", "effective_date": "2025-01-01",
