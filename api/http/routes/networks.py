@@ -133,7 +133,7 @@ class Offices(BaseModel):
     """Who held which office of a network on a date, as the record stood at a position."""
 
     model_config = {"json_schema_extra": {"examples": [{
-        "network": "RELACOPAZ", "on": "2023-09-12", "as_of": 90, "offices": [
+        "network": "RELACOPAZ", "on": "2023-09-12", "as_of": 89, "offices": [
             {"office": "pro-tempore-presidency", "state": "ARG", "name": "Argentina",
              "since": "2023-09-12", "until": None}]}]}}
 
