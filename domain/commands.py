@@ -58,10 +58,11 @@ class Streams(Protocol):
 def execute(submission: Submission, entry: Entry, streams: Streams) -> Stream:
     """Apply one submission to its aggregate; return the aggregate, holding the new event."""
     payload = submission.payload
-    if isinstance(payload, c.EntryRetracted):
-        return _retract(submission, payload, entry, streams)
     if isinstance(payload, c.EntryCorrected):
         return _correct(submission, payload, entry, streams)
+    require_in_past(submission.type, payload, entry, "")
+    if isinstance(payload, c.EntryRetracted):
+        return _retract(submission, payload, entry, streams)
     kind, code_field, creates, command = _COMMANDS[submission.type]
     code = getattr(payload, code_field)
     stream_id = kind.stream_id(code)
@@ -203,6 +204,9 @@ def _correct(
     # Unless given, the correction keeps the corrected entry's date and citation.
     entry = replace(entry, effective_date=submission.effective_date or target.effective_date,
                     source=submission.source or target.source)
+    require_in_past(replacement.type, fact, entry, "replacement.")
+    if isinstance(fact, c.OfficeAssumed):
+        require_term_after(fact, entry, "replacement.")
     folded = aggregate.correct(events, version, payload, entry)
     streams.replace(folded)
     return folded
@@ -285,6 +289,8 @@ def _state_left(n: Network, p: c.StateLeftNetwork, e: Entry, s: Streams) -> None
 
 
 def _withdrawal_revoked(n: Network, p: c.WithdrawalRevoked, e: Entry, s: Streams) -> None:
+    n.require_exists()
+    require_state(s, p.state)
     n.revoke_withdrawal(p, e)
 
 
@@ -295,20 +301,58 @@ def _membership_suspended(n: Network, p: c.MembershipSuspended, e: Entry, s: Str
 
 
 def _suspension_lifted(n: Network, p: c.SuspensionLifted, e: Entry, s: Streams) -> None:
+    n.require_exists()
+    require_state(s, p.state)
     n.lift_suspension(p, e)
 
 
 def _office_assumed(n: Network, p: c.OfficeAssumed, e: Entry, s: Streams) -> None:
     n.require_exists()
     require_state(s, p.state)
-    if p.term_ends_on is not None and p.term_ends_on <= e.effective_date:
-        raise InvalidSubmission([FieldProblem(
-            "data.term_ends_on", f"{p.term_ends_on} is not after the effective date, "
-            f"{e.effective_date}: a term ends after it starts")])
+    require_term_after(p, e, "")
     n.assume_office(p, e)
 
 
+def require_term_after(p: c.OfficeAssumed, e: Entry, prefix: str) -> None:
+    """Refuse a term that ends on or before it starts."""
+    if p.term_ends_on is not None and p.term_ends_on <= e.effective_date:
+        raise InvalidSubmission([FieldProblem(
+            f"data.{prefix}data.term_ends_on" if prefix else "data.term_ends_on",
+            f"{p.term_ends_on} is not after the effective date, {e.effective_date}: a term "
+            "ends after it starts")])
+
+
+WITH_NOTICE = frozenset({"StateLeftNetwork"})
+"""The types whose entries may take effect after they are recorded, given `notified_on`."""
+
+
+def require_in_past(type_: str, payload: c.Payload, e: Entry, prefix: str) -> None:
+    """Refuse an effective date later than `e.latest` (the recording date and a day), unless
+    the entry is a withdrawal with notice (`notified_on`, itself not later than that, and
+    not after the effective date). `prefix` places the fields of a correction's
+    replacement."""
+    notice = getattr(payload, "notified_on", None) if type_ in WITH_NOTICE else None
+    field = f"data.{prefix}data.notified_on" if prefix else "data.notified_on"
+    if notice is not None:
+        if notice > e.latest:
+            raise InvalidSubmission([FieldProblem(
+                field, f"{notice} is later than {e.latest}, the recording date (UTC) and a "
+                "day of tolerance: notice is recorded once it has been given")])
+        if notice > e.effective_date:
+            raise InvalidSubmission([FieldProblem(
+                field, f"{notice} is after the effective date, {e.effective_date}: notice "
+                "comes before the withdrawal takes effect")])
+    elif e.effective_date > e.latest:
+        raise InvalidSubmission([FieldProblem(
+            "effective_date",
+            f"{e.effective_date} is later than {e.latest}, the recording date (UTC) and a day "
+            "of tolerance: an entry records what has taken effect; only a withdrawal with "
+            "notice (StateLeftNetwork with notified_on) may take effect later")])
+
+
 def _office_relinquished(n: Network, p: c.OfficeRelinquished, e: Entry, s: Streams) -> None:
+    n.require_exists()
+    require_state(s, p.state)
     n.relinquish_office(p, e)
 
 

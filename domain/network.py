@@ -12,7 +12,8 @@ leaving, or becoming an observer, ends the suspension.
 Each office of the network (a code: `pro-tempore-presidency`) has a timeline of terms: a
 member assumes it, until its `term_ends_on` or until it relinquishes it. One holder at a
 time, wherever an entry falls: a state assumes an office only once the term before has
-ended, and only while it is a member; only the holder relinquishes it, during its term.
+ended, and only if it is a member on that day (leaving later does not end its term: the
+relinquishment is recorded); only the holder relinquishes it, during its term.
 """
 
 from __future__ import annotations
@@ -55,15 +56,16 @@ class Network(Stream):
     class StateLeftNetwork(Event):
         def apply_fact(self, aggregate: Any) -> None:
             state = self.data["state"]
-            aggregate.change(state, Change(
-                self.effective_date, self.order, None, self.originator_version))
             if self.data.get("notified_on"):
                 aggregate.notices = {**aggregate.notices,
                                      (state, self.originator_version): self.data["notified_on"]}
+            aggregate.change(state, Change(
+                self.effective_date, self.order, None, self.originator_version))
 
     class WithdrawalRevoked(Event):
         def apply_fact(self, aggregate: Any) -> None:
-            aggregate.revoke(self.data["state"], self.effective_date, self.originator_version)
+            aggregate.revoke(self.data["state"], Change(
+                self.effective_date, self.order, None, self.originator_version))
 
     class OfficeAssumed(Event):
         def apply_fact(self, aggregate: Any) -> None:
@@ -95,29 +97,53 @@ class Network(Stream):
         self.pairs: dict[str, Timeline] = {}
         self.suspensions: dict[str, Timeline] = {}
         self.offices: dict[str, tuple[OfficePoint, ...]] = {}
-        # Leaves given with notice: (state, entry) -> the date notice was given. A revoked
-        # one is taken out of the state's timeline; a revocation that found no pending
-        # withdrawal is kept in `dangling`, (state, entry) -> its date.
+        # Leaves given with notice: (state, entry) -> the date notice was given. For a state
+        # with revocations (`revocations`, in their order), `recorded` keeps every change
+        # point and `pairs` those not revoked; a revocation that finds no withdrawal to
+        # revoke is kept in `dangling`, (state, entry) -> its date.
         self.notices: dict[tuple[str, int], str] = {}
+        self.recorded: dict[str, Timeline] = {}
+        self.revocations: dict[str, Timeline] = {}
         self.dangling: dict[tuple[str, int], str] = {}
 
     def change(self, state: str, change: Change) -> None:
         """Put a change point in the state's timeline."""
-        self.pairs[state] = added(self.pairs.get(state, EMPTY), change)
+        if state in self.revocations:
+            self.recorded[state] = added(self.recorded[state], change)
+            self._resolve(state)
+        else:
+            self.pairs[state] = added(self.pairs.get(state, EMPTY), change)
         self.touched.add(state)
 
-    def revoke(self, state: str, day: str, entry: int) -> None:
-        """Take out of the state's timeline the withdrawal pending on `day` (notice given on
-        or before it, taking effect after it)."""
-        timeline = self.pairs.get(state, EMPTY)
-        pending = next((change for change in timeline
-                        if change.value is None and change.day > day
-                        and self.notices.get((state, change.entry), "9999") <= day), None)
-        if pending is None:
-            self.dangling = {**self.dangling, (state, entry): day}
-        else:
-            self.pairs[state] = tuple(change for change in timeline if change != pending)
+    def revoke(self, state: str, revocation: Change) -> None:
+        """Record a revocation of the state's pending withdrawal (`revocation.day`: its
+        date; `order`: its place, as a change's)."""
+        if state not in self.revocations:
+            self.recorded[state] = self.pairs.get(state, EMPTY)
+        self.revocations[state] = tuple(sorted(
+            (*self.revocations.get(state, EMPTY), revocation), key=lambda r: r.order))
+        self._resolve(state)
         self.touched.add(state)
+
+    def _resolve(self, state: str) -> None:
+        """Give each of the state's revocations, in their order, the withdrawal it revokes:
+        the first in date order of those before it (by order: a correction stands where the
+        entry it corrects stood) whose notice came on or before the revocation's date and
+        whose effect comes after it."""
+        timeline, taken = self.recorded[state], set()
+        dangling = {key: day for key, day in self.dangling.items() if key[0] != state}
+        for revocation in self.revocations[state]:
+            pending = next((change for change in timeline
+                            if change.value is None and change.order < revocation.order
+                            and change.day > revocation.day and change.entry not in taken
+                            and self.notices.get((state, change.entry), "9999")
+                            <= revocation.day), None)
+            if pending is None:
+                dangling[state, revocation.entry] = revocation.day
+            else:
+                taken.add(pending.entry)
+        self.dangling = dangling
+        self.pairs[state] = tuple(change for change in timeline if change.entry not in taken)
 
     def suspend_point(self, state: str, change: Change) -> None:
         """Put a suspension (value SUSPENDED) or a lift (None) in the state's timeline of
@@ -346,7 +372,8 @@ def office_breaks(points: tuple[OfficePoint, ...], roles: dict[str, Timeline]
 def office_terms(points: list[tuple[str, str, str | None, bool]]
                  ) -> list[tuple[str, str, str | None]]:
     """The (holder, from, to) terms that an office's points make: (day, state, term end,
-    whether an assumption) in effective-date order, all keeping the rules."""
+    whether an assumption) in effective-date order, all keeping the rules; a term given up
+    the day it began is none."""
     terms: list[tuple[str, str, str | None]] = []
     for day, state, ends, assumed in points:
         if assumed:
@@ -354,7 +381,7 @@ def office_terms(points: list[tuple[str, str, str | None, bool]]
         elif terms and terms[-1][0] == state:
             holder, start, end = terms[-1]
             terms[-1] = (holder, start, day if end is None or day < end else end)
-    return terms
+    return [(holder, start, end) for holder, start, end in terms if end is None or start < end]
 
 
 def suspension_breaks(roles: Timeline, suspensions: Timeline

@@ -46,11 +46,14 @@ class Fact:
 
 @dataclass(frozen=True)
 class Entry:
-    """What every submission carries besides its payload."""
+    """What every submission carries besides its payload, and `latest`: the latest
+    effective date the log takes for it (the recording date, UTC, and a day of tolerance;
+    only a withdrawal with notice may be later)."""
 
     effective_date: str
     source: str | None
     recorded_by: str
+    latest: str = "9999-12-31"
 
 
 class Stream(BaseAggregate[str]):

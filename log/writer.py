@@ -518,13 +518,13 @@ class Writer:
         events, drafts = round_.events, round_.drafts
         start = len(events)
         streams = _RoundStreams(self, events, job.batch)
+        latest = (now.astimezone(UTC) + timedelta(days=1)).date().isoformat()
         try:
             for index, submission in enumerate(job.submissions):
                 streams.index = index
                 entry = Entry(submission.effective_date_or(now), submission.source,
-                              job.recorded_by)
+                              job.recorded_by, latest)
                 try:
-                    _require_past(submission, now)
                     aggregate = execute(submission, entry, streams)
                     new: list[Stream.Event] = aggregate.collect_events()  # type: ignore[assignment]
                     made = [make_envelope(MAX_POSITION, type(event).__name__,
@@ -652,41 +652,6 @@ def _resolve_all(dones: list[_AsyncDone]) -> None:
 def _name_entries(contradiction: Contradiction, found: dict[str, int]) -> None:
     """Put the positions of entries committed with this round into a refusal's message."""
     contradiction.locate({name: f"position {p}" for name, p in found.items()}, found)
-
-
-def _require_past(submission: Submission, now: datetime) -> None:
-    """Refuse an effective date later than the recording date (UTC), beyond a day, unless
-    the entry is a withdrawal with notice (`notified_on`, itself in the past and not after
-    the effective date)."""
-    given = submission.effective_date
-    today = now.astimezone(UTC).date()
-    latest = (today + timedelta(days=1)).isoformat()
-    type_, data = submission.type, submission.data
-    field = "data.notified_on"
-    if type_ == "EntryCorrected":
-        type_, data = data["replacement"]["type"], data["replacement"]["data"]
-        field = "data.replacement.data.notified_on"
-    notice = data.get("notified_on") if type_ in WITH_NOTICE else None
-    if notice is not None:
-        if notice > latest:
-            raise InvalidSubmission([FieldProblem(
-                field, f"{notice} is later than the recording date, {today} (UTC, one day of "
-                "tolerance): notice is recorded once it has been given")])
-        if given is not None and notice > given:
-            raise InvalidSubmission([FieldProblem(
-                field, f"{notice} is after the effective date, {given}: notice comes before "
-                "the withdrawal takes effect")])
-        return
-    if given is not None and given > latest:
-        raise InvalidSubmission([FieldProblem(
-            "effective_date",
-            f"{given} is later than the recording date, {today} (UTC, one day of "
-            "tolerance): an entry records what has taken effect; only a withdrawal with "
-            "notice (StateLeftNetwork with notified_on) may take effect later")])
-
-
-WITH_NOTICE = frozenset({"StateLeftNetwork"})
-"""The types whose entries may take effect after they are recorded, given `notified_on`."""
 
 
 def _require_leaf_fits(events: Sequence[Stream.Event], envelopes: Sequence[Envelope],

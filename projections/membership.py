@@ -87,7 +87,8 @@ class Membership(Projection):
             "notified_on TEXT NOT NULL, slot INTEGER NOT NULL, revoked_by INTEGER)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS membership_revocations{s} (position INTEGER PRIMARY "
-            "KEY, network TEXT NOT NULL, state TEXT NOT NULL, effective_date TEXT NOT NULL)")
+            "KEY, network TEXT NOT NULL, state TEXT NOT NULL, effective_date TEXT NOT NULL, "
+            "slot INTEGER NOT NULL)")
         # A span is named by its pair, its start and the position that recorded it.
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS membership_suspensions{s} (network TEXT NOT NULL, "
@@ -199,19 +200,20 @@ class Membership(Projection):
     @handles("WithdrawalRevoked")
     def _revoked(self, cursor: Cursor, e: Envelope) -> None:
         data, at = e["data"], e["position"]
-        cursor.execute(f"INSERT INTO membership_revocations{self.suffix} VALUES (?, ?, ?, ?)",
-                       (at, data["network"], data["state"], e["effective_date"]))
+        cursor.execute(f"INSERT INTO membership_revocations{self.suffix} "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (at, data["network"], data["state"], e["effective_date"], at))
         self._reassign(cursor, data["network"], data["state"])
         self._recompute(cursor, data["network"], data["state"], at)
         self._recompute_suspensions(cursor, data["network"], data["state"], at)
 
     def _reassign(self, cursor: Cursor, network: str, state: str) -> None:
-        """Give each of the pair's revocations, in log order, the withdrawal it revokes (as
-        `domain.network` does when it folds the stream: the first, in date order, of the
-        withdrawals recorded before it whose notice came on or before its date and whose
-        effect after it), and take those out of the change points. Again from the start
-        whenever one of them changes: a retraction can make a revocation revoke another
-        withdrawal. The caller recomputes the pair's intervals."""
+        """Give each of the pair's revocations, in their order, the withdrawal it revokes
+        (as `domain.network` does: the first, in date order, of the withdrawals before it
+        whose notice came on or before its date and whose effect after it; a correction
+        stands in the place, its slot, of the entry it corrects), and take those out of the
+        change points. Again from the start whenever one of them changes: a retraction can
+        make a revocation revoke another withdrawal. The caller recomputes the intervals."""
         s = self.suffix
         notices = cursor.execute(
             f"SELECT position, effective_date, slot, revoked_by FROM membership_notices{s} "
@@ -224,15 +226,15 @@ class Membership(Projection):
              for position, day, order, revoked in notices if revoked is not None])
         cursor.execute(f"UPDATE membership_notices{s} SET revoked_by=NULL "
                        "WHERE network=? AND state=?", (network, state))
-        for revocation, day in cursor.execute(
-                f"SELECT position, effective_date FROM membership_revocations{s} "
-                "WHERE network=? AND state=? ORDER BY position", (network, state)).fetchall():
+        for revocation, day, order in cursor.execute(
+                f"SELECT position, effective_date, slot FROM membership_revocations{s} "
+                "WHERE network=? AND state=? ORDER BY slot", (network, state)).fetchall():
             pending = cursor.execute(
                 f"SELECT n.position FROM membership_notices{s} n JOIN membership_changes{s} c "
                 "ON c.position=n.position WHERE n.network=? AND n.state=? "
                 "AND n.revoked_by IS NULL AND n.notified_on<=? AND n.effective_date>? "
-                "AND n.position<? ORDER BY n.effective_date, n.slot LIMIT 1",
-                (network, state, day, day, revocation)).fetchone()
+                "AND n.slot<? ORDER BY n.effective_date, n.slot LIMIT 1",
+                (network, state, day, day, order)).fetchone()
             if pending is not None:
                 cursor.execute(f"UPDATE membership_notices{s} SET revoked_by=? "
                                "WHERE position=?", (revocation, pending[0]))
@@ -295,8 +297,9 @@ class Membership(Projection):
                      data["notified_on"], target))
             pairs.add((data["network"], data["state"]))
         elif replacement["type"] == "WithdrawalRevoked":
-            cursor.execute(f"INSERT INTO membership_revocations{s} VALUES (?, ?, ?, ?)",
-                           (at, data["network"], data["state"], e["effective_date"]))
+            # It takes the corrected revocation's place among them.
+            cursor.execute(f"INSERT INTO membership_revocations{s} VALUES (?, ?, ?, ?, ?)",
+                           (at, data["network"], data["state"], e["effective_date"], target))
             pairs.add((data["network"], data["state"]))
         elif replacement["type"] in ("MembershipSuspended", "SuspensionLifted"):
             cursor.execute(

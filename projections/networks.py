@@ -15,7 +15,7 @@ from typing import Any
 from concord.domain.envelope import Envelope
 from concord.domain.network import office_terms
 from concord.projections.db import Cursor, Reader
-from concord.projections.projection import Projection, handles, slot
+from concord.projections.projection import Projection, corrected, handles, slot
 
 
 class Networks(Projection):
@@ -101,26 +101,42 @@ class Networks(Projection):
              d.get("term_ends_on"), int(e["type"] == "OfficeAssumed"), slot(e)))
         self._recompute_terms(cursor, d["network"], d["office"], e["position"])
 
+    def correct(self, cursor: Cursor, e: Envelope) -> None:
+        """A correction as a retraction and the replacement (`Projection.correct`), except
+        that a corrected founding keeps the network's offices: the network stays on
+        record, corrected."""
+        if e["data"]["replacement"]["type"] == "NetworkEstablished":
+            retraction, replacement = corrected(e)
+            self._retract_rows(cursor, retraction)
+            self._established(cursor, replacement)
+            return
+        super().correct(cursor, e)
+
     @handles("EntryRetracted")
     def _retracted(self, cursor: Cursor, e: Envelope) -> None:
+        s, target, at = self.suffix, e["data"]["position"], e["position"]
+        founded = cursor.execute(f"SELECT code FROM networks{s} WHERE established_at=?",
+                                 (target,)).fetchone()
+        self._retract_rows(cursor, e)
+        change = cursor.execute(f"SELECT network, office FROM office_changes{s} "
+                                "WHERE position=?", (target,)).fetchone()
+        if change is not None:
+            cursor.execute(f"DELETE FROM office_changes{s} WHERE position=?", (target,))
+            self._recompute_terms(cursor, change[0], change[1], at)
+        if founded is not None:
+            # The network itself is retracted: nobody ever held its offices, from here on.
+            cursor.execute(f"DELETE FROM office_changes{s} WHERE network=?", founded)
+            cursor.execute(f"UPDATE office_terms{s} SET recorded_to=? WHERE network=? "
+                           "AND recorded_to IS NULL", (at, founded[0]))
+
+    def _retract_rows(self, cursor: Cursor, e: Envelope) -> None:
+        """Mark the network, statute or registration the retraction `e` names retracted."""
         s, target, at = self.suffix, e["data"]["position"], e["position"]
         cursor.execute(f"UPDATE networks{s} SET retracted_at=? WHERE established_at=?",
                        (at, target))
         cursor.execute(f"UPDATE statutes{s} SET retracted_at=? WHERE position=?", (at, target))
         cursor.execute(f"UPDATE registered_states{s} SET retracted_at=? WHERE registered_at=?",
                        (at, target))
-        change = cursor.execute(f"SELECT network, office FROM office_changes{s} "
-                                "WHERE position=?", (target,)).fetchone()
-        if change is not None:
-            cursor.execute(f"DELETE FROM office_changes{s} WHERE position=?", (target,))
-            self._recompute_terms(cursor, change[0], change[1], at)
-        founded = cursor.execute(f"SELECT code FROM networks{s} WHERE established_at=?",
-                                 (target,)).fetchone()
-        if founded is not None:
-            # The network itself is retracted: nobody ever held its offices, from here on.
-            cursor.execute(f"DELETE FROM office_changes{s} WHERE network=?", founded)
-            cursor.execute(f"UPDATE office_terms{s} SET recorded_to=? WHERE network=? "
-                           "AND recorded_to IS NULL", (at, founded[0]))
 
     def _recompute_terms(self, cursor: Cursor, network: str, office: str, at: int) -> None:
         """Bring the office's terms up to its change points, at position `at` (a term

@@ -173,3 +173,23 @@ def test_a_retracted_or_corrected_term_is_redrawn(client: TestClient) -> None:
     # The office is free again: another member may take it then.
     assume(client, "2020-03-01", "BRA")
     assert held(client, "2020-07-15")[PRESIDENCY][0] == "BRA"
+
+
+def test_a_corrected_founding_keeps_the_network_s_offices(client: TestClient) -> None:
+    founded(client)
+    argentina = assume(client, "2020-01-01", "ARG")
+    corrected = client.post("/v1/events", json={"type": "EntryCorrected", "data": {
+        "position": 1, "reason": "The name", "replacement": {
+            "type": "NetworkEstablished", "data": {"network": "N", "name": "The network"}}}})
+    assert corrected.status_code == 201, corrected.text
+    assert held(client, "2021-01-01") == {PRESIDENCY: ("ARG", "2020-01-01", None)}
+    assert held(client, "2021-01-01", argentina["position"]) == {
+        PRESIDENCY: ("ARG", "2020-01-01", None)}
+    assert dossier(client, "ARG")["offices"][0]["office"] == PRESIDENCY
+    # A corrected term is checked as a new one is.
+    wrong = client.post("/v1/events", json={"type": "EntryCorrected", "data": {
+        "position": argentina["position"], "reason": "The end", "replacement": {
+            "type": "OfficeAssumed", "data": {"network": "N", "office": PRESIDENCY,
+                                              "state": "ARG", "term_ends_on": "2019-01-01"}}}})
+    assert wrong.status_code == 422, wrong.text
+    assert wrong.json()["errors"][0]["field"] == "data.replacement.data.term_ends_on"

@@ -90,3 +90,50 @@ def test_a_pending_withdrawal_revoked_and_put_back(client: TestClient) -> None:
     assert gone.status_code == 201, gone.text
     assert "URY" in on(later)
     assert dossier(client, "URY")["pending_withdrawals"] == []
+
+
+def test_a_correction_keeps_a_withdrawal_revoked_and_its_dates_checked(
+    client: TestClient,
+) -> None:
+    client.post("/v1/events", json={"type": "NetworkEstablished", "effective_date": "2000-01-01",
+                                    "data": {"network": "N", "name": "A network"}})
+
+    def n(type_: str, day: str, **data: Any) -> Any:
+        return post(client, type_, day, network="N", state="ARG", **data)
+
+    n("StateJoinedNetwork", "2010-01-01", role="member")
+    first = n("StateLeftNetwork", "2015-06-01", notified_on="2014-01-01")
+    n("StateJoinedNetwork", "2015-07-01", role="observer")
+    n("StateLeftNetwork", "2016-06-01", notified_on="2014-02-01")
+    n("WithdrawalRevoked", "2014-03-01")
+    assert members(client, "2015-06-15", network="N") == {"ARG": False}
+    # Corrected in its place, the first withdrawal is still the one revoked.
+    corrected = client.post("/v1/events", json={"type": "EntryCorrected", "data": {
+        "position": first["position"], "reason": "The reason was left out",
+        "replacement": {"type": "StateLeftNetwork", "data": {
+            "network": "N", "state": "ARG", "notified_on": "2014-01-01",
+            "reason": "Budget"}}}})
+    assert corrected.status_code == 201, corrected.text
+    assert members(client, "2015-06-15", network="N") == {"ARG": False}
+    assert members(client, "2016-06-01", network="N") == {}
+
+    # A correction without a date keeps the corrected entry's, and is checked with it.
+    later = (datetime.now(UTC).date() + timedelta(days=400)).isoformat()
+    n("StateJoinedNetwork", "2020-01-01", role="member")
+    pending = n("StateLeftNetwork", later, notified_on="2020-06-01")
+    end = last(client)
+    dropped = client.post("/v1/events", json={"type": "EntryCorrected", "data": {
+        "position": pending["position"], "reason": "No notice",
+        "replacement": {"type": "StateLeftNetwork", "data": {"network": "N", "state": "ARG"}}}})
+    assert dropped.status_code == 422, dropped.text
+    assert dropped.json()["errors"][0]["field"] == "effective_date"
+    past = client.post("/v1/events", json={"type": "EntryCorrected", "data": {
+        "position": first["position"], "reason": "Notice later",
+        "replacement": {"type": "StateLeftNetwork", "data": {
+            "network": "N", "state": "ARG", "notified_on": "2015-07-01"}}}})
+    assert past.status_code == 422, past.text
+    assert past.json()["errors"][0]["field"] == "data.replacement.data.notified_on"
+    assert last(client) == end
+    unknown = client.post("/v1/events", json={"type": "WithdrawalRevoked", "data": {
+        "network": "N", "state": "QQQ"}})
+    assert unknown.json()["type"] == "urn:concord:problem:not-on-record", unknown.text

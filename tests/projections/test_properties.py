@@ -27,13 +27,14 @@ DAYS = ["2019-06-01", "2020-01-01", "2022-09-06", "2023-09-12", "2025-10-08", "2
 
 def revoked(envelopes: list[Envelope], as_of: int) -> set[int]:
     """The positions of the leaves that revocations took out, among the first `as_of`
-    entries: each revocation, in log order, takes the first in date order of the leaves
-    recorded before it whose notice came on or before its date and whose effect after it."""
+    entries: each revocation, in their order (a correction in the place of the entry it
+    corrects), takes the first in date order of the leaves before it whose notice came on
+    or before its date and whose effect after it."""
     seen = [e for e in envelopes if e["position"] <= as_of]
     retracted = {e["data"]["position"] for e in seen
                  if e["type"] in ("EntryRetracted", "EntryCorrected")}
     leaves: list[tuple[str, int, int, str, str, str]] = []  # day, slot, position, ...
-    taken: set[int] = set()
+    revocations: list[tuple[int, str, str, str]] = []  # slot, network, state, day
     for e in seen:
         if e["position"] in retracted:
             continue
@@ -45,12 +46,13 @@ def revoked(envelopes: list[Envelope], as_of: int) -> set[int]:
             leaves.append((e["effective_date"], slot, e["position"], data["network"],
                            data["state"], data["notified_on"]))
         elif type_ == "WithdrawalRevoked":
-            day = e["effective_date"]
-            pending = sorted(leaf for leaf in leaves if leaf[2] not in taken
-                             and leaf[3:5] == (data["network"], data["state"])
-                             and leaf[5] <= day < leaf[0])
-            if pending:
-                taken.add(pending[0][2])
+            revocations.append((slot, data["network"], data["state"], e["effective_date"]))
+    taken: set[int] = set()
+    for order, network, state, day in sorted(revocations):
+        pending = sorted(leaf for leaf in leaves if leaf[2] not in taken and leaf[1] < order
+                         and leaf[3:5] == (network, state) and leaf[5] <= day < leaf[0])
+        if pending:
+            taken.add(pending[0][2])
     return taken
 
 

@@ -54,31 +54,34 @@ class Record:
     def replay(self, as_of: int) -> tuple[dict[str, list[Any]], bool]:
         """Each state's change points as the record stood at `as_of`, the withdrawals that
         revocations revoked taken out, and whether every revocation found one to revoke
-        (the first, in date order, of those recorded before it, its notice given on or
-        before the revocation's date and its effect after)."""
+        (in their order, each the first in date order of the withdrawals before it, a
+        correction in the place of the entry it corrects, whose notice came on or before
+        the revocation's date and whose effect after it)."""
         seen = {p: e for p, e in self.entries.items() if p <= as_of}
         gone = {e["target"] for e in seen.values() if "target" in e}
         found: dict[str, list[Any]] = {}
         notices: dict[tuple[str, int], str] = {}
-        every = True
+        revocations = []
         for position, e in sorted(seen.items()):
             if position in gone or "state" not in e or "assumed" in e:
                 continue
-            changes = found.setdefault(e["state"], [])
             if "revoke" in e:
-                day = e["day"]
-                pending = sorted(c for c in changes if c[2] is None and c[0] > day
-                                 and notices.get((e["state"], c[1]), "9999") <= day)
-                if pending:
-                    changes.remove(pending[0])
-                else:
-                    every = False
+                revocations.append((position, e["state"], e["day"]))
                 continue
             # A correction takes the place of the entry it corrects among same-day changes.
             slot = e.get("target", position)
-            changes.append((e["day"], slot, e["role"]))
+            found.setdefault(e["state"], []).append((e["day"], slot, e["role"]))
             if e.get("notice"):
                 notices[e["state"], slot] = e["notice"]
+        every = True
+        for order, state, day in revocations:
+            changes = found.setdefault(state, [])
+            pending = sorted(c for c in changes if c[2] is None and c[1] < order
+                             and c[0] > day and notices.get((state, c[1]), "9999") <= day)
+            if pending:
+                changes.remove(pending[0])
+            else:
+                every = False
         for changes in found.values():
             changes.sort()
         return found, every
