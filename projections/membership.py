@@ -69,7 +69,9 @@ class Membership(Projection):
             "role TEXT, slot INTEGER NOT NULL)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS membership_networks{s} (id INTEGER PRIMARY KEY, "
-            "network TEXT NOT NULL UNIQUE, founded_at INTEGER NOT NULL)")
+            "network TEXT NOT NULL UNIQUE, founded_at INTEGER NOT NULL, founded_by INTEGER)")
+        # founded_by: the correction whose founding fact stands, if the founding was
+        # corrected (retracting it withdraws the network, as retracting the founding does).
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS membership{s} (id INTEGER PRIMARY KEY, "
             "network TEXT NOT NULL, state TEXT NOT NULL, role TEXT NOT NULL, "
@@ -296,6 +298,9 @@ class Membership(Projection):
                     (at, data["network"], data["state"], e["effective_date"],
                      data["notified_on"], target))
             pairs.add((data["network"], data["state"]))
+        elif replacement["type"] == "NetworkEstablished":
+            cursor.execute(f"UPDATE membership_networks{s} SET founded_by=? WHERE network=?",
+                           (at, data["network"]))
         elif replacement["type"] == "WithdrawalRevoked":
             # It takes the corrected revocation's place among them.
             cursor.execute(f"INSERT INTO membership_revocations{s} VALUES (?, ?, ?, ?, ?)",
@@ -339,8 +344,8 @@ class Membership(Projection):
             self._recompute_suspensions(cursor, change[0], change[1], at)
             return
         founded = cursor.execute(
-            f"SELECT network FROM membership_networks{s} WHERE founded_at=?",
-            (retracted,)).fetchone()
+            f"SELECT network FROM membership_networks{s} WHERE founded_at=? OR founded_by=?",
+            (retracted, retracted)).fetchone()
         if founded is not None:
             # The network itself is retracted: nobody was ever in it, from here on.
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE network=?", founded)
@@ -590,7 +595,8 @@ class _Loader(BulkLoader):
                 touched.add((change[0], change[1]))
             elif e["type"] == "EntryRetracted":
                 founded = cursor.execute(f"SELECT network FROM membership_networks{s} "
-                                         "WHERE founded_at=?", (target,)).fetchone()
+                                         "WHERE founded_at=? OR founded_by=?",
+                                         (target, target)).fetchone()
                 if founded is not None:
                     touched.update(key for key in self.pairs if key[0] == founded[0])
             # A revocation undone puts its withdrawal back; a revoked withdrawal undone

@@ -217,3 +217,24 @@ def test_leaving_ends_a_suspension_and_a_retraction_or_correction_redraws_it(
     assert dossier(client, "VEN")["suspensions"] == []
     assert dossier(client, "PAN")["suspensions"] == [
         {"network": "N", "valid_from": "2010-01-01", "valid_to": "2012-01-01"}]
+
+
+def test_retracting_the_correction_of_a_founding_withdraws_the_network(
+    client: TestClient,
+) -> None:
+    client.post("/v1/events", json=OAS)
+    post(client, "StateJoinedNetwork", "1948-04-30", state="HND", role="member")
+    post(client, "MembershipSuspended", "2009-07-04", state="HND")
+    corrected = client.post("/v1/events", json={"type": "EntryCorrected", "data": {
+        "position": 1, "reason": "The name", "replacement": {
+            "type": "NetworkEstablished", "data": {
+                "network": "OAS", "name": "Organization of American States (OAS)"}}}})
+    assert corrected.status_code == 201, corrected.text
+    assert members(client, "2010-01-01") == {"HND": True}
+    retracted = client.post("/v1/events", json={"type": "EntryRetracted", "data": {
+        "position": corrected.json()["position"], "reason": "No such network"}})
+    assert retracted.status_code == 201, retracted.text
+    # The correction was the founding fact in force: without it, nobody was ever in.
+    assert members(client, "2010-01-01") == {}
+    assert members(client, "2010-01-01", retracted.json()["position"] - 1) == {"HND": True}
+    assert dossier(client, "HND")["suspensions"] == []
