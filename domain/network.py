@@ -120,21 +120,19 @@ class Network(Stream):
         date; `order`: its place, as a change's)."""
         if state not in self.revocations:
             self.recorded[state] = self.pairs.get(state, EMPTY)
-        self.revocations[state] = tuple(sorted(
-            (*self.revocations.get(state, EMPTY), revocation), key=lambda r: r.order))
+        self.revocations[state] = added(self.revocations.get(state, EMPTY), revocation)
         self._resolve(state)
         self.touched.add(state)
 
     def _resolve(self, state: str) -> None:
-        """Give each of the state's revocations, in their order, the withdrawal it revokes:
-        the first in date order of those before it (by order: a correction stands where the
-        entry it corrects stood) whose notice came on or before the revocation's date and
-        whose effect comes after it."""
+        """Give each of the state's revocations, in date order, the withdrawal pending on
+        its date: notice given on or before it, effect after it (of several, the first to
+        take effect). Dates alone decide, whatever order the entries were recorded in."""
         timeline, taken = self.recorded[state], set()
         dangling = {key: day for key, day in self.dangling.items() if key[0] != state}
         for revocation in self.revocations[state]:
             pending = next((change for change in timeline
-                            if change.value is None and change.order < revocation.order
+                            if change.value is None
                             and change.day > revocation.day and change.entry not in taken
                             and self.notices.get((state, change.entry), "9999")
                             <= revocation.day), None)

@@ -165,6 +165,11 @@ class Membership(Projection):
         if data.get("notified_on") and role is None:
             cursor.execute(f"INSERT INTO membership_notices{s} VALUES (?, ?, ?, ?, ?, ?, NULL)",
                            (at, network, state, day, data["notified_on"], at))
+            # A revocation of its date may take it (dates decide, not the order recorded).
+            self._reassign(cursor, network, state)
+            self._recompute(cursor, network, state, at)
+            self._recompute_suspensions(cursor, network, state, at)
+            return
         self._changed_roles(cursor, network, state, role, day, at, latest)
         self._recompute_suspensions(cursor, network, state, at)
 
@@ -210,12 +215,11 @@ class Membership(Projection):
         self._recompute_suspensions(cursor, data["network"], data["state"], at)
 
     def _reassign(self, cursor: Cursor, network: str, state: str) -> None:
-        """Give each of the pair's revocations, in their order, the withdrawal it revokes
-        (as `domain.network` does: the first, in date order, of the withdrawals before it
-        whose notice came on or before its date and whose effect after it; a correction
-        stands in the place, its slot, of the entry it corrects), and take those out of the
-        change points. Again from the start whenever one of them changes: a retraction can
-        make a revocation revoke another withdrawal. The caller recomputes the intervals."""
+        """Give each of the pair's revocations, in date order, the withdrawal pending on its
+        date (as `domain.network` does: notice given on or before it, effect after it; of
+        several, the first to take effect), and take those out of the change points. Again
+        from the start whenever one of them changes: a retraction, or a withdrawal recorded
+        late, can make a revocation revoke another. The caller recomputes the intervals."""
         s = self.suffix
         notices = cursor.execute(
             f"SELECT position, effective_date, slot, revoked_by FROM membership_notices{s} "
@@ -228,15 +232,16 @@ class Membership(Projection):
              for position, day, order, revoked in notices if revoked is not None])
         cursor.execute(f"UPDATE membership_notices{s} SET revoked_by=NULL "
                        "WHERE network=? AND state=?", (network, state))
-        for revocation, day, order in cursor.execute(
-                f"SELECT position, effective_date, slot FROM membership_revocations{s} "
-                "WHERE network=? AND state=? ORDER BY slot", (network, state)).fetchall():
+        for revocation, day in cursor.execute(
+                f"SELECT position, effective_date FROM membership_revocations{s} "
+                "WHERE network=? AND state=? ORDER BY effective_date, slot",
+                (network, state)).fetchall():
             pending = cursor.execute(
                 f"SELECT n.position FROM membership_notices{s} n JOIN membership_changes{s} c "
                 "ON c.position=n.position WHERE n.network=? AND n.state=? "
                 "AND n.revoked_by IS NULL AND n.notified_on<=? AND n.effective_date>? "
-                "AND n.slot<? ORDER BY n.effective_date, n.slot LIMIT 1",
-                (network, state, day, day, order)).fetchone()
+                "ORDER BY n.effective_date, n.slot LIMIT 1",
+                (network, state, day, day)).fetchone()
             if pending is not None:
                 cursor.execute(f"UPDATE membership_notices{s} SET revoked_by=? "
                                "WHERE position=?", (revocation, pending[0]))

@@ -29,7 +29,10 @@ class Networks(Projection):
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS networks{s} (code TEXT PRIMARY KEY, name TEXT NOT NULL, "
             "acronym TEXT, purpose TEXT, established_on TEXT NOT NULL, "
-            "established_at INTEGER NOT NULL, retracted_at INTEGER)")
+            "established_at INTEGER NOT NULL, retracted_at INTEGER, "
+            "founded_at INTEGER NOT NULL)")
+        # established_at: the founding entry in force (a correction's, once corrected);
+        # founded_at: the first, when the network came on record.
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS statutes{s} (position INTEGER PRIMARY KEY, "
             "network TEXT NOT NULL, title TEXT NOT NULL, conference TEXT, "
@@ -68,12 +71,12 @@ class Networks(Projection):
         d = e["data"]
         cursor.execute(
             # A conflict is a correction of the founding entry: the network, corrected.
-            f"INSERT INTO networks{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL) "
+            f"INSERT INTO networks{self.suffix} VALUES (?, ?, ?, ?, ?, ?, NULL, ?) "
             "ON CONFLICT(code) DO UPDATE SET name=excluded.name, acronym=excluded.acronym, "
             "purpose=excluded.purpose, established_on=excluded.established_on, "
             "established_at=excluded.established_at, retracted_at=NULL",
             (d["network"], d["name"], d.get("acronym"), d.get("purpose"), e["effective_date"],
-             e["position"]))
+             e["position"], e["position"]))
 
     @handles("StatuteApproved")
     def _statute(self, cursor: Cursor, e: Envelope) -> None:

@@ -101,11 +101,10 @@ async def offices(request: Request, code: str, on: str | None = None,
     day = on or today()
 
     def query(reader: Reader, suffix: str) -> list[dict[str, Any]] | None:
-        # Known, and not retracted by then. (A corrected founding moves established_at to
-        # the correction: a position before the network existed finds no term, not a 404.)
-        row = reader.execute(f"SELECT retracted_at FROM networks{suffix} WHERE code=?",
-                             (code,)).fetchone()
-        if row is None or (row[0] is not None and row[0] <= position):
+        # On record then: founded by that position, not retracted by then.
+        row = reader.execute(f"SELECT founded_at, retracted_at FROM networks{suffix} "
+                             "WHERE code=?", (code,)).fetchone()
+        if row is None or row[0] > position or (row[1] is not None and row[1] <= position):
             return None
         return network_model.offices(reader, code, day, position, suffix)
 

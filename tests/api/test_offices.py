@@ -186,6 +186,13 @@ def test_a_corrected_founding_keeps_the_network_s_offices(client: TestClient) ->
     assert held(client, "2021-01-01", argentina["position"]) == {
         PRESIDENCY: ("ARG", "2020-01-01", None)}
     assert dossier(client, "ARG")["offices"][0]["office"] == PRESIDENCY
+    # As of a position before a network was founded, it was not on record (as for members).
+    other = client.post("/v1/events", json={"type": "NetworkEstablished", "effective_date":
+                                            "2001-01-01", "data": {"network": "M", "name": "M"}})
+    for path in ("offices", "members"):
+        answer = client.get(f"/v1/networks/M/{path}", params={
+            "as_of": other.json()["position"] - 1, "min_position": last(client)})
+        assert answer.status_code == 404, (path, answer.text)
     # A corrected term is checked as a new one is.
     wrong = client.post("/v1/events", json={"type": "EntryCorrected", "data": {
         "position": argentina["position"], "reason": "The end", "replacement": {

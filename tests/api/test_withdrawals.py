@@ -137,3 +137,33 @@ def test_a_correction_keeps_a_withdrawal_revoked_and_its_dates_checked(
     unknown = client.post("/v1/events", json={"type": "WithdrawalRevoked", "data": {
         "network": "N", "state": "QQQ"}})
     assert unknown.json()["type"] == "urn:concord:problem:not-on-record", unknown.text
+
+
+def test_dates_decide_which_withdrawal_a_revocation_cancels(client: TestClient) -> None:
+    client.post("/v1/events", json={"type": "NetworkEstablished", "effective_date": "2000-01-01",
+                                    "data": {"network": "N", "name": "A network"}})
+
+    def n(type_: str, day: str, **data: Any) -> Any:
+        return post(client, type_, day, network="N", state="ARG", **data)
+
+    def on(day: str, as_of: int | None = None) -> dict[str, bool]:
+        return members(client, day, as_of, network="N")
+
+    n("StateJoinedNetwork", "2010-01-01", role="member")
+    n("StateLeftNetwork", "2016-06-01", notified_on="2014-01-01")
+    n("WithdrawalRevoked", "2014-03-01")
+    assert "ARG" in on("2016-06-01")
+    # A withdrawal recorded later, but pending on the revocation's date and taking effect
+    # first, is the one the revocation cancels; the other stands again.
+    late = n("StateLeftNetwork", "2015-06-01", notified_on="2014-02-01")
+    assert "ARG" in on("2015-06-15") and on("2016-06-01") == {}
+    assert "ARG" in on("2016-06-01", late["position"] - 1)
+    # Corrected, and its correction corrected, it stays the one cancelled.
+    again = late
+    for reason in ("Reason one", "Reason two"):
+        again = client.post("/v1/events", json={"type": "EntryCorrected", "data": {
+            "position": again["position"], "reason": reason, "replacement": {
+                "type": "StateLeftNetwork", "data": {"network": "N", "state": "ARG",
+                                                     "notified_on": "2014-02-01"}}}}).json()
+        assert again["type"] == "EntryCorrected", again
+        assert "ARG" in on("2015-06-15") and on("2016-06-01") == {}

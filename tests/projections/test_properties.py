@@ -27,14 +27,13 @@ DAYS = ["2019-06-01", "2020-01-01", "2022-09-06", "2023-09-12", "2025-10-08", "2
 
 def revoked(envelopes: list[Envelope], as_of: int) -> set[int]:
     """The positions of the leaves that revocations took out, among the first `as_of`
-    entries: each revocation, in their order (a correction in the place of the entry it
-    corrects), takes the first in date order of the leaves before it whose notice came on
-    or before its date and whose effect after it."""
+    entries: each revocation, in date order, takes the leave pending on its date (notice
+    on or before it, effect after it; of several, the first to take effect)."""
     seen = [e for e in envelopes if e["position"] <= as_of]
     retracted = {e["data"]["position"] for e in seen
                  if e["type"] in ("EntryRetracted", "EntryCorrected")}
     leaves: list[tuple[str, int, int, str, str, str]] = []  # day, slot, position, ...
-    revocations: list[tuple[int, str, str, str]] = []  # slot, network, state, day
+    revocations: list[tuple[str, int, str, str]] = []  # day, slot, network, state
     for e in seen:
         if e["position"] in retracted:
             continue
@@ -46,10 +45,10 @@ def revoked(envelopes: list[Envelope], as_of: int) -> set[int]:
             leaves.append((e["effective_date"], slot, e["position"], data["network"],
                            data["state"], data["notified_on"]))
         elif type_ == "WithdrawalRevoked":
-            revocations.append((slot, data["network"], data["state"], e["effective_date"]))
+            revocations.append((e["effective_date"], slot, data["network"], data["state"]))
     taken: set[int] = set()
-    for order, network, state, day in sorted(revocations):
-        pending = sorted(leaf for leaf in leaves if leaf[2] not in taken and leaf[1] < order
+    for day, _, network, state in sorted(revocations):
+        pending = sorted(leaf for leaf in leaves if leaf[2] not in taken
                          and leaf[3:5] == (network, state) and leaf[5] <= day < leaf[0])
         if pending:
             taken.add(pending[0][2])

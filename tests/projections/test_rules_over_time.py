@@ -54,9 +54,8 @@ class Record:
     def replay(self, as_of: int) -> tuple[dict[str, list[Any]], bool]:
         """Each state's change points as the record stood at `as_of`, the withdrawals that
         revocations revoked taken out, and whether every revocation found one to revoke
-        (in their order, each the first in date order of the withdrawals before it, a
-        correction in the place of the entry it corrects, whose notice came on or before
-        the revocation's date and whose effect after it)."""
+        (in date order, each the withdrawal pending on its date: notice on or before it,
+        effect after it; of several, the first to take effect)."""
         seen = {p: e for p, e in self.entries.items() if p <= as_of}
         gone = {e["target"] for e in seen.values() if "target" in e}
         found: dict[str, list[Any]] = {}
@@ -66,7 +65,7 @@ class Record:
             if position in gone or "state" not in e or "assumed" in e:
                 continue
             if "revoke" in e:
-                revocations.append((position, e["state"], e["day"]))
+                revocations.append((e["day"], position, e["state"]))
                 continue
             # A correction takes the place of the entry it corrects among same-day changes.
             slot = e.get("target", position)
@@ -74,9 +73,9 @@ class Record:
             if e.get("notice"):
                 notices[e["state"], slot] = e["notice"]
         every = True
-        for order, state, day in revocations:
+        for day, _, state in sorted(revocations):
             changes = found.setdefault(state, [])
-            pending = sorted(c for c in changes if c[2] is None and c[1] < order
+            pending = sorted(c for c in changes if c[2] is None
                              and c[0] > day and notices.get((state, c[1]), "9999") <= day)
             if pending:
                 changes.remove(pending[0])
