@@ -98,7 +98,7 @@ class Network(Stream):
         self.suspensions: dict[str, Timeline] = {}
         self.offices: dict[str, tuple[OfficePoint, ...]] = {}
         # Leaves given with notice: (state, entry) -> the date notice was given. For a state
-        # with revocations (`revocations`, in their order), `recorded` keeps every change
+        # with revocations (`revocations`, in date order), `recorded` keeps every change
         # point and `pairs` those not revoked; a revocation that finds no withdrawal to
         # revoke is kept in `dangling`, (state, entry) -> its date.
         self.notices: dict[tuple[str, int], str] = {}
