@@ -291,26 +291,26 @@ def _state_left(n: Network, p: c.StateLeftNetwork, e: Entry, s: Streams) -> None
 def _withdrawal_revoked(n: Network, p: c.WithdrawalRevoked, e: Entry, s: Streams) -> None:
     n.require_exists()
     require_state(s, p.state)
-    n.revoke_withdrawal(p, e)
+    n.decide(Network.WithdrawalRevoked, p, e)
 
 
 def _membership_suspended(n: Network, p: c.MembershipSuspended, e: Entry, s: Streams) -> None:
     n.require_exists()
     require_state(s, p.state)
-    n.suspend(p, e)
+    n.decide(Network.MembershipSuspended, p, e)
 
 
 def _suspension_lifted(n: Network, p: c.SuspensionLifted, e: Entry, s: Streams) -> None:
     n.require_exists()
     require_state(s, p.state)
-    n.lift_suspension(p, e)
+    n.decide(Network.SuspensionLifted, p, e)
 
 
 def _office_assumed(n: Network, p: c.OfficeAssumed, e: Entry, s: Streams) -> None:
     n.require_exists()
     require_state(s, p.state)
     require_term_after(p, e, "")
-    n.assume_office(p, e)
+    n.decide(Network.OfficeAssumed, p, e)
 
 
 def require_term_after(p: c.OfficeAssumed, e: Entry, prefix: str) -> None:
@@ -353,7 +353,7 @@ def require_in_past(type_: str, payload: c.Payload, e: Entry, prefix: str) -> No
 def _office_relinquished(n: Network, p: c.OfficeRelinquished, e: Entry, s: Streams) -> None:
     n.require_exists()
     require_state(s, p.state)
-    n.relinquish_office(p, e)
+    n.decide(Network.OfficeRelinquished, p, e)
 
 
 def _conference_scheduled(_: None, p: c.ConferenceScheduled, e: Entry, s: Streams) -> Stream:

@@ -177,34 +177,18 @@ class Network(Stream):
         self.offices[office] = (*points[:i], point, *points[i:])
         self.touched.add(OFFICE_KEY + office)
 
-    def assume_office(self, p: c.OfficeAssumed, entry: Entry) -> None:
-        """A member takes up an office (checked over the office's whole timeline)."""
+    def decide(self, event_class: type[Stream.Event], p: c.Payload, entry: Entry) -> None:
+        """Record a suspension or its lift, an office assumed or relinquished, or a
+        withdrawal revoked; like `join`, it is checked over its whole timeline once the
+        submission (or batch) is applied."""
         self.require_exists()
-        self.record(self.OfficeAssumed, p, entry)
-
-    def relinquish_office(self, p: c.OfficeRelinquished, entry: Entry) -> None:
-        """The holder gives up an office (checked as `assume_office` is)."""
-        self.require_exists()
-        self.record(self.OfficeRelinquished, p, entry)
-
-    def revoke_withdrawal(self, p: c.WithdrawalRevoked, entry: Entry) -> None:
-        """A state revokes its pending withdrawal (checked once applied, as `join` is)."""
-        self.require_exists()
-        self.record(self.WithdrawalRevoked, p, entry)
-
-    def suspend(self, p: c.MembershipSuspended, entry: Entry) -> None:
-        """Suspend a member (checked over its whole timeline, as `join` is)."""
-        self.require_exists()
-        self.record(self.MembershipSuspended, p, entry)
-
-    def lift_suspension(self, p: c.SuspensionLifted, entry: Entry) -> None:
-        """Lift a member's suspension (checked as `suspend` is)."""
-        self.require_exists()
-        self.record(self.SuspensionLifted, p, entry)
+        self.record(event_class, p, entry)
 
     def problems(self, keys: set[str]) -> dict[tuple[Any, ...], Contradiction]:
-        """Joins and leaves that change nothing, joins before the network's founding, and
-        suspensions or lifts that change nothing (`suspension_breaks`)."""
+        """What breaks the rules among the facts of `keys`: joins and leaves that change
+        nothing, joins before the network's founding, suspensions or lifts that change
+        nothing (`suspension_breaks`), revocations with no withdrawal to cancel, and an
+        office's assumptions and relinquishments that break its rules (`office_breaks`)."""
         states = self.pairs.keys() | self.suspensions.keys() if Stream.WHOLE in keys else keys
         found = timeline_problems(self.pairs, states, self.established_on, self._early,
                                   self._no_change)

@@ -247,6 +247,18 @@ class Membership(Projection):
                                "WHERE position=?", (revocation, pending[0]))
                 cursor.execute(f"DELETE FROM membership_changes{s} WHERE position=?", pending)
 
+    def _suspension_change_of(self, cursor: Cursor, position: int) -> tuple[str, str] | None:
+        """Take out the suspension or lift recorded at `position` (retracted or corrected);
+        its pair, if it was one."""
+        s = self.suffix
+        found = cursor.execute(f"SELECT network, state FROM membership_suspension_changes{s} "
+                               "WHERE position=?", (position,)).fetchone()
+        if found is None:
+            return None
+        cursor.execute(f"DELETE FROM membership_suspension_changes{s} WHERE position=?",
+                       (position,))
+        return str(found[0]), str(found[1])
+
     def _revocation_of(self, cursor: Cursor, position: int) -> tuple[str, str] | None:
         """Take out the revocation recorded at `position` (retracted or corrected); its
         pair, if it was one."""
@@ -283,13 +295,9 @@ class Membership(Projection):
         revocation = self._revocation_of(cursor, target)
         if revocation is not None:
             pairs.add(revocation)
-        old = cursor.execute(
-            f"SELECT network, state FROM membership_suspension_changes{s} WHERE position=?",
-            (target,)).fetchone()
-        if old is not None:
-            cursor.execute(f"DELETE FROM membership_suspension_changes{s} WHERE position=?",
-                           (target,))
-            suspended.add((old[0], old[1]))
+        taken = self._suspension_change_of(cursor, target)
+        if taken is not None:
+            suspended.add(taken)
         data = replacement["data"]
         if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork"):
             role = data.get("role") if replacement["type"] == "StateJoinedNetwork" else None
@@ -340,13 +348,9 @@ class Membership(Projection):
             self._recompute(cursor, *pair, at)
             self._recompute_suspensions(cursor, *pair, at)
             return
-        change = cursor.execute(
-            f"SELECT network, state FROM membership_suspension_changes{s} WHERE position=?",
-            (retracted,)).fetchone()
-        if change is not None:
-            cursor.execute(f"DELETE FROM membership_suspension_changes{s} WHERE position=?",
-                           (retracted,))
-            self._recompute_suspensions(cursor, change[0], change[1], at)
+        pair = self._suspension_change_of(cursor, retracted)
+        if pair is not None:
+            self._recompute_suspensions(cursor, *pair, at)
             return
         founded = cursor.execute(
             f"SELECT network FROM membership_networks{s} WHERE founded_at=? OR founded_by=?",
