@@ -314,6 +314,59 @@ class SignatureWithdrawn(Payload):
     reason: Text | None = None
 
 
+class EntryIntoForceTerms(_Strict):
+    """What an instrument needs to enter into force."""
+
+    consents_required: Annotated[int, Strict(), Field(ge=1, le=1000, description=(
+        "How many states must have consented to be bound on the day it enters into force."))]
+
+
+class InstrumentAdopted(Payload):
+    """An instrument that binds only the states that consent to it (a statute, an agreement,
+    a protocol) is adopted, perhaps at a conference or by a network."""
+
+    instrument: Code
+    title: Title
+    kind: Literal["statute", "agreement", "protocol"]
+    network: Code | None = None
+    conference: Code | None = None
+    text_sha256: Sha256Hex | None = None
+    entry_into_force: EntryIntoForceTerms | None = None
+
+
+class ConsentExpressed(Payload):
+    """A state takes a step towards being bound by an instrument: a signature; then a
+    ratification, acceptance or approval of it; or consent without a signature before it,
+    by accession or definitive signature."""
+
+    instrument: Code
+    state: StateCode
+    form: Literal["signature", "ratification", "acceptance", "approval", "accession",
+                  "definitive-signature"]
+
+
+CONSENT_FORMS: tuple[str, ...] = get_args(ConsentExpressed.model_fields["form"].annotation)
+
+
+class InstrumentEnteredIntoForce(Payload):
+    """An instrument enters into force; with `state`, it enters into force for that state
+    on a date of its own (without such an entry, a state's is the later of its consent to be
+    bound and the instrument's)."""
+
+    instrument: Code
+    state: StateCode | None = None
+
+
+class Denunciation(Payload):
+    """A state bound by an instrument denounces it, having given notice on `notified_on`:
+    it stays bound until the entry's effective date, which may lie in the future."""
+
+    instrument: Code
+    state: StateCode
+    notified_on: IsoDate
+    reason: Text | None = None
+
+
 class EntryRetracted(Payload):
     """A wrong entry is retracted; it stays in the log and stops counting from here on."""
 
@@ -326,6 +379,7 @@ _CORRECTABLE = (
     WithdrawalRevoked, MembershipSuspended, SuspensionLifted, OfficeAssumed, OfficeRelinquished,
     ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceHeld,
     DelegationAttended, SessionHeld, DeclarationAdopted, DeclarationSigned, SignatureWithdrawn,
+    InstrumentAdopted, ConsentExpressed, InstrumentEnteredIntoForce, Denunciation,
 )
 
 
@@ -388,6 +442,10 @@ CATALOGUE: dict[str, type[Payload]] = {
         DeclarationAdopted,
         DeclarationSigned,
         SignatureWithdrawn,
+        InstrumentAdopted,
+        ConsentExpressed,
+        InstrumentEnteredIntoForce,
+        Denunciation,
         EntryRetracted,
         EntryCorrected,
     )

@@ -21,13 +21,15 @@ from concord.domain.errors import (
     NotFound,
     RuleViolation,
 )
+from concord.domain.instrument import Instrument
 from concord.domain.network import Network
 from concord.domain.registry import RegisteredState
 from concord.domain.stream import Entry, Stream
 
 T = TypeVar("T", bound=Stream)
 
-AGGREGATES: tuple[type[Stream], ...] = (Network, Conference, Declaration, RegisteredState)
+AGGREGATES: tuple[type[Stream], ...] = (Network, Conference, Declaration, Instrument,
+                                        RegisteredState)
 
 
 class Streams(Protocol):
@@ -100,6 +102,7 @@ _REFERENCE_FIELDS: dict[str, type[Stream]] = {
     "network": Network,
     "conference": Conference,
     "declaration": Declaration,
+    "instrument": Instrument,
     "state": RegisteredState,
     "host_state": RegisteredState,
 }
@@ -166,6 +169,7 @@ _FIRST = {
     Network: "NetworkEstablished",
     Conference: "ConferenceScheduled",
     Declaration: "DeclarationAdopted",
+    Instrument: "InstrumentAdopted",
     RegisteredState: "StateRegistered",
 }
 
@@ -322,15 +326,16 @@ def require_term_after(p: c.OfficeAssumed, e: Entry, prefix: str) -> None:
             "ends after it starts")])
 
 
-WITH_NOTICE = frozenset({"StateLeftNetwork"})
+_NOTICE_OF = {"StateLeftNetwork": "withdrawal", "Denunciation": "denunciation"}
+WITH_NOTICE = frozenset(_NOTICE_OF)
 """The types whose entries may take effect after they are recorded, given `notified_on`."""
 
 
 def require_in_past(type_: str, payload: c.Payload, e: Entry, prefix: str) -> None:
     """Refuse an effective date later than `e.latest` (the recording date and a day), unless
-    the entry is a withdrawal with notice (`notified_on`, itself not later than that, and
-    not after the effective date). `prefix` places the fields of a correction's
-    replacement."""
+    the entry is a withdrawal or a denunciation with notice (`notified_on`, itself not later
+    than that, and not after the effective date). `prefix` places the fields of a
+    correction's replacement."""
     notice = getattr(payload, "notified_on", None) if type_ in WITH_NOTICE else None
     field = f"data.{prefix}data.notified_on" if prefix else "data.notified_on"
     if notice is not None:
@@ -341,13 +346,14 @@ def require_in_past(type_: str, payload: c.Payload, e: Entry, prefix: str) -> No
         if notice > e.effective_date:
             raise InvalidSubmission([FieldProblem(
                 field, f"{notice} is after the effective date, {e.effective_date}: notice "
-                "comes before the withdrawal takes effect")])
+                f"comes before the {_NOTICE_OF[type_]} takes effect")])
     elif e.effective_date > e.latest:
         raise InvalidSubmission([FieldProblem(
             "effective_date",
             f"{e.effective_date} is later than {e.latest}, the recording date (UTC) and a day "
-            "of tolerance: an entry records what has taken effect; only a withdrawal with "
-            "notice (StateLeftNetwork with notified_on) may take effect later")])
+            "of tolerance: an entry records what has taken effect; only a withdrawal or a "
+            "denunciation with notice (StateLeftNetwork or Denunciation, with notified_on) "
+            "may take effect later")])
 
 
 def _office_relinquished(n: Network, p: c.OfficeRelinquished, e: Entry, s: Streams) -> None:
@@ -408,6 +414,23 @@ def _signature_withdrawn(d: Declaration, p: c.SignatureWithdrawn, e: Entry, s: S
     d.withdraw(p, e)
 
 
+def _instrument_adopted(_: None, p: c.InstrumentAdopted, e: Entry, s: Streams) -> Stream:
+    if p.conference is not None:
+        require(s, Conference, p.conference)
+    if p.network is not None:
+        require(s, Network, p.network)
+    return Instrument.adopt(p, e)
+
+
+def _instrument_step(event_class: type[Stream.Event]) -> Command:
+    def step(i: Instrument, p: Any, e: Entry, s: Streams) -> None:
+        i.require_exists()
+        if p.state is not None:
+            require_state(s, p.state)
+        i.decide(event_class, p, e)
+    return step
+
+
 Command = Callable[[Any, Any, Entry, Streams], Any]
 
 # type -> (aggregate class, payload field holding its code, creates the stream?, command)
@@ -431,6 +454,12 @@ _COMMANDS: dict[str, tuple[type[Stream], str, bool, Command]] = {
     "DeclarationAdopted": (Declaration, "declaration", True, _declaration_adopted),
     "DeclarationSigned": (Declaration, "declaration", False, _declaration_signed),
     "SignatureWithdrawn": (Declaration, "declaration", False, _signature_withdrawn),
+    "InstrumentAdopted": (Instrument, "instrument", True, _instrument_adopted),
+    "ConsentExpressed": (Instrument, "instrument", False,
+                         _instrument_step(Instrument.ConsentExpressed)),
+    "InstrumentEnteredIntoForce": (Instrument, "instrument", False,
+                                   _instrument_step(Instrument.InstrumentEnteredIntoForce)),
+    "Denunciation": (Instrument, "instrument", False, _instrument_step(Instrument.Denunciation)),
 }
 # The types whose entries can be corrected: all but retractions and corrections.
 CORRECTABLE = frozenset(_COMMANDS)

@@ -18,10 +18,11 @@ from concord.projections.db import Cursor, Reader
 from concord.projections.projection import Loader, Projection
 from concord.projections.summaries import summarize
 
-FILTERS = ("network", "state", "conference", "declaration")
+FILTERS = ("network", "state", "conference", "declaration", "instrument")
 _NAMED = {"NetworkEstablished": ("network", "network", "name"),
           "ConferenceScheduled": ("conference", "conference", "title"),
           "DeclarationAdopted": ("declaration", "declaration", "title"),
+          "InstrumentAdopted": ("instrument", "instrument", "title"),
           "StateRegistered": ("state", "state", "name")}
 
 
@@ -39,14 +40,16 @@ class Query:
     order: str = "position"  # or "effective_date"
     after: tuple[str, int] | int = 0
     limit: int = 100
+    instrument: str | None = None
 
 
 class History(Projection):
     """Every entry, with its summary, filters and retraction."""
 
     name = "history"
-    # 2: envelopes with their leaf_index; 3: corrections, named anew; 4: recorded_until
-    version = 4
+    # 2: envelopes with their leaf_index; 3: corrections, named anew; 4: recorded_until;
+    # 5: instrument
+    version = 5
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -54,7 +57,8 @@ class History(Projection):
             f"CREATE TABLE IF NOT EXISTS history{s} (position INTEGER PRIMARY KEY, "
             "type TEXT NOT NULL, effective_date TEXT NOT NULL, network TEXT, state TEXT, "
             "conference TEXT, declaration TEXT, summary TEXT NOT NULL, "
-            "retracted_by INTEGER, envelope TEXT NOT NULL, recorded_until TEXT NOT NULL)")
+            "retracted_by INTEGER, envelope TEXT NOT NULL, recorded_until TEXT NOT NULL, "
+            "instrument TEXT)")
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS history_names{s} (kind TEXT NOT NULL, "
             "code TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (kind, code))")
@@ -68,8 +72,11 @@ class History(Projection):
         cursor.execute(f"CREATE INDEX IF NOT EXISTS history_recorded{s} "
                        f"ON history{s} (recorded_until, position)")
         for column in (*FILTERS, "type", "effective_date"):
+            # Few entries name an instrument: the others are left out of its index (a query
+            # for one instrument's entries can still use it).
+            sparse = " WHERE instrument IS NOT NULL" if column == "instrument" else ""
             cursor.execute(f"CREATE INDEX IF NOT EXISTS history_{column}{s} "
-                           f"ON history{s} ({column}, position)")
+                           f"ON history{s} ({column}, position){sparse}")
 
     def drop_tables(self, cursor: Cursor) -> None:
         for table in ("history", "history_names"):
@@ -119,19 +126,20 @@ class History(Projection):
                 cursor.execute(f"UPDATE history{s} SET retracted_by=? WHERE position=?",
                                (e["position"], retracted))
                 row = cursor.execute(
-                    f"SELECT network, state, conference, declaration FROM history{s} "
+                    f"SELECT {', '.join(FILTERS)} FROM history{s} "
                     "WHERE position=?", (retracted,)).fetchone()
                 if row is not None and e["type"] == "EntryRetracted":
                     codes = list(row)
             then = max(then, e["recorded_at"])
-            rows.append((e["position"], e["type"], e["effective_date"], *codes,
-                         summarize(e, names), orjson.dumps(e).decode(), then))
+            *first, instrument = codes
+            rows.append((e["position"], e["type"], e["effective_date"], *first,
+                         summarize(e, names), orjson.dumps(e).decode(), then, instrument))
         self._write(cursor, rows)
         super().apply(cursor, envelopes)
 
     def _write(self, cursor: Cursor, rows: list[tuple[Any, ...]]) -> None:
         cursor.executemany(
-            f"INSERT INTO history{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            f"INSERT INTO history{self.suffix} VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
             rows)
         rows.clear()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concord.projections.conferences import Conferences
 from concord.projections.declarations import Declarations
 from concord.projections.history import History
+from concord.projections.instruments import Instruments
 from concord.projections.membership import Membership
 from concord.projections.networks import Networks
 from concord.projections.projection import Projection
@@ -13,7 +14,8 @@ from concord.projections.tree import Transparency
 
 PROJECTIONS: dict[str, type[Projection]] = {
     "membership": Membership, "history": History, "declarations": Declarations,
-    "conferences": Conferences, "networks": Networks, "transparency": Transparency}
+    "conferences": Conferences, "networks": Networks, "instruments": Instruments,
+    "transparency": Transparency}
 
 
 def live(store: ProjectionStore, name: str) -> Projection:

@@ -17,6 +17,12 @@ def no_names(kind: str, code: str) -> str | None:
     return None
 
 
+# How a form of consent reads: 'Argentina ratified ...'.
+_CONSENTED = {"signature": "signed", "ratification": "ratified", "acceptance": "accepted",
+              "approval": "approved", "accession": "acceded to",
+              "definitive-signature": "signed definitively"}
+
+
 def summarize(envelope: Envelope, names: Names = no_names) -> str:
     """'Argentina signed the Buenos Aires Declaration (BUENOS-AIRES-2023)'."""
     d: dict[str, Any] = envelope["data"]
@@ -24,8 +30,9 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
     def state(code: str) -> str:
         return iso_name(code) or names("state", code) or code
 
-    # Networks and declarations are named ("Buenos Aires Declaration (BUENOS-AIRES-2023)");
-    # conferences go by their code, their titles being too long for one line.
+    # Networks, declarations and instruments are named ("Buenos Aires Declaration
+    # (BUENOS-AIRES-2023)"); conferences go by their code, their titles being too long for
+    # one line.
     def called(kind: str, code: str) -> str:
         name = names(kind, code)
         return f"{name} ({code})" if name else code
@@ -88,6 +95,17 @@ def summarize(envelope: Envelope, names: Names = no_names) -> str:
         case "SignatureWithdrawn":
             return (f"{state(d['state'])} withdrew its signature from "
                     f"{called('declaration', d['declaration'])}")
+        case "InstrumentAdopted":
+            return f"{d['title']} ({d['instrument']}) adopted{at()}"
+        case "ConsentExpressed":
+            return (f"{state(d['state'])} {_CONSENTED[d['form']]} "
+                    f"{called('instrument', d['instrument'])}")
+        case "InstrumentEnteredIntoForce":
+            whom = f" for {state(d['state'])}" if d.get("state") else ""
+            return f"{called('instrument', d['instrument'])} entered into force{whom}"
+        case "Denunciation":
+            return (f"{state(d['state'])} denounced {called('instrument', d['instrument'])} "
+                    f"(notice given on {d['notified_on']})")
         case "EntryRetracted":
             return f"entry {d['position']} retracted: {d['reason']}"
         case "EntryCorrected":

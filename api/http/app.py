@@ -31,6 +31,7 @@ from concord.api.http.routes import (
     events,
     health,
     history,
+    instruments,
     keys,
     networks,
     projections,
@@ -166,6 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(history.router)
     app.include_router(changes.router)
     app.include_router(declarations.router)
+    app.include_router(instruments.router)
     app.include_router(conferences.router)
     app.include_router(states.router)
     app.include_router(projections.router)

@@ -19,6 +19,7 @@ from concord.domain.envelope import Envelope
 from concord.projections import conferences as conference_model
 from concord.projections import declarations as declaration_model
 from concord.projections import history as history_model
+from concord.projections import instruments as instrument_model
 from concord.projections import membership as membership_model
 from concord.projections import networks as network_model
 from concord.projections.db import Reader
@@ -357,7 +358,7 @@ def role_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]
 
 # States, conferences and declarations.
 
-DOSSIER_SOURCES = ("membership", "declarations", "conferences", "networks")
+DOSSIER_SOURCES = ("membership", "declarations", "conferences", "networks", "instruments")
 
 
 async def dossier(request: Request, code: str, min_position: int = 0) -> dict[str, Any]:
@@ -382,6 +383,8 @@ async def dossier(request: Request, code: str, min_position: int = 0) -> dict[st
                 membership_model.pending_withdrawals(r, code, today(), s))),
             "signatures": read("declarations",
                                lambda r, s: declaration_model.signatures_of(r, code, s)),
+            "instruments": read("instruments", lambda r, s: (
+                instrument_model.consents_of(r, code, today(), s))),
             "attendances": read("conferences",
                                 lambda r, s: conference_model.attendances(r, code, s)),
             "hosted": read("conferences", lambda r, s: conference_model.hosted(r, code, s)),
@@ -411,10 +414,11 @@ async def conferences(request: Request, network: str | None = None,
 
 
 async def counts(request: Request, min_position: int = 0) -> dict[str, int]:
-    """How many conferences and declarations are on record."""
+    """How many conferences, declarations and instruments are on record."""
     found = {}
     for name, count in (("conferences", conference_model.count_conferences),
-                        ("declarations", declaration_model.count_declarations)):
+                        ("declarations", declaration_model.count_declarations),
+                        ("instruments", instrument_model.count_instruments)):
         suffix, _ = await caught_up(request, name, min_position)
         found[name] = await _read(request, name, suffix, count)
     return found
@@ -456,6 +460,45 @@ async def declaration(request: Request, code: str, min_position: int = 0
     for item in (*found["signed"], *found["withdrawn"]):
         item["name"] = state_name(item["state"])
     return found, reached
+
+
+# Instruments and their states' consents.
+
+async def _instruments_as_of(request: Request, as_of: str | None, min_position: int
+                             ) -> tuple[str, int]:
+    asked = await as_of_position(request, as_of)
+    suffix, reached = await caught_up(request, "instruments", max(min_position, asked or 0),
+                                      {"as_of": asked or 0, "min_position": min_position})
+    return suffix, reached if asked is None else asked
+
+
+async def instruments(request: Request, on: str | None = None, as_of: str | None = None,
+                      min_position: int = 0) -> tuple[str, int, list[dict[str, Any]]]:
+    """The date, the position, and every instrument on record then, with how many states
+    were parties, contracting states and signatories on `on` (default today)."""
+    suffix, position = await _instruments_as_of(request, as_of, min_position)
+    day = on or today()
+    found = await _read(request, "instruments", suffix, lambda reader, live: (
+        instrument_model.list_instruments(reader, day, position, live)))
+    return day, position, found
+
+
+async def instrument(request: Request, code: str, on: str | None = None,
+                     as_of: str | None = None, min_position: int = 0) -> dict[str, Any]:
+    """One instrument as the record stood at `as_of` (default the latest), with every
+    state's consent and its standing on `on` (default today); 404 if it was not on record
+    then."""
+    suffix, position = await _instruments_as_of(request, as_of, min_position)
+    day = on or today()
+    found = await _read(request, "instruments", suffix, lambda reader, live: (
+        instrument_model.instrument(reader, code, day, position, live)))
+    if found is None:
+        raise ProblemError(404, "no-such-instrument", "No such instrument",
+                           f"instrument {code} is not on record as of position {position}")
+    for name in ("parties", "contracting_states", "signatories", "consents"):
+        for item in found[name]:
+            item["name"] = state_name(item["state"])
+    return {**found, "on": day, "as_of": position}
 
 
 # The log itself.

@@ -51,6 +51,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "DeclarationSigned": {"declaration": "BUENOS-AIRES-2023", "state": "ARG"},
     "SignatureWithdrawn": {"declaration": "BUENOS-AIRES-2023", "state": "ARG",
                            "reason": "Policy change"},
+    "InstrumentAdopted": {"instrument": "OAS-CHARTER", "title": "Charter of the Organization "
+                          "of American States", "kind": "statute", "network": "OAS",
+                          "entry_into_force": {"consents_required": 14}},
+    "ConsentExpressed": {"instrument": "OAS-CHARTER", "state": "VEN", "form": "signature"},
+    "InstrumentEnteredIntoForce": {"instrument": "OAS-CHARTER"},
+    "Denunciation": {"instrument": "OAS-CHARTER", "state": "VEN", "notified_on": "2017-04-28",
+                     "reason": "Notice of denunciation of the Charter"},
     "EntryRetracted": {"position": 42, "reason": "Recorded against the wrong state"},
     "EntryCorrected": {"position": 5, "reason": "The city was left out", "replacement": {
         "type": "ConferenceScheduled", "data": {
@@ -64,10 +71,17 @@ assert set(EXAMPLES) == set(CATALOGUE)
 # A conference is held on or after its start (the example's ALCONU-III starts in 2025).
 EXAMPLE_DATES = {"ConferenceHeld": "2025-10-08", "MembershipSuspended": "2009-07-04",
                  "SuspensionLifted": "2011-06-01", "OfficeRelinquished": "2025-10-08",
-                 "StateLeftNetwork": "2024-09-12", "WithdrawalRevoked": "2024-01-01"}
+                 "StateLeftNetwork": "2024-09-12", "WithdrawalRevoked": "2024-01-01",
+                 "InstrumentAdopted": "1948-04-30", "ConsentExpressed": "1948-04-30",
+                 "InstrumentEnteredIntoForce": "1951-12-13", "Denunciation": "2019-04-27"}
 EXAMPLE_SOURCES = {
     "MembershipSuspended": "OAS General Assembly, special session, 4 July 2009",
     "SuspensionLifted": "OAS General Assembly, special session, 1 June 2011",
+    "InstrumentAdopted": "Ninth International Conference of American States, Bogotá, "
+                         "30 April 1948; in force once two-thirds of the 21 signatories ratify",
+    "ConsentExpressed": "Signed at Bogotá by the 21 states of the conference, 30 April 1948",
+    "InstrumentEnteredIntoForce": "OAS Charter, entry into force, 13 December 1951",
+    "Denunciation": "Venezuela's notice of 28 April 2017, effective two years later",
 }
 
 

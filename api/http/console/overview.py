@@ -70,15 +70,17 @@ TYPES = tuple(CATALOGUE)
 @pages.get("/history", response_class=HTMLResponse)
 async def history_page(
     request: Request, network: Text = None, state: Text = None, conference: Text = None,
-    declaration: Text = None, type_: Annotated[str | None, Query(alias="type")] = None,
+    declaration: Text = None, instrument: Text = None,
+    type_: Annotated[str | None, Query(alias="type")] = None,
     date_from: From = None, to: Text = None, order: Text = None, after: Text = None,
     limit: Text = None, as_of: Text = None,
 ) -> Response:
     """The decisions, filtered, with retractions and back-dated entries marked."""
     form = Form(network=network, state=state, conference=conference, declaration=declaration,
-                type=type_, **{"from": date_from}, to=to, order=order, after=after,
-                limit=limit, as_of=as_of)
-    filters = {name: form.code(name) for name in ("network", "conference", "declaration")}
+                instrument=instrument, type=type_, **{"from": date_from}, to=to, order=order,
+                after=after, limit=limit, as_of=as_of)
+    filters = {name: form.code(name)
+               for name in ("network", "conference", "declaration", "instrument")}
     chosen_state = form.state("state")
     chosen_type = form.value("type")
     if chosen_type is not None and chosen_type not in CATALOGUE:
@@ -98,7 +100,7 @@ async def history_page(
             query = history_model.Query(
                 filters["network"], chosen_state, filters["conference"],
                 filters["declaration"], (chosen_type,) if chosen_type else (), day_from,
-                day_to, chosen_order, cursor, int(count))
+                day_to, chosen_order, cursor, int(count), filters["instrument"])
             page = await queries.history(request, query, form.value("as_of"), whole_log=True)
         except ProblemError as e:
             form.refuse(e)

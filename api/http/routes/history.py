@@ -53,6 +53,7 @@ async def read_history(
     state: Annotated[StateCode | None, Query()] = None,
     conference: Annotated[Code | None, Query()] = None,
     declaration: Annotated[Code | None, Query()] = None,
+    instrument: Annotated[Code | None, Query()] = None,
     type_: Annotated[list[EventType] | None, Query(alias="type")] = None,  # type: ignore[valid-type]
     date_from: Annotated[IsoDate | None, Query(alias="from", description=(
         "Entries effective on or after this date."))] = None,
@@ -77,7 +78,7 @@ async def read_history(
     cursor: tuple[str, int] | int = (
         (match.group(1), int(match.group(2))) if match.group(1) else int(match.group(2)))
     query = projection.Query(network, state, conference, declaration, tuple(type_ or ()),
-                             date_from, date_to, order, cursor, limit)
+                             date_from, date_to, order, cursor, limit, instrument)
     page = await queries.history(request, query, as_of, min_position)
     if wants_csv(request, format_):
         answer = csv_response(page.entries, COLUMNS, "history.csv")

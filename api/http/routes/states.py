@@ -78,6 +78,24 @@ class SignatureOf(BaseModel):
     withdrawal_reason: str | None
 
 
+class ConsentOf(BaseModel):
+    """One consent of the state to an instrument, as the record stands, and where it stands
+    today."""
+
+    instrument: str
+    title: str
+    signed_on: str | None
+    consented_on: str | None = Field(description="The day it consented to be bound.")
+    form: str | None = Field(description="How it consented to be bound; null while only "
+                             "signed.")
+    in_force_on: str | None = Field(description="The day the instrument entered into force "
+                                    "for it; null if not (yet).")
+    denounced_on: str | None = Field(description="The day its denunciation takes effect.")
+    notified_on: str | None
+    standing: str | None = Field(description=(
+        "Today: party, contracting (bound, not yet in force for it), signatory, or null."))
+
+
 class Attendance(BaseModel):
     """A delegation the state sent (its latest entry at that conference)."""
 
@@ -102,6 +120,7 @@ class Dossier(BaseModel):
     offices: list[OfficeHeld]
     pending_withdrawals: list[PendingWithdrawal]
     signatures: list[SignatureOf]
+    instruments: list[ConsentOf]
     attendances: list[Attendance]
     hosted: list[ConferenceSummary]
     positions: dict[str, int] = Field(
@@ -115,6 +134,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "pending_withdrawals": ("network", "notified_on", "effective_date", "position"),
     "signatures": ("declaration", "title", "signed_on", "position", "signatory",
                    "withdrawn_on", "withdrawn_at", "withdrawal_reason"),
+    "instruments": ("instrument", "title", "signed_on", "consented_on", "form", "in_force_on",
+                    "denounced_on", "notified_on", "standing"),
     "attendances": ("conference", "title", "starts_on", "ends_on", "role", "head",
                     "attended_on", "position"),
     "hosted": ("code", "title", "network", "edition", "city", "starts_on", "ends_on",
@@ -132,13 +153,13 @@ async def read_state(
     min_position: MinPosition = 0,
     format_: Format = None,
     table: Annotated[Literal["memberships", "suspensions", "offices", "pending_withdrawals",
-                             "signatures", "attendances", "hosted"], Query(
+                             "signatures", "instruments", "attendances", "hosted"], Query(
         description="Which list a CSV answer holds; a JSON answer holds them all.")
     ] = "memberships",
 ) -> dict[str, Any] | Response:
     """One state's memberships in every network, its suspensions, the offices it held and
-    its withdrawals pending, its signatures and withdrawals, the conferences it attended
-    and those it hosted."""
+    its withdrawals pending, its signatures and withdrawals, its consents to instruments,
+    the conferences it attended and those it hosted."""
     found = await queries.dossier(request, code, min_position)
     if wants_csv(request, format_):
         return csv_response(found[table], TABLES[table], f"{code}-{table}.csv")
