@@ -57,7 +57,23 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     directory = tmp_path_factory.mktemp("demo")
     server = start_demo(directory / "data", directory / "server.log")
     try:
-        yield Demo(server, record_later_changes(server.http, DEMO_ENTRIES))
+        at = record_later_changes(server.http, DEMO_ENTRIES)
+        # An instrument (made up for the test), two consents and its entry into force.
+        answer = server.http.post("/v1/events/batch", json={"events": [
+            {"type": "InstrumentAdopted", "effective_date": "2024-01-10", "data": {
+                "instrument": "PACT", "title": "Training Pact", "kind": "agreement",
+                "network": NETWORK, "entry_into_force": {"consents_required": 1}}},
+            {"type": "ConsentExpressed", "effective_date": "2024-02-01",
+             "data": {"instrument": "PACT", "state": "ARG", "form": "signature"}},
+            {"type": "ConsentExpressed", "effective_date": "2024-03-01",
+             "data": {"instrument": "PACT", "state": "ARG", "form": "ratification"}},
+            {"type": "ConsentExpressed", "effective_date": "2024-03-05",
+             "data": {"instrument": "PACT", "state": "URY", "form": "signature"}},
+            {"type": "InstrumentEnteredIntoForce", "effective_date": "2024-04-01",
+             "data": {"instrument": "PACT"}}]})
+        assert answer.status_code == 201, answer.text
+        at["pact"] = answer.json()["events"][0]["position"]
+        yield Demo(server, at)
     finally:
         server.stop()
 
@@ -102,7 +118,9 @@ def pages_of(demo: Demo) -> list[str]:
             "/history", "/history?state=ARG&order=effective_date", "/changes",
             f"/changes?network={NETWORK}&from={DEMO_ENTRIES}", "/states/ARG", "/conferences",
             "/conferences/ALCONU-II", "/declarations", "/declarations/BUENOS-AIRES-2023",
-            f"/entries/{demo.at['per_left']}", "/states?code=Nowhere+at+all", "/networks/NOPE"]
+            f"/entries/{demo.at['per_left']}", "/states?code=Nowhere+at+all", "/networks/NOPE",
+            "/instruments", "/instruments/PACT",
+            f"/instruments/PACT?on=2024-03-15&as_of={demo.at['pact'] + 3}"]
 
 
 def test_every_page_renders_with_no_console_error_and_no_request_leaving_the_machine(

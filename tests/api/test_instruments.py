@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from tests.api.test_suspensions import dossier, last
 
-ADOPTED = {"type": "InstrumentAdopted", "effective_date": "2000-01-01", "data": {
+ADOPTED: dict[str, Any] = {"type": "InstrumentAdopted", "effective_date": "2000-01-01", "data": {
     "instrument": "T", "title": "Treaty of Cooperation", "kind": "agreement",
     "entry_into_force": {"consents_required": 2}}}
 
@@ -232,3 +232,38 @@ def test_an_instrument_not_on_record(client: TestClient) -> None:
     assert client.get("/v1/instruments").json()["instruments"] == []
     bad = client.get("/v1/instruments/T", params={"on": "12/09/2023"})
     assert bad.status_code == 422
+
+
+def test_the_console_shows_an_instrument_on_a_date_as_the_record_stood(
+    client: TestClient,
+) -> None:
+    assert client.post("/v1/events", json=ADOPTED).status_code == 201
+    consent(client, "2000-02-01", "ARG", "signature")
+    consent(client, "2001-01-01", "ARG", "ratification")
+    consent(client, "2001-02-01", "BRA", "accession")
+    consent(client, "2001-03-01", "CHL", "signature")
+    general = step(client, "InstrumentEnteredIntoForce", "2001-06-01")
+    listed = client.get("/instruments").text
+    assert 'href="/instruments/T"' in listed and "Treaty of Cooperation" in listed
+    page = client.get("/instruments/T", params={"on": "2001-07-01"})
+    assert page.status_code == 200
+    parties = page.text.split('id="parties"')[1].split("</table>")[0]
+    assert 'href="/states/ARG"' in parties and 'href="/states/BRA"' in parties
+    assert 'href="/states/CHL"' in page.text.split('id="signatories"')[1].split("</table>")[0]
+    assert "in force" in page.text and 'href="/history?instrument=T"' in page.text
+    # As the record stood before the entry into force, nobody was a party.
+    before = client.get("/instruments/T", params={
+        "on": "2001-07-01", "as_of": general["position"] - 1}).text
+    assert 'id="parties"' not in before and "Parties (0)" in before
+    # A position before the adoption is refused beside its field; the record as it stands
+    # is shown.
+    early = client.get("/instruments/T", params={"as_of": "0"})
+    assert early.status_code == 422 and "T was not on record then" in early.text
+    assert client.get("/instruments/NOPE").status_code == 404
+    # The state's page lists its consents; history filters by instrument.
+    state = client.get("/states/ARG").text
+    assert 'id="instruments-heading"' in state and 'href="/instruments/T"' in state
+    history = client.get("/history", params={"instrument": "T"}).text
+    assert "Argentina ratified Treaty of Cooperation (T)" in history
+    entry = client.get(f"/entries/{general['position']}").text
+    assert 'href="/instruments/T"' in entry

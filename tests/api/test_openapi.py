@@ -37,7 +37,18 @@ def test_the_documented_examples_are_accepted(client: TestClient) -> None:
              "StateLeftNetwork", "WithdrawalRevoked", "OfficeAssumed", "OfficeRelinquished",
              "MembershipSuspended", "SuspensionLifted", "ConferenceScheduled",
              "ConferenceRescheduled", "ConferenceHeld", "DelegationAttended", "SessionHeld",
-             "DeclarationAdopted", "DeclarationSigned", "SignatureWithdrawn"]
+             "DeclarationAdopted", "DeclarationSigned", "SignatureWithdrawn",
+             "InstrumentAdopted", "ConsentExpressed", "InstrumentEnteredIntoForce",
+             "Denunciation"]
+    # The Charter entered into force once 14 signatories had ratified it: Venezuela (its
+    # example signs it) and 13 others, on dates made up for the test.
+    ratifications = [
+        {"type": "ConsentExpressed", "effective_date": "1950-01-01",
+         "data": {"instrument": "OAS-CHARTER", "state": "VEN", "form": "ratification"}},
+        *({"type": "ConsentExpressed", "effective_date": "1950-01-01",
+           "data": {"instrument": "OAS-CHARTER", "state": state, "form": form}}
+          for state in ("ARG", "BOL", "BRA", "CHL", "COL", "CRI", "CUB", "DOM", "ECU", "SLV",
+                        "GTM", "HTI", "HND") for form in ("signature", "ratification"))]
     setup = [
         {"type": "ConferenceScheduled", "data": {"conference": "ALCONU-II", "title": "II",
          "host_state": "ARG", "starts_on": "2023-09-12"}, "effective_date": "2023-09-01"},
@@ -51,6 +62,9 @@ def test_the_documented_examples_are_accepted(client: TestClient) -> None:
     ]
     assert client.post("/v1/events/batch", json={"events": setup}).status_code == 201
     for type_ in order:
+        if type_ == "InstrumentEnteredIntoForce":
+            answer = client.post("/v1/events/batch", json={"events": ratifications})
+            assert answer.status_code == 201, answer.json()
         example = schemas[f"{type_}Submission"]["examples"][0]
         answer = client.post("/v1/events", json=example)
         assert answer.status_code == 201, (type_, answer.json())

@@ -164,7 +164,8 @@ def test_the_catalogue_has_exactly_the_public_types_of_the_design() -> None:
         "OfficeAssumed",
         "OfficeRelinquished", "ConferenceScheduled", "ConferenceRescheduled",
         "ConferenceCancelled", "ConferenceHeld", "DelegationAttended", "SessionHeld",
-        "DeclarationAdopted", "DeclarationSigned", "SignatureWithdrawn", "EntryRetracted",
+        "DeclarationAdopted", "DeclarationSigned", "SignatureWithdrawn", "InstrumentAdopted",
+        "ConsentExpressed", "InstrumentEnteredIntoForce", "Denunciation", "EntryRetracted",
         "EntryCorrected",
     }
 

@@ -17,6 +17,7 @@ from tests.conftest import RECORDER
 NETWORKS = st.sampled_from(["N1", "N1", "N1", "N2"])
 CONFERENCES = st.sampled_from(["C1", "C1", "C1", "C2"])
 DECLARATIONS = st.sampled_from(["D1", "D1", "D1", "D2"])
+INSTRUMENTS = st.sampled_from(["I1", "I1", "I1", "I2"])
 STATES = st.sampled_from(["ARG", "BRA", "URY", "CSHH", "XKX", "XKX", "XKY", "QQQ"])
 DAYS = st.sampled_from(["2020-01-01", "2022-09-06", "2023-09-12", "2025-10-08"])
 PARTIAL = st.sampled_from(["2022", "2022-09", "2022-09-06", "2025-10-08", "2025-10-09"])
@@ -56,6 +57,19 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         {"declaration": DECLARATIONS, "title": TEXT}, optional={"conference": CONFERENCES}),
     "DeclarationSigned": st.fixed_dictionaries({"declaration": DECLARATIONS, "state": STATES}),
     "SignatureWithdrawn": st.fixed_dictionaries({"declaration": DECLARATIONS, "state": STATES}),
+    "InstrumentAdopted": st.fixed_dictionaries(
+        {"instrument": INSTRUMENTS, "title": TEXT,
+         "kind": st.sampled_from(["statute", "agreement", "protocol"])},
+        optional={"entry_into_force": st.fixed_dictionaries(
+            {"consents_required": st.integers(1, 2)})}),
+    "ConsentExpressed": st.fixed_dictionaries(
+        {"instrument": INSTRUMENTS, "state": STATES, "form": st.sampled_from(
+            ["signature", "ratification", "accession", "definitive-signature"])}),
+    "InstrumentEnteredIntoForce": st.fixed_dictionaries(
+        {"instrument": INSTRUMENTS}, optional={"state": STATES}),
+    "Denunciation": st.fixed_dictionaries(
+        {"instrument": INSTRUMENTS, "state": STATES,
+         "notified_on": st.sampled_from(["2020-01-01", "2022-09-06"])}),
     "EntryRetracted": st.fixed_dictionaries(
         {"position": st.integers(1, 40), "reason": TEXT}),
 }
@@ -63,7 +77,7 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 # another entity), sometimes accepted, which is what the properties need to see.
 CORRECTED = ["StateJoinedNetwork", "StateLeftNetwork", "MembershipSuspended", "OfficeAssumed",
              "DeclarationSigned", "DelegationAttended", "ConferenceScheduled",
-             "NetworkEstablished", "ConferenceRescheduled"]
+             "NetworkEstablished", "ConferenceRescheduled", "ConsentExpressed"]
 PAYLOADS["EntryCorrected"] = st.sampled_from(CORRECTED).flatmap(
     lambda type_: st.fixed_dictionaries({
         "position": st.integers(1, 40), "reason": TEXT,
@@ -76,7 +90,8 @@ PAYLOADS["EntryCorrected"] = st.sampled_from(CORRECTED).flatmap(
 WEIGHTED_TYPES = sorted(PAYLOADS) + 3 * ["EntryCorrected"] + 4 * [
     "StateJoinedNetwork", "StateLeftNetwork", "DeclarationSigned", "SignatureWithdrawn",
     "DelegationAttended", "SessionHeld", "MembershipSuspended", "SuspensionLifted",
-    "OfficeAssumed", "OfficeRelinquished", "WithdrawalRevoked",
+    "OfficeAssumed", "OfficeRelinquished", "WithdrawalRevoked", "ConsentExpressed",
+    "ConsentExpressed",
 ]
 
 
@@ -105,6 +120,8 @@ SETUP = [
     {"type": "DeclarationAdopted", "data": {"declaration": "D1", "title": "A"},
      "effective_date": "2020-01-01"},
     {"type": "StateRegistered", "data": {"state": "XKX", "name": "A"}},
+    {"type": "InstrumentAdopted", "data": {"instrument": "I1", "title": "A",
+     "kind": "agreement"}, "effective_date": "2020-01-01"},
 ]
 
 

@@ -139,7 +139,7 @@ def test_a_rescheduling_that_would_strand_a_delegation_is_refused(log: Coordinat
 
 def test_an_effective_date_in_the_future_is_refused_beyond_a_day(log: CoordinationLog) -> None:
     today = datetime.now(UTC).date()
-    with pytest.raises(InvalidSubmission, match="only a withdrawal with notice"):
+    with pytest.raises(InvalidSubmission, match="only a withdrawal or a denunciation with notice"):
         submit(log, "NetworkEstablished", (today + timedelta(days=2)).isoformat(),
                network="N", name="N")
     submit(log, "NetworkEstablished", (today + timedelta(days=1)).isoformat(), network="N",

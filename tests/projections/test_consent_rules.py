@@ -175,6 +175,7 @@ def scripts(draw: st.DrawFn) -> list[Any]:
     courses: list[list[Any]] = []
     for state in STATES:
         days = sorted(draw(st.lists(st.sampled_from(DAYS[1:]), min_size=3, max_size=3)))
+        course: list[tuple[str, ...]]
         if draw(st.booleans()):
             course = [("consent", state, "signature", days[0]),
                       ("consent", state, draw(st.sampled_from(FORMS[3:7])), days[1])]

@@ -130,8 +130,9 @@ def script() -> list[dict[str, object]]:
     a back-dated change, a retraction and a correction (its state read back), a founding
     retracted, signatures after a withdrawal, delegations and sessions around a rescheduling,
     names corrected, suspensions ended by a change of role, lifted, retracted and
-    corrected, an office's terms relinquished, retracted and corrected, and withdrawals
-    given with notice, revoked, put back and revoked again."""
+    corrected, an office's terms relinquished, retracted and corrected, withdrawals
+    given with notice, revoked, put back and revoked again, and an instrument's consents,
+    entries into force and denunciation, retracted and corrected."""
     def entry(type_: str, day: str | None = None, **data: object) -> dict[str, object]:
         return {"type": type_, "data": data,
                 **({"effective_date": day} if day is not None else {})}
@@ -210,6 +211,29 @@ def script() -> list[dict[str, object]]:
         entry("EntryCorrected", "2015-06-01", position=48, reason="the date",
               replacement={"type": "WithdrawalRevoked",
                            "data": {"network": "N1", "state": "ECU"}}),
+        entry("InstrumentAdopted", "2015-01-01", instrument="I1", title="Pact",
+              kind="agreement", network="N1", entry_into_force={"consents_required": 1}),
+        entry("ConsentExpressed", "2015-02-01", instrument="I1", state="ARG",
+              form="signature"),
+        entry("ConsentExpressed", "2015-03-01", instrument="I1", state="ARG",
+              form="ratification"),
+        entry("InstrumentEnteredIntoForce", "2015-04-01", instrument="I1"),
+        entry("ConsentExpressed", "2015-05-01", instrument="I1", state="BRA",
+              form="accession"),
+        entry("InstrumentEnteredIntoForce", "2015-06-01", instrument="I1", state="BRA"),
+        entry("Denunciation", "2016-01-01", instrument="I1", state="ARG",
+              notified_on="2015-07-01"),
+        entry("EntryRetracted", position=59, reason="not stated"),
+        entry("EntryCorrected", "2015-05-02", position=58, reason="the date",
+              replacement={"type": "ConsentExpressed",
+                           "data": {"instrument": "I1", "state": "BRA",
+                                    "form": "definitive-signature"}}),
+        entry("InstrumentAdopted", "2015-01-01", instrument="I2", title="Protocol",
+              kind="protocol"),
+        entry("EntryCorrected", position=63, reason="the title",
+              replacement={"type": "InstrumentAdopted",
+                           "data": {"instrument": "I2", "title": "Protocol One",
+                                    "kind": "protocol"}}),
     ]
 
 
@@ -218,7 +242,7 @@ def test_a_bulk_load_equals_the_handlers_page_by_page(
         log: CoordinationLog, store: ProjectionStore, page: int) -> None:
     for raw in script():
         log.submit(raw, recorded_by=RECORDER)
-    assert log.last_position() == 53
+    assert log.last_position() == 64
     for kind in PROJECTIONS.values():
         catch_up(log, store, kind(), page=1)
     load(log, store, [kind(suffix="_bulk") for kind in PROJECTIONS.values()], page=page)

@@ -102,7 +102,7 @@ class Form:
 
 
 STREAM_PAGES = {"network": "networks", "conference": "conferences",
-                "declaration": "declarations", "state": "states"}
+                "declaration": "declarations", "instrument": "instruments", "state": "states"}
 
 
 def stream_page(stream: str) -> str | None:

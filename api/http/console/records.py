@@ -1,16 +1,17 @@
 """The console's pages of what is on record: a state's dossier, conferences, declarations,
-and each entry of the log, with what a browser needs to verify it."""
+instruments, and each entry of the log, with what a browser needs to verify it."""
 
 from __future__ import annotations
 
 import base64
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from concord.api.http import queries
-from concord.api.http.console.page import router, stream_page
+from concord.api.http.console.page import Form, router, stream_page
 from concord.api.http.console.render import pretty_json, render
 from concord.api.http.errors import ProblemError
 from concord.domain.codes import (
@@ -125,3 +126,40 @@ async def entry_page(request: Request, position: str) -> Response:
                   undone_by=undone_by, leaf=leaf.decode(), leaf_hash_hex=digest.hex(),
                   leaf_hash_b64=base64.b64encode(digest).decode(), last=last,
                   stream_href=stream_page(envelope["stream"]))
+
+
+@pages.get("/instruments", response_class=HTMLResponse)
+async def instruments_page(request: Request) -> Response:
+    """Every instrument on record, with how many states stand where today."""
+    _, _, found = await queries.instruments(
+        request, min_position=await queries.last_position(request))
+    return render(request, "instruments.html", section="instruments", instruments=found)
+
+
+@pages.get("/instruments/{code}", response_class=HTMLResponse)
+async def instrument_page(request: Request, code: str,
+                          on: Annotated[str | None, Query(max_length=200)] = None,
+                          as_of: Annotated[str | None, Query(max_length=200)] = None
+                          ) -> Response:
+    """An instrument on a date, as the record stood at a position or a moment: its parties,
+    contracting states and signatories then, and every consent on record."""
+    if not CODE_PATTERN.fullmatch(code):
+        raise _no_such("instrument", code)
+    last = await queries.last_position(request)
+    form = Form(on=on, as_of=as_of)
+    day = form.date("on")
+    try:
+        found = await queries.instrument(request, code, day, form.value("as_of"), last)
+    except ProblemError as e:
+        if form.value("as_of") is None:
+            raise
+        if e.status == 404:
+            form.errors["as_of"] = f"{code} was not on record then"
+        else:
+            form.refuse(e)
+        # The record as it stands, beside the reason the one asked for cannot be shown.
+        found = await queries.instrument(request, code, day, None, last)
+    asked = {"on": found["on"], "as_of": found["as_of"]}
+    return render(request, "instrument.html", status=form.status, section="instruments",
+                  instrument=found, form=form, last=last,
+                  csv_base=f"/v1/instruments/{code}?{urlencode({**asked, 'format': 'csv'})}")
