@@ -41,7 +41,8 @@ class Fact:
     data: dict[str, Any]
     effective_date: str
     originator_version: int  # the correction's version, to name it
-    order: int  # the corrected entry's: the correction takes its place among same-day facts
+    order: int  # the first corrected entry's: the correction takes its place among same-day
+    # facts
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,9 @@ class Stream(BaseAggregate[str]):
         # state is kept, never the entries themselves: an aggregate stays small however long
         # its stream grows.
         self.retracted: set[int] = set()
+        # A correction's version -> the place its fact takes among same-day facts: the
+        # version of the entry its chain of corrections first corrected.
+        self.places: dict[int, int] = {}
         self.exists = False
         # The keys (states, or WHOLE) whose facts changed since the last snapshot: where the
         # rules must be checked again before the change is accepted.
@@ -173,12 +177,16 @@ class Stream(BaseAggregate[str]):
             # (`fold`) can take it out. Whoever triggers or replays a retraction folds.
             self.retracted.add(event.retracted_version)
         elif isinstance(event, Stream.EntryCorrected):
-            # The same for the fact it corrects; the fact it brings counts from here on.
+            # The same for the fact it corrects; the fact it brings counts from here on, in
+            # the place of the first entry of the chain it corrects (a correction of a
+            # correction stands where the entry first corrected stood).
             self.retracted.add(event.corrected_version)
+            place = self.places.get(event.corrected_version, event.corrected_version)
+            self.places[event.originator_version] = place
             if event.originator_version not in self.retracted:
                 replacement = event.data["replacement"]
                 fact = Fact(replacement["data"], event.effective_date, event.originator_version,
-                            event.corrected_version)
+                            place)
                 self.fact_classes()[replacement["type"]].apply_fact(fact, self)  # type: ignore[arg-type]
         elif event.originator_version not in self.retracted:
             event.apply_fact(self)

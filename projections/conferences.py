@@ -15,7 +15,14 @@ from typing import Any
 
 from concord.domain.envelope import Envelope
 from concord.projections.db import Cursor, Reader
-from concord.projections.projection import BulkLoader, Loader, Projection, handles, slot
+from concord.projections.projection import (
+    BulkLoader,
+    Loader,
+    Projection,
+    handles,
+    slot,
+    slot_in,
+)
 
 SCHEDULE_TYPES = ("ConferenceScheduled", "ConferenceRescheduled", "ConferenceCancelled",
                   "ConferenceHeld")
@@ -27,7 +34,9 @@ class Conferences(Projection):
     name = "conferences"
     # 2: dates and delegations in effective-date order (as the rules read them); a corrected
     # scheduling updates its row
-    version = 3  # 3: changes and delegations carry their slot (see projection.slot)
+    # 3: changes and delegations carry their slot (see projection.slot); 4: a correction of
+    # a correction takes the place of the entry first corrected
+    version = 4
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -49,6 +58,10 @@ class Conferences(Projection):
             f"CREATE TABLE IF NOT EXISTS sessions{s} (position INTEGER PRIMARY KEY, "
             "conference TEXT NOT NULL, title TEXT NOT NULL, speakers TEXT NOT NULL, "
             "held_on TEXT NOT NULL, retracted_at INTEGER)")
+
+    def slot_of(self, cursor: Cursor, position: int) -> int:
+        s = self.suffix
+        return slot_in(cursor, (f"conference_changes{s}", f"delegations{s}"), position)
 
     def create_indexes(self, cursor: Cursor) -> None:
         s = self.suffix

@@ -14,6 +14,7 @@ from concord.projections.projection import (
     corrected,
     handles,
     slot,
+    slot_in,
 )
 
 
@@ -23,7 +24,8 @@ class Declarations(Projection):
     name = "declarations"
     # 2: a corrected adoption updates its row; withdrawals kept, each paired with the
     # signature before it in effective-date order (then slot: see projection.slot)
-    version = 2
+    # 3: a correction of a correction takes the place of the entry first corrected
+    version = 3
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -54,6 +56,10 @@ class Declarations(Projection):
         # Signatures before declarations, the order a read joins them (see Membership).
         for table in ("signatures", "declarations", "withdrawals"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
+
+    def slot_of(self, cursor: Cursor, position: int) -> int:
+        s = self.suffix
+        return slot_in(cursor, (f"signatures{s}", f"withdrawals{s}"), position)
 
     @handles("DeclarationAdopted")
     def _adopted(self, cursor: Cursor, e: Envelope) -> None:

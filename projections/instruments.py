@@ -17,7 +17,7 @@ from typing import Any
 from concord.domain.envelope import MAX_POSITION, Envelope
 from concord.domain.instrument import Consent, consents
 from concord.projections.db import Cursor, Reader
-from concord.projections.projection import Projection, handles, slot
+from concord.projections.projection import Projection, handles, slot, slot_in
 
 
 class Instruments(Projection):
@@ -52,6 +52,9 @@ class Instruments(Projection):
     def drop_tables(self, cursor: Cursor) -> None:
         for table in ("instrument_steps", "instruments"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}{self.suffix}")
+
+    def slot_of(self, cursor: Cursor, position: int) -> int:
+        return slot_in(cursor, (f"instrument_steps{self.suffix}",), position)
 
     @handles("InstrumentAdopted")
     def _adopted(self, cursor: Cursor, e: Envelope) -> None:

@@ -24,7 +24,7 @@ from concord.domain.catalogue import CATALOGUE
 from concord.domain.envelope import Envelope
 from concord.domain.network import SUSPENDED, suspended_spans
 from concord.projections.db import Cursor, Reader, is_postgres
-from concord.projections.projection import BulkLoader, Loader, Projection, handles
+from concord.projections.projection import BulkLoader, Loader, Projection, handles, slot_in
 
 Interval = tuple[str, str, str | None]  # role, valid_from, valid_to
 # The open end of a box. R*Tree coordinates are 32-bit floats, rounded outwards, so a box
@@ -58,8 +58,9 @@ class Membership(Projection):
     # measured 2-3x slower than looking the rows up (auxiliary columns are read through the
     # virtual table); 4 is 2 again.
     # 5: ids from RETURNING, a layout PostgreSQL shares; 6: changes ordered by their slot
-    # (a correction takes the place of the entry it corrects); 7: suspensions
-    version = 7
+    # (a correction takes the place of the entry it corrects); 7: suspensions; 8: a
+    # correction of a correction takes the place of the entry first corrected
+    version = 8
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -287,6 +288,10 @@ class Membership(Projection):
         s, target, at = self.suffix, e["data"]["position"], e["position"]
         replacement = e["data"]["replacement"]
         pairs, suspended = set(), set()
+        # The replacement takes the corrected fact's place among same-day changes.
+        place = slot_in(cursor, (f"membership_changes{s}", f"membership_notices{s}",
+                                 f"membership_revocations{s}",
+                                 f"membership_suspension_changes{s}"), target)
         old = self._change_at(cursor, target)
         if old is not None:
             cursor.execute(f"DELETE FROM membership_changes{s} WHERE position=?", (target,))
@@ -301,29 +306,27 @@ class Membership(Projection):
         data = replacement["data"]
         if replacement["type"] in ("StateJoinedNetwork", "StateLeftNetwork"):
             role = data.get("role") if replacement["type"] == "StateJoinedNetwork" else None
-            # The replacement takes the corrected entry's place among same-day changes.
             cursor.execute(f"INSERT INTO membership_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
                            (at, data["network"], data["state"], e["effective_date"], role,
-                            target))
+                            place))
             if data.get("notified_on") and role is None:
                 cursor.execute(
                     f"INSERT INTO membership_notices{s} VALUES (?, ?, ?, ?, ?, ?, NULL)",
                     (at, data["network"], data["state"], e["effective_date"],
-                     data["notified_on"], target))
+                     data["notified_on"], place))
             pairs.add((data["network"], data["state"]))
         elif replacement["type"] == "NetworkEstablished":
             cursor.execute(f"UPDATE membership_networks{s} SET founded_by=? WHERE network=?",
                            (at, data["network"]))
         elif replacement["type"] == "WithdrawalRevoked":
-            # It takes the corrected revocation's place among them.
             cursor.execute(f"INSERT INTO membership_revocations{s} VALUES (?, ?, ?, ?, ?)",
-                           (at, data["network"], data["state"], e["effective_date"], target))
+                           (at, data["network"], data["state"], e["effective_date"], place))
             pairs.add((data["network"], data["state"]))
         elif replacement["type"] in ("MembershipSuspended", "SuspensionLifted"):
             cursor.execute(
                 f"INSERT INTO membership_suspension_changes{s} VALUES (?, ?, ?, ?, ?, ?)",
                 (at, data["network"], data["state"], e["effective_date"],
-                 int(replacement["type"] == "MembershipSuspended"), target))
+                 int(replacement["type"] == "MembershipSuspended"), place))
             suspended.add((data["network"], data["state"]))
         for network, state in sorted(pairs):
             self._reassign(cursor, network, state)

@@ -15,14 +15,16 @@ from typing import Any
 from concord.domain.envelope import Envelope
 from concord.domain.network import office_terms
 from concord.projections.db import Cursor, Reader
-from concord.projections.projection import Projection, corrected, handles, slot
+from concord.projections.projection import Projection, corrected, handles, slot, slot_in
 
 
 class Networks(Projection):
     """Every network's founding facts and statutes, and every registered state."""
 
     name = "networks"
-    version = 3  # 2: a corrected founding or registration updates its row; 3: offices
+    # 2: a corrected founding or registration updates its row; 3: offices; 4: a correction
+    # of a correction takes the place of the entry first corrected
+    version = 4
 
     def create_tables(self, cursor: Cursor) -> None:
         s = self.suffix
@@ -103,6 +105,9 @@ class Networks(Projection):
             (e["position"], d["network"], d["office"], d["state"], e["effective_date"],
              d.get("term_ends_on"), int(e["type"] == "OfficeAssumed"), slot(e)))
         self._recompute_terms(cursor, d["network"], d["office"], e["position"])
+
+    def slot_of(self, cursor: Cursor, position: int) -> int:
+        return slot_in(cursor, (f"office_changes{self.suffix}",), position)
 
     def correct(self, cursor: Cursor, e: Envelope) -> None:
         """A correction as a retraction and the replacement (`Projection.correct`), except

@@ -9,6 +9,17 @@ from concord.domain.envelope import Envelope
 from concord.projections.db import Cursor
 from concord.projections.store import POSITIONS_TABLE, VERSIONS_TABLE
 
+
+def slot_in(cursor: Cursor, tables: tuple[str, ...], position: int) -> int:
+    """The `slot` of the row at `position` in the first of `tables` that holds one, else
+    `position` itself."""
+    for table in tables:
+        found = cursor.execute(f"SELECT slot FROM {table} WHERE position=?",
+                               (position,)).fetchone()
+        if found is not None:
+            return int(found[0])
+    return position
+
 Handler = Callable[[Any, Cursor, Envelope], None]
 
 
@@ -98,6 +109,12 @@ class Projection:
         elif envelope["type"] == "EntryCorrected":
             self.correct(cursor, envelope)
 
+    def slot_of(self, cursor: Cursor, position: int) -> int:
+        """The place among same-day facts of the fact recorded at `position`: its position,
+        or for a correction's, the place of the entry its chain first corrected (the
+        projections whose tables keep places read it back)."""
+        return position
+
     def track(self, cursor: Cursor, position: int) -> None:
         """Record that the tables reflect the log up to `position`."""
         cursor.execute(
@@ -106,29 +123,32 @@ class Projection:
 
     def correct(self, cursor: Cursor, e: Envelope) -> None:
         """Apply a correction as what it means to a projection that has no handler of its
-        own: the corrected entry retracted, and the replacement recorded, at its position."""
-        for part in corrected(e):
+        own: the corrected entry retracted, and the replacement recorded, at its position,
+        in the corrected fact's place (`slot_of`)."""
+        for part in corrected(e, self.slot_of(cursor, e["data"]["position"])):
             handler = self._handlers.get(part["type"])
             if handler is not None:
                 handler(self, cursor, part)
 
 
-def corrected(e: Envelope) -> tuple[Envelope, Envelope]:
+def corrected(e: Envelope, place: int | None = None) -> tuple[Envelope, Envelope]:
     """A correction as a retraction of the corrected entry and the replacement's own entry,
     both at the correction's position (for the projections' use only: the log holds the
-    correction itself). The replacement carries `_slot`, the corrected entry's position: it
-    takes that entry's place among entries of the same date, as the rules read them."""
+    correction itself). The replacement carries `_slot`, the corrected fact's place (`place`,
+    by default the corrected entry's position): it takes that place among entries of the
+    same date, as the rules read them."""
     data = e["data"]
     retraction: Envelope = {**e, "type": "EntryRetracted",
                             "data": {"position": data["position"], "reason": data["reason"]}}
     replacement: dict[str, Any] = {**e, "type": data["replacement"]["type"],
-                                   "data": data["replacement"]["data"], "_slot": data["position"]}
+                                   "data": data["replacement"]["data"],
+                                   "_slot": data["position"] if place is None else place}
     return retraction, cast(Envelope, replacement)
 
 
 def slot(e: Envelope) -> int:
     """Where an entry's fact stands among those of the same effective date: its position,
-    or for a correction's replacement, the corrected entry's."""
+    or for a correction's replacement, the place of the fact it corrects."""
     found: Any = cast(dict[str, Any], e).get("_slot", e["position"])
     return int(found)
 

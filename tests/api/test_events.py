@@ -113,7 +113,8 @@ def test_health_readiness_and_metrics(server: Server) -> None:
     assert ready == {"status": "ok", "log": "open", "writer": "running", "position": 1,
                      "projections": {"membership": "ok", "history": "ok",
                                      "declarations": "ok", "conferences": "ok",
-                                     "networks": "ok", "transparency": "ok"}}
+                                     "networks": "ok", "instruments": "ok",
+                                     "transparency": "ok"}}
     metrics = server.http.get("/metrics").text
     assert 'concord_http_requests_total{method="POST",route="/v1/events",status="201"} 1.0' \
         in metrics

@@ -80,6 +80,7 @@ def test_a_position_beyond_the_log_is_refused_at_once(server: Server) -> None:
         {"name": "declarations", "position": 1, "lag": 0, "failure": None, "rebuild": None},
         {"name": "conferences", "position": 1, "lag": 0, "failure": None, "rebuild": None},
         {"name": "networks", "position": 1, "lag": 0, "failure": None, "rebuild": None},
+        {"name": "instruments", "position": 1, "lag": 0, "failure": None, "rebuild": None},
         {"name": "transparency", "position": 1, "lag": 0, "failure": None, "rebuild": None}]
 
 
@@ -136,6 +137,6 @@ def test_concord_rebuild_all_from_the_command_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["rebuild", "all", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert ("Rebuilt membership, history, declarations, conferences, networks, "
-            "transparency") in result.output
+            "instruments, transparency") in " ".join(result.output.split())
     refused = runner.invoke(app, ["rebuild", "nothing", "--data-dir", str(tmp_path)])
     assert refused.exit_code == 1 and "no projection 'nothing'" in refused.output

@@ -22,7 +22,7 @@ from concord.projections.store import ProjectionStore
 from tests.backends import BACKENDS, example_backend
 from tests.conftest import RECORDER
 from tests.projections.conftest import catch_up
-from tests.projections.test_rules_over_time import _closing
+from tests.projections.test_rules_over_time import _closing, place
 
 ADOPTED = "2001-01-02"
 REQUIRED = 2
@@ -49,11 +49,12 @@ def submission(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def replay(entries: dict[int, dict[str, Any]], as_of: int) -> list[tuple[Any, ...]]:
-    """The steps as the record stood at `as_of`: (day, slot, state, step, notice), in date
-    order, a correction in the place of the entry it corrects."""
+    """The steps as the record stood at `as_of`: (day, place, state, step, notice), in date
+    order, a correction in the place of the entry it corrects (down a chain of
+    corrections)."""
     seen = {p: e for p, e in entries.items() if p <= as_of}
     gone = {e["target"] for e in seen.values() if "target" in e}
-    return sorted((e["day"], e.get("target", p), e["state"], e["step"], e.get("notice"))
+    return sorted((e["day"], place(seen, p), e["state"], e["step"], e.get("notice"))
                   for p, e in seen.items() if p not in gone and "step" in e)
 
 
@@ -216,6 +217,12 @@ def scripts(draw: st.DrawFn) -> list[Any]:
                 ("stated", "URY", "2001-01-08"), ("denounce", "URY", "2001-01-09",
                                                   "2001-01-07"),
                 ("correct", 8, "URY", "signature", "2001-01-07")])
+# A correction of a correction stands where the entry first corrected stood: before the
+# same-day ratification.
+@example(steps=[("consent", "ARG", "signature", "2001-01-03"),
+                ("consent", "ARG", "ratification", "2001-01-03"),
+                ("correct", 2, "ARG", "signature", "2001-01-03"),
+                ("correct", 4, "ARG", "signature", "2001-01-03")])
 @pytest.mark.parametrize("backend_name", BACKENDS)
 def test_decisions_and_standings_equal_a_naive_replay(
     tmp_path_factory: pytest.TempPathFactory, backend_name: str, steps: list[Any]
@@ -298,7 +305,8 @@ def _try(trial: dict[int, dict[str, Any]], item: tuple[Any, ...], committed: int
                 {"target": target}), standing
     _, _, state, form, day = item
     # A correction keeps the corrected entry's type.
-    original = original or {"state": state, "step": form, "day": day}
+    if original is None or "step" not in original:
+        original = {"state": state, "step": form, "day": day}
     if original["step"] in ("in-force", "denunciation"):
         fixed = {**original, "day": day}
         if "notice" in fixed:

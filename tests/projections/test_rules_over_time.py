@@ -68,7 +68,7 @@ class Record:
                 revocations.append((e["day"], position, e["state"]))
                 continue
             # A correction takes the place of the entry it corrects among same-day changes.
-            slot = e.get("target", position)
+            slot = place(seen, position)
             found.setdefault(e["state"], []).append((e["day"], slot, e["role"]))
             if e.get("notice"):
                 notices[e["state"], slot] = e["notice"]
@@ -92,6 +92,14 @@ class Record:
         gone = {e["target"] for e in seen.values() if "target" in e}
         return sorted((e["day"], position, e["state"], e["ends"], e["assumed"])
                       for position, e in seen.items() if "assumed" in e and position not in gone)
+
+
+def place(entries: dict[int, dict[str, Any]], position: int) -> int:
+    """Where the fact recorded at `position` stands among same-day facts: its position, or
+    for a correction, the place of the entry it corrects (down a chain of corrections)."""
+    while "target" in entries.get(position, {}):
+        position = entries[position]["target"]
+    return position
 
 
 def terms(points: dict[str, list[Any]], office: list[Any]) -> list[tuple[str, str, Any]] | None:
@@ -216,6 +224,11 @@ STEP = st.one_of(
                 ("change", "ARG", "observer", "2001-01-06"),
                 ("notice", "ARG", "2001-01-08", "2001-01-03"), ("revoke", "ARG", "2001-01-04"),
                 ("retract", 3)])
+# A correction of a correction stands where the entry first corrected stood: before the
+# same-day leave.
+@example(steps=[("change", "ARG", "member", "2001-01-03"), ("change", "ARG", None, "2001-01-03"),
+                ("correct", 2, "ARG", "member", "2001-01-03"),
+                ("correct", 4, "ARG", "member", "2001-01-03")])
 @pytest.mark.parametrize("backend_name", BACKENDS)
 def test_decisions_and_members_equal_a_naive_replay(
     tmp_path_factory: pytest.TempPathFactory, backend_name: str, steps: list[Any]
