@@ -141,9 +141,9 @@ class Instrument(Stream):
                 found["early", GENERAL, first.entry] = self._early(None, first)
             for again in self.general[1:]:
                 found["same", GENERAL, again.entry] = Contradiction(
-                    f"{self.code} already entered into force on {first.day} ({{before}}), so "
-                    f"the entry into force of {again.day} ({{subject}}) would change nothing; "
-                    "retract or correct one of them", **self.change_refs(again, first))
+                    f"{self.code} would enter into force twice: on {first.day} ({{before}}) and "
+                    f"on {again.day} ({{subject}}); retract or correct one of them",
+                    **self.change_refs(again, first))
             if self.required is not None:
                 bound = bound_on(self.steps, first.day)
                 if len(bound) < self.required:
@@ -173,11 +173,16 @@ class Instrument(Stream):
         what = ("its entry into force for it" if step == IN_FORCE else
                 "a denunciation" if step == DENOUNCED else f"its {step}")
         if why == "general":
-            general = self.in_force_on
-            when = (f"only on {general}" if general else "on no date on record")
+            if not self.general:
+                return Contradiction(
+                    f"{code} has no entry into force on record, so it cannot enter into force "
+                    f"for {state} on {day} ({{subject}}): a state's own date is on or after "
+                    "the instrument's", **refs)
+            first = self.general[0]
             return Contradiction(
-                f"{code} entered into force {when}, so it cannot enter into force for {state} "
-                f"on {day} ({{subject}}): a state's own date is on or after that", **refs)
+                f"{code} entered into force only on {first.day} ({{general}}), so it cannot "
+                f"enter into force for {state} on {day} ({{subject}}): a state's own date is "
+                "on or after that", **refs, general=self.ref(first.entry, first.day))
         if why == "notice":
             assert before is not None
             return Contradiction(
@@ -209,6 +214,8 @@ class Instrument(Stream):
                     f"not by {step}")
         elif why == "stated":
             rule = "a second entry into force for it would change nothing"
+        elif why == "bound" and step == SIGNATURE:
+            rule = "it cannot sign it: it is bound by it already"
         elif why == "bound":
             rule = f"it cannot consent again unless it denounces {code} first"
         elif step in AFTER_SIGNATURE:
@@ -275,10 +282,11 @@ class Consent(NamedTuple):
         """The day the instrument enters into force for the state: the stated one, else
         the later of its consent to be bound and the general entry into force; None if it
         never does (no general entry into force, or denounced before)."""
-        day = self.stated_on
-        if day is None and self.bound_on is not None and general is not None:
-            day = max(self.bound_on, general)
-        if day is None or (self.ends_on is not None and self.ends_on <= day):
+        own = self.stated_on or self.bound_on
+        if own is None or general is None:
+            return None
+        day = max(own, general)  # a stated date is never earlier, once the rules hold
+        if self.ends_on is not None and self.ends_on <= day:
             return None
         return day
 

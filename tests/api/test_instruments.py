@@ -101,7 +101,7 @@ def test_consents_entry_into_force_and_parties_on_a_date(client: TestClient) -> 
     assert "URY" in standing(client, "2002-06-15", stated["position"] - 1)["parties"]
 
     # The consent rules, each refused with nothing appended.
-    assert "cannot consent again unless it denounces T first" in refused(
+    assert "it cannot sign it: it is bound by it already" in refused(
         client, "ConsentExpressed", "2003-01-01", state="URY", form="signature")["detail"]
     assert refused(client, "ConsentExpressed", "2003-01-01", state="PER",
                    form="ratification")["detail"] == (
@@ -120,12 +120,13 @@ def test_consents_entry_into_force_and_parties_on_a_date(client: TestClient) -> 
         client, "ConsentExpressed", "1999-12-31", state="PER", form="signature")["detail"]
     assert "a denunciation cannot be recorded" in refused(
         client, "Denunciation", "2003-01-01", state="CHL", notified_on="2002-01-01")["detail"]
-    assert "T entered into force only on 2001-07-01" in refused(
-        client, "InstrumentEnteredIntoForce", "2001-06-15", state="BRA")["detail"]
+    assert f"T entered into force only on 2001-07-01 (position {general['position']})" in (
+        refused(client, "InstrumentEnteredIntoForce", "2001-06-15", state="BRA")["detail"])
     assert "a second entry into force for it would change nothing" in refused(
         client, "InstrumentEnteredIntoForce", "2002-08-01", state="URY")["detail"]
-    assert "already entered into force on 2001-07-01" in refused(
-        client, "InstrumentEnteredIntoForce", "2004-01-01")["detail"]
+    assert refused(client, "InstrumentEnteredIntoForce", "2004-01-01")["detail"] == (
+        f"T would enter into force twice: on 2001-07-01 (position {general['position']}) "
+        "and on 2004-01-01 (this entry); retract or correct one of them")
     # A back-dated denunciation that would leave too few consents on the day it entered
     # into force contradicts that entry, and so does retracting a consent it counted.
     back = refused(client, "Denunciation", "2001-06-15", state="ARG", notified_on="2001-02-01")
@@ -267,3 +268,24 @@ def test_the_console_shows_an_instrument_on_a_date_as_the_record_stood(
     assert "Argentina ratified Treaty of Cooperation (T)" in history
     entry = client.get(f"/entries/{general['position']}").text
     assert 'href="/instruments/T"' in entry
+
+
+def test_a_batch_is_refused_naming_the_entry_into_force_it_moves(client: TestClient) -> None:
+    assert client.post("/v1/events", json={**ADOPTED, "data": {
+        **ADOPTED["data"], "entry_into_force": None}}).status_code == 201
+    consent(client, "2000-02-01", "ARG", "accession")
+    general = step(client, "InstrumentEnteredIntoForce", "2000-03-01")
+    step(client, "InstrumentEnteredIntoForce", "2000-03-01", state="ARG")
+    end = last(client)
+    answer = client.post("/v1/events/batch", json={"events": [
+        {"type": "ConsentExpressed", "effective_date": "2000-02-15",
+         "data": {"instrument": "T", "state": "URY", "form": "signature"}},
+        {"type": "EntryCorrected", "effective_date": "2000-04-01", "data": {
+            "position": general["position"], "reason": "The date was wrong",
+            "replacement": {"type": "InstrumentEnteredIntoForce",
+                            "data": {"instrument": "T"}}}}]})
+    assert answer.status_code == 409 and last(client) == end
+    problem = answer.json()
+    assert problem["index"] == 1, problem
+    assert "T entered into force only on 2000-04-01 (submission 1 of this batch)" in (
+        problem["detail"])
