@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from concord.domain.envelope import MAX_POSITION, Envelope
+from concord.domain.envelope import Envelope
 from concord.domain.instrument import Consent, consents
 from concord.projections.db import Cursor, Reader
 from concord.projections.projection import Projection, handles, slot, slot_in
@@ -137,6 +137,16 @@ class Standing:
                 "denounced_on": consent.ends_on, "notified_on": consent.notified_on,
                 "standing": consent.standing_on(on, self.in_force_on)}
 
+    def counts(self, day: str) -> dict[str, int]:
+        """How many states were parties, contracting states and signatories on `day`."""
+        found = {"party": 0, "contracting": 0, "signatory": 0}
+        for consent in self.consents:
+            standing = consent.standing_on(day, self.in_force_on)
+            if standing is not None:
+                found[standing] += 1
+        return {"parties": found["party"], "contracting_states": found["contracting"],
+                "signatories": found["signatory"]}
+
     def on(self, day: str) -> dict[str, Any]:
         """Every consent, and the parties, contracting states and signatories on `day`."""
         views = [self.view(consent, day) for consent in self.consents]
@@ -164,10 +174,9 @@ def list_instruments(reader: Reader, on: str, position: int, suffix: str = ""
     steps = _steps(reader, None, position, suffix) if rows else {}
     found = []
     for row in rows:
-        standing = Standing(steps.get(row[0], [])).on(on)
-        found.append({**_instrument(tuple(row)), "in_force_on": standing["in_force_on"],
-                      **{name: len(standing[name]) for name in
-                         ("parties", "contracting_states", "signatories")}})
+        standing = Standing(steps.get(row[0], []))
+        found.append({**_instrument(tuple(row)), "in_force_on": standing.in_force_on,
+                      **standing.counts(on)})
     return found
 
 
@@ -187,18 +196,22 @@ def consents_of(reader: Reader, state: str, on: str, suffix: str = ""
                 ) -> list[dict[str, Any]]:
     """Every consent of `state` on record now, with the instrument and the standing on
     `on`, in date order."""
-    codes = [code for (code,) in reader.execute(
-        f"SELECT DISTINCT instrument FROM instrument_steps{suffix} WHERE state=? "
-        "AND retracted_at IS NULL", (state,))]
+    titles = dict(reader.execute(
+        f"SELECT code, title FROM instruments{suffix} WHERE retracted_at IS NULL AND code IN "
+        f"(SELECT instrument FROM instrument_steps{suffix} WHERE state=?)", (state,)))
+    steps: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    # The state's own steps, and the general entries into force (few) they depend on.
+    for row in reader.execute(
+            f"SELECT instrument, state, step, effective_date, notified_on "
+            f"FROM instrument_steps{suffix} WHERE (state=? OR state IS NULL) "
+            "AND retracted_at IS NULL ORDER BY effective_date, slot", (state,)):
+        if row[0] in titles:
+            steps[row[0]].append(tuple(row[1:]))
     found: list[dict[str, Any]] = []
-    for code in codes:
-        row = reader.execute(f"SELECT title FROM instruments{suffix} WHERE code=? "
-                             "AND retracted_at IS NULL", (code,)).fetchone()
-        if row is None:
-            continue
-        standing = Standing(_steps(reader, code, MAX_POSITION, suffix).get(code, []))
-        found += [{"instrument": code, "title": row[0], **standing.view(consent, on)}
-                  for consent in standing.consents if consent.state == state]
+    for code, title in titles.items():
+        standing = Standing(steps[code])
+        found += [{"instrument": code, "title": title, **standing.view(consent, on)}
+                  for consent in standing.consents]
     return sorted(found, key=lambda item: (item["signed_on"] or item["consented_on"],
                                            item["instrument"]))
 
