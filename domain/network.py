@@ -24,7 +24,14 @@ from typing import Any, NamedTuple
 from concord.domain import catalogue as c
 from concord.domain.errors import Contradiction
 from concord.domain.stream import Entry, Stream
-from concord.domain.timeline import EMPTY, Change, Timeline, added, timeline_problems
+from concord.domain.timeline import (
+    EMPTY,
+    Change,
+    Timeline,
+    added,
+    differences,
+    timeline_problems,
+)
 
 
 class Network(Stream):
@@ -183,6 +190,20 @@ class Network(Stream):
         submission (or batch) is applied."""
         self.require_exists()
         self.record(event_class, p, entry)
+
+    def effects(self, before: Stream | None) -> list[dict[str, Any]]:
+        """Each state whose role in the network changes, on which dates: `from` to `to`
+        (exclusive; None: open), its role `before` and `after` (None: not in)."""
+        was: dict[str, Timeline] = before.pairs if isinstance(before, Network) else {}
+        found = []
+        for state in sorted(was.keys() | self.pairs.keys()):
+            old, new = was.get(state, EMPTY), self.pairs.get(state, EMPTY)
+            if old == new:
+                continue
+            found += [{"network": self.code, "state": state, "from": start, "to": end,
+                       "before": role_before, "after": role_after}
+                      for start, end, role_before, role_after in differences(old, new)]
+        return found
 
     def problems(self, keys: set[str]) -> dict[tuple[Any, ...], Contradiction]:
         """What breaks the rules among the facts of `keys`: joins and leaves that change

@@ -230,6 +230,12 @@ class Stream(BaseAggregate[str]):
         """What breaks the aggregate's rules among the facts of `keys`, by what it is."""
         return {}
 
+    def effects(self, before: Stream | None) -> list[dict[str, Any]]:
+        """What the changes since `before` (a snapshot, or None for a new stream) change in
+        what the record says, for a person to check before recording them (a dry run):
+        none, unless the aggregate says."""
+        return []
+
     def new_problem(self, before: Stream | None) -> Contradiction | None:
         """The first problem of the changes since `before` (a snapshot, or None for a new
         stream) that `before` did not have already."""

@@ -59,6 +59,30 @@ def breaks(timeline: Timeline) -> list[tuple[Change, Change | None]]:
     return found
 
 
+def value_on(timeline: Timeline, day: str) -> str | None:
+    """The key's value on `day`: that of its last change on or before it (None if none)."""
+    i = bisect_right(timeline, day, key=lambda change: change.day)
+    return timeline[i - 1].value if i else None
+
+
+def differences(before: Timeline, after: Timeline
+                ) -> list[tuple[str, str | None, str | None, str | None]]:
+    """The stretches of dates on which two timelines of one key give different values:
+    (from, to, value before, value after), `to` exclusive (None: open)."""
+    days = sorted({change.day for change in before} | {change.day for change in after})
+    found: list[tuple[str, str | None, str | None, str | None]] = []
+    for i, day in enumerate(days):
+        was, now = value_on(before, day), value_on(after, day)
+        end = days[i + 1] if i + 1 < len(days) else None
+        if was == now:
+            continue
+        if found and found[-1][1] == day and found[-1][2:] == (was, now):
+            found[-1] = (found[-1][0], end, was, now)
+        else:
+            found.append((day, end, was, now))
+    return found
+
+
 def timeline_problems(
     timelines: Mapping[str, Timeline], keys: Iterable[str], floor: str,
     early: Callable[[str, Change], P], no_change: Callable[[str, Change, Change | None], P],

@@ -20,7 +20,7 @@ from concord.domain.stream import Stream
 from concord.log.port import IdempotencyRecord, LogRecorder, PriorResult, Row
 from concord.log.sqlite import SQLiteLogRecorder
 from concord.log.transcoder import EventStateTranscoder
-from concord.log.writer import Writer
+from concord.log.writer import DryRun, Writer
 
 MAX_READ = 10_000
 
@@ -115,6 +115,24 @@ class CoordinationLog(Application[str]):
             submissions = [parse_one(raw, recorded_by, idempotency_key)]
         return await self.writer.submit_async_replayed(submissions, recorded_by,
                                                        idempotency_key, batch=batch)
+
+    async def dry_run_async(
+        self,
+        raws: Sequence[Mapping[str, Any] | Submission],
+        *,
+        batch: bool,
+        recorded_by: str,
+        idempotency_key: str | None = None,
+    ) -> DryRun:
+        """Check one submission (or a batch) exactly as `submit_replayed_async` would,
+        against the record as it stands, and append nothing (`Writer.dry_run_async`)."""
+        if batch:
+            submissions = parse_batch(raws, recorded_by, idempotency_key)
+        else:
+            (raw,) = raws
+            submissions = [parse_one(raw, recorded_by, idempotency_key)]
+        return await self.writer.dry_run_async(submissions, recorded_by, idempotency_key,
+                                               batch=batch)
 
     async def submit_batch_async(
         self,

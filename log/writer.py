@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 from eventsourcing.persistence import IntegrityError
@@ -96,6 +97,8 @@ class _Job:
     recorded_by: str
     key: str | None
     batch: bool
+    # Checked as it would be recorded, then put back: nothing is appended.
+    dry_run: bool = False
     fingerprint: str = ""
     # Held until the writer has answered: a bare lock wakes its waiter faster than an Event.
     done: _Done | _AsyncDone = field(default_factory=lambda: _Done())
@@ -104,10 +107,12 @@ class _Job:
     span: tuple[int, int] = (0, 0)
     replay: list[int] | None = None
     leader: _Job | None = None
+    effects: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.result = self.error = self.replay = self.leader = None
         self.span = (0, 0)
+        self.effects = []
 
     @property
     def replayed(self) -> bool:
@@ -202,6 +207,15 @@ class _RoundStreams:
                     index = mine[ref.stream, ref.version]
                     break
             raise BatchRefused(index, problem)
+
+    def effects(self) -> list[dict[str, Any]]:
+        """What the job changes in what the record says, by the aggregates it changed."""
+        found: list[dict[str, Any]] = []
+        for stream_id, (_, kept, _) in self.before.items():
+            current = self.writer.cache.get(stream_id)
+            if current is not None:
+                found += current.effects(kept)
+        return found
 
     def undo(self) -> None:
         """Put every aggregate this job changed back as it was before the job."""
@@ -341,6 +355,25 @@ class Writer:
         job = self._enqueue(_Job(submissions, recorded_by, key, batch, done=done))
         await done.wait()
         return job.outcome(), job.replayed
+
+    async def dry_run_async(
+        self,
+        submissions: Sequence[Submission],
+        recorded_by: str,
+        key: str | None,
+        *,
+        batch: bool,
+    ) -> DryRun:
+        """Check the submissions as `submit_async` would, against the record as it stands
+        when the writer takes them, and append nothing: the envelopes they would have (at
+        the positions they would take now) and what they would change, or the error the
+        submission would get. With an idempotency key already used for the same
+        submissions, the earlier result (`replayed`)."""
+        done = _AsyncDone(asyncio.get_running_loop())
+        job = self._enqueue(_Job(submissions, recorded_by, key, batch, dry_run=True,
+                                 done=done))
+        await done.wait()
+        return DryRun(job.outcome(), job.replayed, job.effects)
 
     def _enqueue(self, job: _Job) -> _Job:
         if job.key is not None:
@@ -518,6 +551,7 @@ class Writer:
         events, drafts = round_.events, round_.drafts
         start = len(events)
         streams = _RoundStreams(self, events, job.batch)
+        base = (self._last_position or 0) + start  # the position before the job's first
         latest = (now.astimezone(UTC) + timedelta(days=1)).date().isoformat()
         try:
             for index, submission in enumerate(job.submissions):
@@ -536,6 +570,14 @@ class Writer:
                 events.extend(new)
                 drafts.extend(made)
             streams.check(start)
+            if job.dry_run:
+                # Accepted as it would be, then put back as if refused, with no error.
+                job.effects = streams.effects()
+                job.result = [{**draft, "position": base + i + 1, "leaf_index": base + i}
+                              for i, draft in enumerate(drafts[start:])]
+                streams.undo()
+                del events[start:], drafts[start:]
+                return False
         except ConcordError as e:
             self._locate(e, events, start, round_.located)
             streams.undo()
@@ -626,6 +668,17 @@ class Writer:
         if excess > 0:
             for stream_id in list(self.cache)[:excess]:
                 del self.cache[stream_id]
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a dry run found: the envelopes the submissions would have, whether they are an
+    earlier result for the same idempotency key (then nothing would be appended), and what
+    they would change (`Stream.effects`)."""
+
+    envelopes: list[Envelope]
+    replayed: bool
+    effects: list[dict[str, Any]]
 
 
 def _answer(jobs: list[_Job]) -> None:

@@ -212,6 +212,23 @@ def history(reader: Reader, query: Query, upto: int,
             for envelope, summary, retracted_by in rows]
 
 
+def names(reader: Reader, suffix: str = "") -> dict[tuple[str, str], str]:
+    """Every name on record that summaries use, by (kind, code)."""
+    return {(kind, code): name for kind, code, name in reader.execute(
+        f"SELECT kind, code, name FROM history_names{suffix}")}
+
+
+def named(envelope: Envelope) -> tuple[str, str, str] | None:
+    """The (kind, code, name) an entry puts on record, if it names something."""
+    type_, data = envelope["type"], envelope["data"]
+    if type_ == "EntryCorrected":
+        type_, data = data["replacement"]["type"], data["replacement"]["data"]
+    if type_ not in _NAMED:
+        return None
+    kind, field, name = _NAMED[type_]
+    return kind, data[field], data[name]
+
+
 def position_at(reader: Reader, moment: str, suffix: str = "") -> int:
     """The last position of the longest stretch of the log from position 1 that was all
     recorded at or before `moment` (as envelopes give recorded_at); 0 if none was."""

@@ -168,6 +168,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(changes.router)
     app.include_router(declarations.router)
     app.include_router(instruments.router)
+    app.include_router(keys.me_router)
     app.include_router(conferences.router)
     app.include_router(states.router)
     app.include_router(projections.router)

@@ -32,6 +32,11 @@ PAGE_FLAG = "concord.page"
 made by the app's `page_error(request, status, title, detail, errors)`."""
 
 
+def problem_type(slug: str) -> str:
+    """The `type` of a problem with this slug."""
+    return _PREFIX + slug if slug else "about:blank"
+
+
 class ProblemError(Exception):
     """An error raised by the API layer itself, already in problem terms."""
 
@@ -79,15 +84,19 @@ def _fields(problems: list[FieldProblem]) -> list[dict[str, str]]:
 
 def concord_problem(request: Request, error: ConcordError) -> Response:
     """The problem response for an error of the write side."""
+    return describe(error).response(request)
+
+
+def describe(error: ConcordError) -> ProblemError:
+    """The problem an error of the write side is (for a batch, naming the submission)."""
     if isinstance(error, BatchRefused):
         prefix = f"events.{error.index}"
         problem = _describe(error.cause, prefix)
         if not problem.detail.startswith(prefix):
             problem.detail = f"{prefix}: {problem.detail}"
         problem.extensions["index"] = error.index
-    else:
-        problem = _describe(error)
-    return problem.response(request)
+        return problem
+    return _describe(error)
 
 
 def _describe(error: ConcordError, prefix: str = "") -> ProblemError:

@@ -23,6 +23,7 @@ from concord.projections import instruments as instrument_model
 from concord.projections import membership as membership_model
 from concord.projections import networks as network_model
 from concord.projections.db import Reader
+from concord.projections.summaries import summarize
 from concord.projections.tree import Transparency
 
 T = TypeVar("T")
@@ -499,6 +500,22 @@ async def instrument(request: Request, code: str, on: str | None = None,
         for item in found[name]:
             item["name"] = state_name(item["state"])
     return {**found, "on": day, "as_of": position}
+
+
+# What a dry run would record.
+
+async def summarized(request: Request, envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
+    """The envelopes with the summary history would give each: names as on record, and
+    those the envelopes themselves put on record before it."""
+    suffix, _ = await caught_up(request, "history", 0)
+    known = await _read(request, "history", suffix, history_model.names)
+    found = []
+    for envelope in envelopes:
+        found.append({**envelope, "summary": summarize(
+            envelope, lambda kind, code: known.get((kind, code)))})
+        if (name := history_model.named(envelope)) is not None:
+            known[name[0], name[1]] = name[2]
+    return found
 
 
 # The log itself.

@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from concord.api.http.auth import SCOPE_KEY
 from concord.api.http.errors import ProblemError
 from concord.api.http.schemas import problem_responses
 from concord.api.keys import NAME_PATTERN, KeyError_, KeyStore, Role
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
+me_router = APIRouter(tags=["keys"])
 
 
 class KeyCreation(BaseModel):
@@ -71,3 +73,24 @@ def revoke_key(request: Request, name: Annotated[str, Path(
         raise ProblemError(404, "no-such-key", "No such key", str(e)) from None
     except KeyError_ as e:
         raise ProblemError(409, "last-admin-key", "Last admin key", str(e)) from None
+
+
+class Me(BaseModel):
+    """The key a request was sent with."""
+
+    name: str = Field(description="Recorded as `recorded_by` on every entry it submits.")
+    role: Literal["reader", "recorder", "admin"]
+    can_write: bool = Field(description="Whether it may submit entries (recorder or admin).")
+
+
+@me_router.get("/v1/me", response_model=Me, responses=problem_responses(401, 403))
+def who_am_i(request: Request) -> dict[str, str | bool]:
+    """The name and role of the key sent (as a bearer token): what a client may do with it,
+    before it does. 401 without a key, or with one unknown or revoked."""
+    key = request.scope.get(SCOPE_KEY)
+    if key is None:
+        problem = ProblemError(401, "unauthorized", "Unauthorized",
+                               "no API key was sent: send 'Authorization: Bearer <token>'")
+        problem.headers["WWW-Authenticate"] = "Bearer"
+        raise problem
+    return {"name": key.name, "role": key.role.name, "can_write": key.role >= Role.recorder}
