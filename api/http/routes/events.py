@@ -193,11 +193,9 @@ async def _dry_run_batch(request: Request, log: CoordinationLog, events: list[An
             return await _dry_run_answer(request, result.envelopes, result.replayed,
                                          result.effects)
         break
-    # The problem the batch would get: its first malformed submission's, else the first
-    # found by the rules.
-    first = min((item for item in found if isinstance(item[1], InvalidSubmission)),
-                default=found[0], key=lambda item: item[0])
-    problem = describe(BatchRefused(*first))
+    # The problem the batch would get: its first malformed submission's (found[0], if
+    # any), else the first the rules found, as in the batch sent.
+    problem = describe(BatchRefused(*found[0]))
     problem.extensions["problems"] = [
         {"index": index, **_problem_fields(describe(BatchRefused(index, error)))}
         for index, error in sorted(found, key=lambda item: item[0])]
