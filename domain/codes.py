@@ -190,6 +190,11 @@ def state_name(code: str) -> str:
     return iso_name(code) or code
 
 
+def state_codes() -> list[tuple[str, str]]:
+    """Every ISO 3166 state, current (alpha-3) and former (ISO 3166-3), as (code, name)."""
+    return list(_iso_names().items())
+
+
 @lru_cache(maxsize=1)
 def _iso_names() -> dict[str, str]:
     names: dict[str, str] = {c.alpha_3: c.name for c in pycountry.countries}
