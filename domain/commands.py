@@ -81,7 +81,7 @@ def execute(submission: Submission, entry: Entry, streams: Streams) -> Stream:
         streams.add(created)
         return created
     if aggregate is None:
-        raise NotFound(_not_on_record(kind, code, streams))
+        raise NotFound(_not_on_record(kind, code, streams), code_field)
     command(aggregate, payload, entry, streams)
     return aggregate
 
@@ -145,12 +145,12 @@ def _target(submission: Submission, position: int, streams: Streams
     names), the entry's version in it and its public type."""
     found = streams.entry_at(position)
     if found is None:
-        raise NotFound(f"there is no entry at position {position}")
+        raise NotFound(f"there is no entry at position {position}", "position")
     stream_id, version, type_ = found
     aggregate = streams.get(stream_id)
     if aggregate is None:
         raise NotFound(f"position {position} belongs to {stream_id}, which this "
-                       "writer cannot load; retry")
+                       "writer cannot load; retry", "position")
     _check_expected_version(submission, stream_id, aggregate)
     return aggregate, version, type_
 
@@ -183,7 +183,7 @@ def _correct(
     events = streams.events_of(stream_id)
     target = next((e for e in events if e.originator_version == version), None)
     if target is None:
-        raise NotFound(f"position {position} is not an entry of {stream_id}")
+        raise NotFound(f"position {position} is not an entry of {stream_id}", "position")
     if type_ == "EntryRetracted":
         raise RuleViolation(f"position {position} is a retraction; a retraction cannot be "
                             "corrected")
@@ -200,7 +200,7 @@ def _correct(
         raise RuleViolation(
             f"position {position} is an entry of {stream_id}; a correction cannot move it to "
             f"{moved_to}: retract it and record the entry anew")
-    _require_references(fact, code_field, streams)
+    _require_references(fact, code_field, streams, "replacement.data.")
     if isinstance(fact, c.ConferenceScheduled | c.ConferenceRescheduled):
         require_ordered_dates(fact.starts_on, fact.ends_on)
     if isinstance(fact, c.StateRegistered):
@@ -216,20 +216,21 @@ def _correct(
     return folded
 
 
-def _require_references(payload: c.Payload, own: str, streams: Streams) -> None:
-    """Every entity a payload names, other than the one it is an entry of, is on record."""
+def _require_references(payload: c.Payload, own: str, streams: Streams, prefix: str) -> None:
+    """Every entity a payload names, other than the one it is an entry of, is on record
+    (`prefix` places its fields in the submission's data)."""
     for name, kind in _references(type(payload)):
         code = getattr(payload, name)
         if name == own or code is None:
             continue
         if kind is RegisteredState:
-            require_state(streams, code, name)
+            require_state(streams, code, name, prefix)
         else:
-            require(streams, kind, code)
+            require(streams, kind, code, prefix + name)
     if isinstance(payload, c.SessionHeld):
         for i, speaker in enumerate(payload.speakers or ()):
             if speaker.state is not None:
-                require_state(streams, speaker.state, f"speakers.{i}.state")
+                require_state(streams, speaker.state, f"speakers.{i}.state", prefix)
 
 
 def _not_on_record(kind: type[Stream], code: str, streams: Streams) -> str:
@@ -244,17 +245,17 @@ def _not_on_record(kind: type[Stream], code: str, streams: Streams) -> str:
     return message + f"; record it first with {_FIRST[kind]}"
 
 
-def require(streams: Streams, kind: type[T], code: str) -> T:
-    """The aggregate of an entity that must be on record."""
+def require(streams: Streams, kind: type[T], code: str, field: str | None = None) -> T:
+    """The aggregate of an entity that must be on record (named in `field`, if given)."""
     aggregate = streams.get(kind.stream_id(code))
     if aggregate is None:
-        raise NotFound(_not_on_record(kind, code, streams))
+        raise NotFound(_not_on_record(kind, code, streams), field or kind.kind)
     aggregate.require_exists()
     assert isinstance(aggregate, kind)
     return aggregate
 
 
-def require_state(streams: Streams, code: str, field: str = "state") -> None:
+def require_state(streams: Streams, code: str, field: str = "state", prefix: str = "") -> None:
     """Refuse a state code that is neither in ISO 3166 nor registered."""
     if is_iso(code):
         return
@@ -264,8 +265,7 @@ def require_state(streams: Streams, code: str, field: str = "state") -> None:
         hint = f"; did you mean {' or '.join(near)}?" if near else ""
         raise NotFound(
             f"{field} {code} is neither an ISO 3166-1 alpha-3 code, nor an ISO 3166-3 "
-            f"former-state code, nor registered with StateRegistered{hint}"
-        )
+            f"former-state code, nor registered with StateRegistered{hint}", prefix + field)
 
 
 def _network_established(_: None, p: c.NetworkEstablished, e: Entry, s: Streams) -> Stream:

@@ -69,7 +69,12 @@ class Contradiction(RuleViolation):
 
 
 class NotFound(RuleViolation):
-    """The submission names a network, conference, declaration, state or position not on record."""
+    """The submission names a network, conference, declaration, state or position not on record
+    (in `field` of its data, if known: 'network', 'replacement.data.state')."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Conflict(RuleViolation):

@@ -330,7 +330,7 @@ class Stream(BaseAggregate[str]):
                           what: str) -> Stream.Event:
         target = next((e for e in events if e.originator_version == version), None)
         if target is None:
-            raise NotFound(f"position {position} is not an entry of {self.id}")
+            raise NotFound(f"position {position} is not an entry of {self.id}", "position")
         if isinstance(target, Stream.EntryRetracted):
             raise RuleViolation(
                 f"position {position} is itself a retraction; a retraction cannot be {what}")

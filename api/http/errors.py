@@ -117,7 +117,11 @@ def _describe(error: ConcordError, prefix: str = "") -> ProblemError:
                                  "effective_date": error.entries[name].effective_date}
                                 for name, position in error.positions.items()])
     if isinstance(error, NotFound):
-        return ProblemError(409, "not-on-record", "Not on record", str(error))
+        if error.field is None:
+            return ProblemError(409, "not-on-record", "Not on record", str(error))
+        field = f"{prefix}.data.{error.field}" if prefix else f"data.{error.field}"
+        return ProblemError(409, "not-on-record", "Not on record", str(error),
+                            errors=[{"field": field, "reason": str(error)}])
     if isinstance(error, RuleViolation):
         return ProblemError(409, "rule-violation", "Rule violation", str(error))
     if isinstance(error, IdempotencyKeyReused):

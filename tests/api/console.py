@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -145,10 +146,12 @@ def start_demo(data_dir: Path, log_path: Path, port: int | None = None) -> DemoS
     """`concord serve --demo` on a SQLite data directory (its keys made first, the
     recorder's used by `http`), once it is ready."""
     port = port or free_port()
-    # A restarted server's recorder key is the one made at its first start.
+    # A restarted server's keys are those made at its first start (tokens.json: every
+    # key's token by name).
     if not (data_dir / "concord.db").exists():
-        token = make_keys(Settings(data_dir=data_dir))[RECORDER]
-        (data_dir / "recorder.token").write_text(token)
+        tokens = make_keys(Settings(data_dir=data_dir))
+        (data_dir / "recorder.token").write_text(tokens[RECORDER])
+        (data_dir / "tokens.json").write_text(json.dumps(tokens))
     token = (data_dir / "recorder.token").read_text()
     with log_path.open("a") as out:
         process = subprocess.Popen(

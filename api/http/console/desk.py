@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
@@ -104,9 +104,10 @@ def _states() -> list[tuple[str, str]]:
 
 
 @pages.get("/desk", response_class=HTMLResponse)
-async def desk_page(request: Request) -> Response:
-    """The clerk's desk."""
+async def desk_page(request: Request, position: Annotated[str | None, Query(
+        max_length=20, description="An entry to correct or retract.")] = None) -> Response:
+    """The clerk's desk (with `position`, open on that entry, to correct or retract it)."""
     spec = Markup(json.dumps(form_spec()).replace("<", "\\u003c"))
     types = [name for name in CATALOGUE if name not in UNDOING]
     return render(request, "desk.html", section="desk", spec=spec, types=types,
-                  states=_states())
+                  states=_states(), position=position or "")

@@ -115,6 +115,7 @@ async function loadLists() {
     $(`list-${name}`).replaceChildren(...pick(answer.body).map(([code, label]) =>
       element("option", { value: code, label, text: label })));
   }
+  $("desk").dataset.lists = "loaded";
 }
 
 // ----- Forms drawn from the catalogue -----
@@ -702,15 +703,10 @@ $("batch").addEventListener("submit", (event) => { event.preventDefault(); check
 $("batch-commit").addEventListener("click", commitFile);
 
 drawForm();
-const asked = new URLSearchParams(location.search).get("position");
+const asked = $("f-position").value.trim(); // the entry the page was opened on, if any
 const kept = sessionStorage.getItem(TOKEN);
 if (kept) {
   signIn(kept).then((ok) => {
-    if (ok && asked) {
-      $("f-position").value = asked;
-      findEntry(asked);
-    }
+    if (ok && asked) findEntry(asked);
   });
-} else if (asked) {
-  $("f-position").value = asked;
 }
