@@ -172,7 +172,7 @@ def test_a_clerk_s_morning(page: Any, server: DemoServer, tmp_path: Path) -> Non
 
     # A file with one bad line: nothing appended, the line named; put right, recorded once;
     # uploaded again, nothing appended.
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"comment": "Observers of the desk workshop"},
         {"type": "DelegationAttended", "effective_date": "2026-03-10",
          "data": {"conference": "DESK-2026", "state": "BRA", "role": "observer"}},
@@ -248,3 +248,44 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_desk(
     serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
                if v["impact"] in ("serious", "critical")]
     assert serious == []
+
+
+def test_a_csv_file_is_checked_by_line_and_recorded(
+    page: Any, server: DemoServer, tmp_path: Path,
+) -> None:
+    sign_in(page, server, tokens(server)[RECORDER])
+    header = ("type,effective_date,source,data.conference,data.title,data.host_state,"
+              "data.starts_on,data.state,data.role,data.head.name,data.head.title")
+    rows = [
+        'ConferenceScheduled,2026-01-20,"Note, p. 1",DESK-CSV,CSV Workshop,COL,2026-02-01,,,,',
+        'DelegationAttended,2026-02-01,,DESK-CSV,,,,ECU,participant,B. Head,"Minister, '
+        'Defence"',
+        'DelegationAttended,2026-02-01,,DESK-CSV,,,,12,observer,,',
+    ]
+    bad = tmp_path / "workshop.csv"
+    bad.write_text("\n".join([header, *rows]) + "\n")
+    end = last(server)
+    page.set_input_files("#f-file", str(bad))
+    page.click("#batch-check")
+    problems = page.locator("#batch-problem-list tbody tr")
+    expect(problems).to_have_count(1)
+    expect(problems.first.locator("td").first).to_have_text("4")
+    assert last(server) == end
+    good = tmp_path / "workshop-fixed.csv"
+    good.write_text("\n".join([header, *rows[:2]]) + "\n")
+    page.set_input_files("#f-file", str(good))
+    page.click("#batch-check")
+    expect(page.locator("#batch-preview")).to_contain_text("Ecuador attended DESK-CSV")
+    page.click("#batch-commit")
+    expect(page.locator("#batch-preview .recorded")).to_contain_text("Recorded 2 entries")
+    delegation = server.http.get(f"/v1/events/{end + 2}").json()
+    assert delegation["data"]["head"] == {"name": "B. Head", "title": "Minister, Defence"}
+    scheduled = server.http.get(f"/v1/events/{end + 1}").json()
+    assert scheduled["source"] == "Note, p. 1"
+    # A JSON Lines file's line that is not JSON is named; nothing is sent.
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"comment": "x"}\n{"type": "ConferenceHeld",\n')
+    page.set_input_files("#f-file", str(broken))
+    page.click("#batch-check")
+    expect(page.locator("#batch-problem-list tbody tr").first).to_contain_text("not JSON")
+    assert last(server) == end + 2

@@ -182,11 +182,11 @@ def test_an_unknown_query_parameter_is_refused_naming_it_and_what_is_allowed(
         {"field": "verbose", "reason": "unknown query parameter; this route takes none"}]
 
 
-def test_the_bare_submission_route_takes_only_proof(client: TestClient) -> None:
+def test_the_bare_submission_route_takes_only_dry_run_and_proof(client: TestClient) -> None:
     refused = client.post("/v1/events", json=NETWORK, params={"prooof": "true"})
     assert refused.status_code == 422
     assert refused.json()["errors"] == [
-        {"field": "prooof", "reason": "unknown query parameter; allowed: proof"}]
+        {"field": "prooof", "reason": "unknown query parameter; allowed: dry_run, proof"}]
     assert client.get("/readyz").json()["position"] == 0
     assert client.post("/v1/events", json=NETWORK, params={"proof": "false"}).status_code == 201
 

@@ -27,7 +27,7 @@ def test_every_event_type_is_documented_with_its_fields_and_an_example(
     parameters = {(p["name"], p["in"])
                   for p in document["paths"]["/v1/events"]["post"]["parameters"]}
     assert parameters == {("Idempotency-Key", "header"), ("If-Match", "header"),
-                          ("proof", "query")}
+                          ("proof", "query"), ("dry_run", "query")}
 
 
 def test_the_documented_examples_are_accepted(client: TestClient) -> None:

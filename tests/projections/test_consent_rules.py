@@ -132,7 +132,9 @@ def standings(steps: list[tuple[Any, ...]], on: str) -> dict[str, set[str]]:
                 break
             if step == "in-force":
                 stated = day
-        in_force = stated or (max(since, general) if general else None)
+        # No state is a party while the instrument is not in force (as of a position inside
+        # a batch, a state's own date may be on record before the general one).
+        in_force = max(stated or since, general) if general else None
         if in_force is not None and in_force <= on:
             found["parties"].add(state)
         else:
