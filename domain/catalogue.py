@@ -566,7 +566,14 @@ def check_caller(recorded_by: str, idempotency_key: str | None) -> None:
 def _problems(error: ValidationError, model: type[BaseModel]) -> list[FieldProblem]:
     problems = []
     for item in error.errors(include_url=False):
-        field = ".".join(str(part) for part in item["loc"])
+        loc = list(item["loc"])
+        # A correction's replacement is a union chosen by its type, which pydantic puts in
+        # the path: the field is named as the submission has it (replacement.data.state).
+        for i in range(len(loc) - 1):
+            if loc[i] == "replacement" and loc[i + 1] in CATALOGUE:
+                del loc[i + 1]
+                break
+        field = ".".join(str(part) for part in loc)
         reason = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             reason = _unknown_field(item["loc"], model)

@@ -224,7 +224,10 @@ class _RoundStreams:
             current = cache.get(stream_id)
             if version == 0:
                 cache[stream_id] = None
-                self.writer.created.pop(stream_id.lower(), None)
+                # Only the job's own creation: another job of the round may have created a
+                # stream whose id differs in case alone.
+                if self.writer.created.get(stream_id.lower()) == stream_id:
+                    del self.writer.created[stream_id.lower()]
             elif kept is not None:
                 cache[stream_id] = kept
             elif current is None or current.version != version:

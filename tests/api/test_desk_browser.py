@@ -289,3 +289,33 @@ def test_a_csv_file_is_checked_by_line_and_recorded(
     page.click("#batch-check")
     expect(page.locator("#batch-problem-list tbody tr").first).to_contain_text("not JSON")
     assert last(server) == end + 2
+
+
+def test_a_retry_after_a_lost_answer_records_once(page: Any, server: DemoServer) -> None:
+    sign_in(page, server, tokens(server)[RECORDER])
+    choose(page, "SessionHeld", {"data.conference": "ALCONU-II",
+                                 "data.title": "A session recorded once"}, "2023-09-12")
+    page.click("#check")
+    expect(page.locator("#preview")).to_contain_text("A session recorded once")
+    end = last(server)
+    lost: list[str] = []
+
+    def deliver_then_lose(route: Any) -> None:
+        # The server records it; the answer never reaches the page.
+        if route.request.method == "POST" and "dry_run" not in route.request.url and not lost:
+            lost.append(route.request.headers["idempotency-key"])
+            route.fetch()
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/v1/events*", deliver_then_lose)
+    page.click("#commit")
+    expect(page.locator("#record-problem")).to_contain_text("could not be reached")
+    assert last(server) == end + 1
+    # Checked again and recorded again: the same key, so nothing more is appended.
+    page.unroute("**/v1/events*")
+    page.click("#check")
+    expect(page.locator("#preview")).to_contain_text(f"Already recorded (entry {end + 1})")
+    expect(page.locator("#commit")).to_be_disabled()
+    assert last(server) == end + 1

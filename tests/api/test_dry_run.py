@@ -159,3 +159,35 @@ def test_a_dry_run_answers_as_recording_does(client: TestClient, steps: list[Any
         dry = client.post(path, params={"dry_run": "true"}, json=body)
         real = client.post(path, json=body)
         _same_answer(dry, real)
+
+
+def test_a_correction_s_fields_are_named_as_the_submission_has_them(
+    client: TestClient,
+) -> None:
+    assert client.post("/v1/events", json=N).status_code == 201
+    joined = client.post("/v1/events", json=join("ARG", "2001-01-01")).json()
+    answer = client.post("/v1/events?dry_run=true", json={
+        "type": "EntryCorrected", "data": {
+            "position": joined["position"], "reason": "r", "replacement": {
+                "type": "StateJoinedNetwork",
+                "data": {"network": "N", "state": "AR", "role": "member"}}}})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "data.replacement.data.state"
+    missing = client.post("/v1/events?dry_run=true", json={
+        "type": "EntryRetracted", "data": {"position": 99, "reason": "r"}})
+    assert missing.status_code == 409
+    assert missing.json()["errors"][0]["field"] == "data.position"
+
+
+def test_a_batch_s_dry_run_stops_listing_within_its_budget(client: TestClient) -> None:
+    assert client.post("/v1/events", json=N).status_code == 201
+    end = last(client)
+    answer = client.post("/v1/events/batch?dry_run=true",
+                         json={"events": [join("ARG", "2001-01-01")] * 150})
+    assert answer.status_code == 409 and last(client) == end
+    problem = answer.json()
+    assert problem["problems_truncated"] is True
+    assert 0 < len(problem["problems"]) <= 100
+    assert [p["index"] for p in problem["problems"]][:2] == [1, 2]
+    strict = client.post("/v1/events/batch?dry_run=yes", json={"events": [N]})
+    assert strict.status_code == 422

@@ -351,3 +351,32 @@ def test_a_failure_after_the_round_is_stored_does_not_say_nothing_was_appended(
     stored = 1 if backend.name == "sqlite" else 0
     assert log.last_position() == stored
     assert [e["type"] for e in log.read()] == ["NetworkEstablished"][:stored]
+
+
+def test_a_dry_run_in_a_round_leaves_the_writer_as_it_found_it(log: CoordinationLog) -> None:
+    # One round: a new network, a dry run of a code differing from it in case alone
+    # (refused), then a real one (refused as well: the first is the round's).
+    from concord.domain.catalogue import parse_submission
+    from concord.log.writer import _Job
+
+    def network(code: str) -> Any:
+        return [parse_submission({"type": "NetworkEstablished",
+                                  "data": {"network": code, "name": code}})]
+
+    writer = log.writer
+    writer.stop()
+    jobs = [_Job(network("ABC"), RECORDER, None, False),
+            _Job(network("Abc"), RECORDER, None, False, dry_run=True),
+            _Job(network("aBC"), RECORDER, None, False)]
+    writer._commit(jobs)
+    assert jobs[0].outcome()[0]["stream"] == "network:ABC"
+    for job in jobs[1:]:
+        with pytest.raises(RuleViolation, match="differs only in case from ABC"):
+            job.outcome()
+    assert log.last_position() == 1
+    # A dry run accepted is put back: the stream it would create is not held.
+    dry = _Job(network("XYZ"), RECORDER, None, False, dry_run=True)
+    writer._commit([dry])
+    assert dry.outcome()[0]["position"] == 2
+    assert writer.cache.get("network:XYZ") is None and "network:xyz" not in writer.created
+    assert log.last_position() == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -88,7 +88,8 @@ _DRY_RUN = {
                     "would take now), each with its summary, and `effects`: what they would "
                     "change (a state's role in a network, on which dates); or the problem "
                     "the submission would get, as it would get it. A batch's problem lists "
-                    "every submission found at fault in `problems`.")}
+                    "every submission found at fault in `problems` (with "
+                    "`problems_truncated: true` if it stopped before checking them all).")}
 _PARAMETERS = [
     _DRY_RUN,
     {"name": "proof", "in": "query", "required": False,
@@ -158,6 +159,9 @@ async def _dry_run_answer(request: Request, envelopes: Sequence[Envelope], repla
 
 
 MAX_PROBLEMS = 100  # the problems a batch's dry run lists at most
+# The submissions a batch's dry run applies at most, in all its checks, as a multiple of
+# the batch's size (at least 1,000): finding each fault checks the rest again.
+WORK_FACTOR = 10
 
 
 async def _dry_run_batch(request: Request, log: CoordinationLog, events: list[Any],
@@ -178,7 +182,12 @@ async def _dry_run_batch(request: Request, log: CoordinationLog, events: list[An
         except InvalidSubmission as e:
             found.append((index, e))
     complete = not found
-    while remaining and len(found) < MAX_PROBLEMS:
+    budget, truncated = max(WORK_FACTOR * len(events), 1_000), False
+    while remaining:
+        budget -= len(remaining)
+        if len(found) >= MAX_PROBLEMS or budget < 0:
+            truncated = True
+            break
         try:
             # The key counts for the batch as sent; a part of it is checked without.
             result = await log.writer.dry_run_async(
@@ -199,6 +208,9 @@ async def _dry_run_batch(request: Request, log: CoordinationLog, events: list[An
     problem.extensions["problems"] = [
         {"index": index, **_problem_fields(describe(BatchRefused(index, error)))}
         for index, error in sorted(found, key=lambda item: item[0])]
+    if truncated:
+        # Stopped before every submission was checked: there may be more.
+        problem.extensions["problems_truncated"] = True
     raise problem
 
 
@@ -299,7 +311,8 @@ BODY_COMPONENTS["DryRunAnswer"].pop("$defs", None)
 async def submit_batch(
     request: Request, body: JsonBody, log: LogDep, settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
-    dry_run: Annotated[bool, Query(description=_DRY_RUN["description"])] = False,
+    dry_run: Annotated[Literal["true", "false"], Query(
+        description=_DRY_RUN["description"])] = "false",
 ) -> Response:
     """Append a list of entries in one transaction: all of them, or none (with
     dry_run=true, check them and append nothing)."""
@@ -313,7 +326,7 @@ async def submit_batch(
         raise ProblemError(413, "batch-too-large", "Batch too large",
                            f"events: {len(events):,} submissions; a batch holds at most "
                            f"{settings.max_batch:,}")
-    if dry_run:
+    if dry_run == "true":
         return await _dry_run_batch(request, log, events, current_key(request.scope).name,
                                     idempotency_key)
     envelopes, replayed = await log.submit_replayed_async(

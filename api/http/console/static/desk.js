@@ -95,6 +95,9 @@ async function signIn(token) {
 function signOut(reason = "") {
   sessionStorage.removeItem(TOKEN);
   writable = false;
+  checked = retraction = batch = null;
+  keys.clear();
+  $("commit").disabled = $("retract-commit").disabled = $("batch-commit").disabled = true;
   $("sign-in").hidden = false;
   $("signed-in").hidden = true;
   $("desk").hidden = true;
@@ -163,6 +166,15 @@ function drawField(field, path) {
       const item = element("fieldset", { class: "group" });
       item.append(element("legend", { text: `${field.label} ${index + 1}` }));
       drawFields(item, field.fields, `${path}.${index}`);
+      const remove = element("button", { type: "button", text: `Remove ${field.label.toLowerCase()} ${index + 1}` });
+      remove.addEventListener("click", () => {
+        // Drawn again without it, so that every item keeps the number the server names.
+        const kept = collectList(field, path, list);
+        kept.splice(index, 1);
+        fill([field], path.slice(0, path.lastIndexOf(".")), { [field.name]: kept });
+        changed();
+      });
+      item.append(remove);
       items.append(item);
       changed();
     });
@@ -174,7 +186,8 @@ function drawField(field, path) {
   const described = `${help ? `${id}-help ` : ""}${id}-error`;
   let input;
   if (field.kind === "text" || field.kind === "lines") {
-    input = element("textarea", { id, rows: 2, maxlength: field.max_length,
+    input = element("textarea", { id, rows: field.kind === "lines" ? 3 : 2,
+                                  maxlength: field.kind === "text" ? field.max_length : null,
                                   "aria-describedby": described });
   } else if (field.kind === "choice") {
     input = element("select", { id, "aria-describedby": described });
@@ -206,9 +219,9 @@ function collect(fields, prefix, root) {
       value = collect(field.fields, path, root);
       if (Object.keys(value).length === 0) value = undefined;
     } else if (field.kind === "list") {
-      const items = root.querySelector(`[data-path="${CSS.escape(path)}"] .items`);
-      value = Array.from(items.children, (_, i) => collect(field.fields, `${path}.${i}`, root))
-        .filter((item) => Object.keys(item).length > 0);
+      // Every item drawn is sent, an empty one too: the server then names it by the number
+      // it has on the page.
+      value = collectList(field, path, root);
       if (value.length === 0) value = undefined;
     } else {
       const input = $(`f-${path}`);
@@ -222,6 +235,11 @@ function collect(fields, prefix, root) {
     if (value !== undefined) found[field.name] = value;
   }
   return found;
+}
+
+function collectList(field, path, root) {
+  const items = root.querySelector(`[data-path="${CSS.escape(path)}"] .items`);
+  return Array.from(items.children, (_, i) => collect(field.fields, `${path}.${i}`, root));
 }
 
 function fill(fields, prefix, data) {
@@ -248,6 +266,21 @@ function fill(fields, prefix, data) {
 const form = $("record");
 let correcting = null; // the entry being corrected: {position, summary}
 let checked = null; // the submission last checked, as JSON, and the key to record it with
+// A submission's idempotency key, by its JSON: the same submission checked again (after a
+// lost answer, say) keeps its key, so that it is recorded once. Forgotten once recorded, or
+// refused for good.
+const keys = new Map();
+
+function keyFor(json) {
+  if (!keys.has(json)) keys.set(json, randomKey());
+  return keys.get(json);
+}
+
+// An answer after which the same submission may be sent again with its key: none came
+// back, the log was unavailable, or the key was rate-limited.
+function retryable(status) {
+  return status === 0 || status === 429 || status >= 500;
+}
 
 function typeSpec() { return spec.types[$("f-type").value]; }
 
@@ -291,6 +324,7 @@ function clearProblems(box, scope) {
 // correction 'data.replacement.data.state' and 'data.reason').
 function fieldId(name) {
   let path = name;
+  if (name === "data.position") return "f-position";
   if (correcting) {
     if (path === "data.reason") return "f-reason";
     path = path.replace(/^data\.replacement\.data\./, "data.");
@@ -351,13 +385,16 @@ async function check() {
   clearProblems($("record-problem"), form);
   $("preview").replaceChildren();
   const made = submission();
-  const answer = await api("/v1/events?dry_run=true", { method: "POST", body: made });
+  const json = JSON.stringify(made);
+  // With its key: a submission recorded already (its answer lost) is said to be.
+  const answer = await api("/v1/events?dry_run=true", { method: "POST", body: made,
+                                                         key: keyFor(json) });
   if (answer.status !== 200) {
     showProblem($("record-problem"), answer.body, answer.status, fieldId);
     return;
   }
   preview($("preview"), answer.body, "recording it");
-  checked = { json: JSON.stringify(made), key: randomKey() };
+  checked = { json, key: keyFor(json) };
   $("commit").disabled = answer.body.replayed || !writable;
 }
 
@@ -369,11 +406,12 @@ async function commit() {
   }
   $("commit").disabled = true;
   const answer = await api("/v1/events", { method: "POST", body: made, key: checked.key });
-  if (answer.status === 0) {
+  if (retryable(answer.status)) {
     $("commit").disabled = false; // the same key: a retry records once
-    showProblem($("record-problem"), answer.body, 0, fieldId);
+    showProblem($("record-problem"), answer.body, answer.status, fieldId);
     return;
   }
+  keys.delete(checked.json);
   if (answer.status !== 201) {
     checked = null;
     showProblem($("record-problem"), answer.body, answer.status, fieldId);
@@ -443,7 +481,8 @@ async function findEntry(position) {
   $("found-summary").replaceChildren(entryLink(entry.position, `Entry ${entry.position}`),
     `: ${entry.summary}` + (entry.retracted_by ? ` (already undone by entry ${entry.retracted_by})` : ""));
   $("found-entry").hidden = false;
-  $("correct-it").disabled = !writable || entry.type === "EntryRetracted";
+  // An entry already undone is corrected through what undid it.
+  $("correct-it").disabled = !writable || entry.type === "EntryRetracted" || Boolean(entry.retracted_by);
   retraction = null;
   $("retract-commit").disabled = true;
   $("retract-preview").replaceChildren();
@@ -455,19 +494,22 @@ function retractionOf() {
 }
 
 function retractId(name) {
+  if (name === "data.position") return "f-position";
   return name === "data.reason" ? "f-retract-reason" : `f-${name}`;
 }
 
 async function checkRetraction() {
   clearProblems($("retract-problem"), $("retract"));
   const made = retractionOf();
-  const answer = await api("/v1/events?dry_run=true", { method: "POST", body: made });
+  const json = JSON.stringify(made);
+  const answer = await api("/v1/events?dry_run=true", { method: "POST", body: made,
+                                                         key: keyFor(json) });
   if (answer.status !== 200) {
     showProblem($("retract-problem"), answer.body, answer.status, retractId);
     return;
   }
   preview($("retract-preview"), answer.body, "retracting it");
-  retraction = { json: JSON.stringify(made), key: randomKey() };
+  retraction = { json, key: keyFor(json) };
   $("retract-commit").disabled = answer.body.replayed || !writable;
 }
 
@@ -476,11 +518,12 @@ async function commitRetraction() {
   if (!retraction || retraction.json !== JSON.stringify(made)) return;
   $("retract-commit").disabled = true;
   const answer = await api("/v1/events", { method: "POST", body: made, key: retraction.key });
-  if (answer.status === 0) {
+  if (retryable(answer.status)) {
     $("retract-commit").disabled = false;
-    showProblem($("retract-problem"), answer.body, 0, retractId);
+    showProblem($("retract-problem"), answer.body, answer.status, retractId);
     return;
   }
+  keys.delete(retraction.json);
   if (answer.status !== 201) {
     retraction = null;
     showProblem($("retract-problem"), answer.body, answer.status, retractId);
@@ -574,6 +617,21 @@ function parseFile(name, text) {
       lines.push(row.line);
       submissions.push(made);
     }
+  } else if (/^\s*(\[|\{\s*"events")/.test(text)) {
+    // A JSON array of submissions, or the body POST /v1/events/batch takes.
+    let items;
+    try {
+      const whole = JSON.parse(text);
+      items = Array.isArray(whole) ? whole : whole.events;
+      if (!Array.isArray(items)) throw new Error('expected a list, or {"events": [...]}');
+    } catch (error) {
+      problems.push({ line: 1, detail: `not JSON: ${error.message}` });
+      items = [];
+    }
+    items.forEach((item, i) => {
+      lines.push(`item ${i + 1}`);
+      submissions.push(item);
+    });
   } else {
     text.split(/\r?\n/).forEach((raw, i) => {
       if (!raw.trim()) return;
@@ -599,7 +657,8 @@ function showBatchProblems(problems) {
     element("thead", {}, element("tr", {}, element("th", { scope: "col", text: "Line" }),
                                  element("th", { scope: "col", text: "Problem" }))));
   const body = element("tbody");
-  for (const p of problems.sort((a, b) => a.line - b.line)) {
+  const number = (line) => Number(String(line).replace(/\D/g, "")) || 0;
+  for (const p of problems.sort((a, b) => number(a.line) - number(b.line))) {
     body.append(element("tr", {}, element("td", { text: String(p.line) }),
                         element("td", { text: p.detail })));
   }
@@ -654,9 +713,9 @@ async function commitFile() {
   $("batch-commit").disabled = true;
   const answer = await api("/v1/events/batch", { method: "POST",
     body: { events: batch.submissions }, key: batch.key });
-  if (answer.status === 0) {
-    $("batch-commit").disabled = false;
-    showBatchProblems([{ line: "-", detail: answer.body.detail }]);
+  if (retryable(answer.status)) {
+    $("batch-commit").disabled = false; // the file's key: a retry records it once
+    showBatchProblems([{ line: "-", detail: answer.body?.detail || `The server answered ${answer.status}.` }]);
     return;
   }
   if (answer.status !== 201) {
