@@ -292,24 +292,6 @@ def _state_left(n: Network, p: c.StateLeftNetwork, e: Entry, s: Streams) -> None
     n.leave(p, e)
 
 
-def _withdrawal_revoked(n: Network, p: c.WithdrawalRevoked, e: Entry, s: Streams) -> None:
-    n.require_exists()
-    require_state(s, p.state)
-    n.decide(Network.WithdrawalRevoked, p, e)
-
-
-def _membership_suspended(n: Network, p: c.MembershipSuspended, e: Entry, s: Streams) -> None:
-    n.require_exists()
-    require_state(s, p.state)
-    n.decide(Network.MembershipSuspended, p, e)
-
-
-def _suspension_lifted(n: Network, p: c.SuspensionLifted, e: Entry, s: Streams) -> None:
-    n.require_exists()
-    require_state(s, p.state)
-    n.decide(Network.SuspensionLifted, p, e)
-
-
 def _office_assumed(n: Network, p: c.OfficeAssumed, e: Entry, s: Streams) -> None:
     n.require_exists()
     require_state(s, p.state)
@@ -354,12 +336,6 @@ def require_in_past(type_: str, payload: c.Payload, e: Entry, prefix: str) -> No
             "of tolerance: an entry records what has taken effect; only a withdrawal or a "
             "denunciation with notice (StateLeftNetwork or Denunciation, with notified_on) "
             "may take effect later")])
-
-
-def _office_relinquished(n: Network, p: c.OfficeRelinquished, e: Entry, s: Streams) -> None:
-    n.require_exists()
-    require_state(s, p.state)
-    n.decide(Network.OfficeRelinquished, p, e)
 
 
 def _conference_scheduled(_: None, p: c.ConferenceScheduled, e: Entry, s: Streams) -> Stream:
@@ -422,13 +398,16 @@ def _instrument_adopted(_: None, p: c.InstrumentAdopted, e: Entry, s: Streams) -
     return Instrument.adopt(p, e)
 
 
-def _instrument_step(event_class: type[Stream.Event]) -> Command:
-    def step(i: Instrument, p: Any, e: Entry, s: Streams) -> None:
-        i.require_exists()
+def _decision(event_class: type[Stream.Event]) -> Command:
+    """The command of a decision on a network or an instrument that names a state (if any)
+    and is checked over its aggregate's whole timeline (`Network.decide`,
+    `Instrument.decide`)."""
+    def decide(aggregate: Network | Instrument, p: Any, e: Entry, s: Streams) -> None:
+        aggregate.require_exists()
         if p.state is not None:
             require_state(s, p.state)
-        i.decide(event_class, p, e)
-    return step
+        aggregate.decide(event_class, p, e)
+    return decide
 
 
 Command = Callable[[Any, Any, Entry, Streams], Any]
@@ -440,11 +419,12 @@ _COMMANDS: dict[str, tuple[type[Stream], str, bool, Command]] = {
     "StateRegistered": (RegisteredState, "state", True, _state_registered),
     "StateJoinedNetwork": (Network, "network", False, _state_joined),
     "StateLeftNetwork": (Network, "network", False, _state_left),
-    "WithdrawalRevoked": (Network, "network", False, _withdrawal_revoked),
-    "MembershipSuspended": (Network, "network", False, _membership_suspended),
-    "SuspensionLifted": (Network, "network", False, _suspension_lifted),
+    "WithdrawalRevoked": (Network, "network", False, _decision(Network.WithdrawalRevoked)),
+    "MembershipSuspended": (Network, "network", False,
+                            _decision(Network.MembershipSuspended)),
+    "SuspensionLifted": (Network, "network", False, _decision(Network.SuspensionLifted)),
     "OfficeAssumed": (Network, "network", False, _office_assumed),
-    "OfficeRelinquished": (Network, "network", False, _office_relinquished),
+    "OfficeRelinquished": (Network, "network", False, _decision(Network.OfficeRelinquished)),
     "ConferenceScheduled": (Conference, "conference", True, _conference_scheduled),
     "ConferenceRescheduled": (Conference, "conference", False, _conference_rescheduled),
     "ConferenceCancelled": (Conference, "conference", False, _conference_cancelled),
@@ -456,10 +436,10 @@ _COMMANDS: dict[str, tuple[type[Stream], str, bool, Command]] = {
     "SignatureWithdrawn": (Declaration, "declaration", False, _signature_withdrawn),
     "InstrumentAdopted": (Instrument, "instrument", True, _instrument_adopted),
     "ConsentExpressed": (Instrument, "instrument", False,
-                         _instrument_step(Instrument.ConsentExpressed)),
+                         _decision(Instrument.ConsentExpressed)),
     "InstrumentEnteredIntoForce": (Instrument, "instrument", False,
-                                   _instrument_step(Instrument.InstrumentEnteredIntoForce)),
-    "Denunciation": (Instrument, "instrument", False, _instrument_step(Instrument.Denunciation)),
+                                   _decision(Instrument.InstrumentEnteredIntoForce)),
+    "Denunciation": (Instrument, "instrument", False, _decision(Instrument.Denunciation)),
 }
 # The types whose entries can be corrected: all but retractions and corrections.
 CORRECTABLE = frozenset(_COMMANDS)

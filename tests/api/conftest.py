@@ -93,6 +93,19 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright, for a module's browser tests."""
+    from tests.api.console import launch  # it imports this module
+
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="the dev extra installs playwright")
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture
 def tokens(settings: Settings) -> dict[str, str]:
     """Keys of the in-process app's log."""

@@ -19,20 +19,12 @@ import pytest
 
 from concord.tlog.cosignature import Cosigner
 from concord.tlog.notes import split_note
-from tests.api.console import DemoServer, launch, parse_csv, start_demo
+from tests.api.console import DemoServer, parse_csv, start_demo
 from tests.api.research import NETWORK, record_later_changes
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
 
 DEMO_ENTRIES = 89
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

@@ -13,18 +13,10 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import ADMIN, RECORDER, bearer
-from tests.api.console import DemoServer, launch, start_demo
+from tests.api.console import DemoServer, start_demo
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

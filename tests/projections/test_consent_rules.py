@@ -7,8 +7,6 @@ record says."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +17,10 @@ from concord.domain.errors import ConcordError
 from concord.log.application import CoordinationLog
 from concord.projections.instruments import Instruments, instrument
 from concord.projections.store import ProjectionStore
-from tests.backends import BACKENDS, example_backend
+from tests.backends import BACKENDS
 from tests.conftest import RECORDER
 from tests.projections.conftest import catch_up
-from tests.projections.test_rules_over_time import _closing, place
+from tests.projections.test_rules_over_time import example_log, place
 
 ADOPTED = "2001-01-02"
 REQUIRED = 2
@@ -229,12 +227,7 @@ def scripts(draw: st.DrawFn) -> list[Any]:
 def test_decisions_and_standings_equal_a_naive_replay(
     tmp_path_factory: pytest.TempPathFactory, backend_name: str, steps: list[Any]
 ) -> None:
-    path = Path(tmp_path_factory.mktemp("consents")) / "log.db"
-    with ExitStack() as stack:
-        backend = example_backend(backend_name, path, stack)
-        log = stack.enter_context(_closing(CoordinationLog(backend.log_env())))
-        store = ProjectionStore(backend.database())
-        stack.callback(store.close)
+    with example_log(tmp_path_factory, backend_name) as (log, store):
         check(log, store, steps)
 
 

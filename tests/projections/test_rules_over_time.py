@@ -6,7 +6,8 @@ offices answer must equal what a naive replay of the record says."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,13 +234,21 @@ STEP = st.one_of(
 def test_decisions_and_members_equal_a_naive_replay(
     tmp_path_factory: pytest.TempPathFactory, backend_name: str, steps: list[Any]
 ) -> None:
+    with example_log(tmp_path_factory, backend_name) as (log, store):
+        check(log, store, steps)
+
+
+@contextmanager
+def example_log(tmp_path_factory: pytest.TempPathFactory, backend_name: str
+                ) -> Iterator[tuple[CoordinationLog, ProjectionStore]]:
+    """A fresh log and its read models on `backend_name`, for one Hypothesis example."""
     path = Path(tmp_path_factory.mktemp("rules")) / "log.db"
     with ExitStack() as stack:
         backend = example_backend(backend_name, path, stack)
         log = stack.enter_context(_closing(CoordinationLog(backend.log_env())))
         store = ProjectionStore(backend.database())
         stack.callback(store.close)
-        check(log, store, steps)
+        yield log, store
 
 
 def check(log: CoordinationLog, store: ProjectionStore, steps: list[Any]) -> None:

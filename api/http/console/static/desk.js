@@ -398,29 +398,44 @@ async function check() {
   $("commit").disabled = answer.body.replayed || !writable;
 }
 
+// Record a submission checked (`pending`: its JSON and key) with its key; the answer if
+// it was recorded, else null, the problem shown. After an answer that allows a retry, the
+// button is enabled again: the same key records it once.
+async function send(made, pending, button, problemBox, idOf) {
+  button.disabled = true;
+  const answer = await api("/v1/events", { method: "POST", body: made, key: pending.key });
+  if (retryable(answer.status)) {
+    button.disabled = false;
+    showProblem(problemBox, answer.body, answer.status, idOf);
+    return null;
+  }
+  keys.delete(pending.json);
+  if (answer.status !== 201) {
+    showProblem(problemBox, answer.body, answer.status, idOf);
+    return null;
+  }
+  return answer;
+}
+
+function recorded(...parts) {
+  const done = element("p", { class: "recorded", role: "status" });
+  done.append(...parts, ".");
+  return done;
+}
+
 async function commit() {
   const made = submission();
   if (!checked || checked.json !== JSON.stringify(made)) {
     changed();
     return;
   }
-  $("commit").disabled = true;
-  const answer = await api("/v1/events", { method: "POST", body: made, key: checked.key });
-  if (retryable(answer.status)) {
-    $("commit").disabled = false; // the same key: a retry records once
-    showProblem($("record-problem"), answer.body, answer.status, fieldId);
+  const answer = await send(made, checked, $("commit"), $("record-problem"), fieldId);
+  if (answer === null) {
+    if ($("commit").disabled) checked = null; // refused for good
     return;
   }
-  keys.delete(checked.json);
-  if (answer.status !== 201) {
-    checked = null;
-    showProblem($("record-problem"), answer.body, answer.status, fieldId);
-    return;
-  }
-  const done = element("p", { class: "recorded", role: "status" });
-  done.append(answer.replayed ? "Already recorded as " : "Recorded as ",
-              entryLink(answer.body.position), ".");
-  $("preview").replaceChildren(done);
+  $("preview").replaceChildren(recorded(answer.replayed ? "Already recorded as " : "Recorded as ",
+                                        entryLink(answer.body.position)));
   checked = null;
   if (correcting) stopCorrecting();
   await loadLists();
@@ -516,22 +531,13 @@ async function checkRetraction() {
 async function commitRetraction() {
   const made = retractionOf();
   if (!retraction || retraction.json !== JSON.stringify(made)) return;
-  $("retract-commit").disabled = true;
-  const answer = await api("/v1/events", { method: "POST", body: made, key: retraction.key });
-  if (retryable(answer.status)) {
-    $("retract-commit").disabled = false;
-    showProblem($("retract-problem"), answer.body, answer.status, retractId);
+  const answer = await send(made, retraction, $("retract-commit"), $("retract-problem"),
+                            retractId);
+  if (answer === null) {
+    if ($("retract-commit").disabled) retraction = null; // refused for good
     return;
   }
-  keys.delete(retraction.json);
-  if (answer.status !== 201) {
-    retraction = null;
-    showProblem($("retract-problem"), answer.body, answer.status, retractId);
-    return;
-  }
-  const done = element("p", { class: "recorded", role: "status" });
-  done.append("Retracted by ", entryLink(answer.body.position), ".");
-  $("retract-preview").replaceChildren(done);
+  $("retract-preview").replaceChildren(recorded("Retracted by ", entryLink(answer.body.position)));
   retraction = null;
 }
 
@@ -726,11 +732,10 @@ async function commitFile() {
     return;
   }
   const events = answer.body.events;
-  const done = element("p", { class: "recorded", role: "status" });
-  done.append(answer.replayed ? "This file was recorded before: nothing appended (" : `Recorded ${events.length} entr${events.length === 1 ? "y" : "ies"} (`,
-              entryLink(events[0].position), events.length > 1 ? " to " : "",
-              events.length > 1 ? entryLink(events.at(-1).position) : "", ").");
-  $("batch-preview").replaceChildren(done);
+  $("batch-preview").replaceChildren(recorded(
+    answer.replayed ? "This file was recorded before: nothing appended (" : `Recorded ${events.length} entr${events.length === 1 ? "y" : "ies"} (`,
+    entryLink(events[0].position), events.length > 1 ? " to " : "",
+    events.length > 1 ? entryLink(events.at(-1).position) : "", ")"));
   batch = null;
   await loadLists();
 }
